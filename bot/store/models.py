@@ -1,0 +1,75 @@
+"""Tables of the foundation: outbox, per-channel pacing, scheduler slot claims, handled events.
+
+Times are stored as UTC epoch seconds (float) so SQLite and PostgreSQL compare them alike.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class OutboxStatus(StrEnum):
+    pending = "pending"
+    sent = "sent"
+    dead = "dead"  # Slack refused it for good (e.g. channel_not_found); kept for inspection
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "channel", "id"),
+        UniqueConstraint("dedupe_key", name="uq_outbox_dedupe_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=64)
+    method: str = Field(max_length=64)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    parent_id: int | None = Field(default=None, foreign_key="outbox_message.id")
+    dedupe_key: str | None = Field(default=None, max_length=255)
+    status: str = Field(default=OutboxStatus.pending, max_length=16)
+    attempts: int = 0
+    not_before: float = 0.0
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: float | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    result_ts: str | None = Field(default=None, max_length=32)
+    result_channel: str | None = Field(default=None, max_length=64)
+    created_at: float
+    sent_at: float | None = None
+
+
+class ChannelPace(SQLModel, table=True):
+    """When the next post to a channel may go out (pacing and 429 Retry-After)."""
+
+    __tablename__ = "channel_pace"
+    channel: str = Field(primary_key=True, max_length=64)
+    not_before: float = 0.0
+
+
+class JobSlot(SQLModel, table=True):
+    """A scheduler slot claimed by one replica: the primary key makes the claim exclusive."""
+
+    __tablename__ = "job_slot"
+    job_id: str = Field(primary_key=True, max_length=128)
+    slot: str = Field(primary_key=True, max_length=64)
+    claimed_by: str = Field(max_length=64)
+    claimed_at: float
+
+
+class HandledEvent(SQLModel, table=True):
+    """Slack event ids already handled, so a retry (X-Slack-Retry-Num) is not handled twice."""
+
+    __tablename__ = "handled_event"
+    event_id: str = Field(primary_key=True, max_length=64)
+    handled_at: float
+
+
+class Heartbeat(SQLModel, table=True):
+    __tablename__ = "heartbeat"
+    replica: str = Field(primary_key=True, max_length=64)
+    beat_at: float
+    started_at: float

@@ -1,0 +1,91 @@
+"""Shared fixtures: databases (SQLite and the real PostgreSQL) and settings for the app under test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+
+from bot.store.db import make_engine, upgrade
+
+PG_ADMIN_URL = os.environ.get(
+    "SWITCHBOARD_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _pg_reachable() -> str | None:
+    try:
+        eng = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with eng.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        eng.dispose()
+        return None
+    except Exception as exc:
+        return f"PostgreSQL at {PG_ADMIN_URL} unreachable: {type(exc).__name__}: {exc}"[:300]
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped at the end.
+
+    Skipped with its reason when PostgreSQL is unreachable, except in CI where it fails.
+    """
+    reason = _pg_reachable()
+    if reason:
+        if IN_CI:
+            pytest.fail(reason + " (CI must test on PostgreSQL)")
+        pytest.skip(reason)
+    name = f"sb_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :n AND pid <> pg_backend_pid()"
+                ),
+                {"n": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def _truncate_all(engine: Engine) -> None:
+    from sqlmodel import SQLModel
+
+    with engine.begin() as conn:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """A migrated, empty database: each test runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'switchboard.db'}"
+        upgrade(url)
+        yield url
+        return
+    url = request.getfixturevalue("pg_server_url")
+    upgrade(url)
+    engine = make_engine(url)
+    _truncate_all(engine)
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def db_engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
