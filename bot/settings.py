@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -19,17 +20,23 @@ class Settings(BaseSettings):
 
     slack_bot_token: SecretStr | None = Field(None, description="Bot token (xoxb-…)")
     slack_signing_secret: SecretStr | None = Field(None, description="Signing secret of the app")
-    slack_app_token: SecretStr | None = Field(None, description="App-level token (xapp-…), Socket Mode only")
+    slack_app_token: SecretStr | None = Field(
+        None, description="App-level token (xapp-…), Socket Mode only"
+    )
     slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL")
     database_url: str = Field("sqlite:///./switchboard.db", description="SQLAlchemy database URL")
     switchboard_config: Path = Field(Path("ops.yml"), description="Path of ops.yml")
-    switchboard_webhook_secret: SecretStr | None = Field(None, description="HMAC secret of webhooks")
+    switchboard_webhook_secret: SecretStr | None = Field(
+        None, description="HMAC secret of webhooks"
+    )
     port: int = Field(3000, ge=1, le=65535)
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "console"
     # Not part of the public contract: lets tests and the demo shrink background intervals.
     switchboard_outbox_interval: float = Field(1.0, gt=0)
-    switchboard_channel_pace: float = Field(1.0, ge=0, description="seconds between posts per channel")
+    switchboard_channel_pace: float = Field(
+        1.0, ge=0, description="seconds between posts per channel"
+    )
     switchboard_max_body_bytes: int = Field(1_000_000, gt=0)
 
     @property
@@ -41,6 +48,12 @@ class Settings(BaseSettings):
         for name in names:
             if getattr(self, name.lower()) in (None, ""):
                 raise MissingSetting(f"{name.upper()} is not set (environment or .env)")
+
+    @staticmethod
+    def secret_env(name: str) -> str | None:
+        """A secret named in ops.yml by its environment variable (e.g. ``token_env: AIRFLOW_TOKEN``)."""
+        value = os.environ.get(name)
+        return value or None
 
     def secret(self, name: str) -> str:
         value = getattr(self, name)

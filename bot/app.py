@@ -1,0 +1,147 @@
+"""The FastAPI application: Slack's one request URL, health, readiness and metrics, and the lifespan
+that migrates the database and starts the scheduler (outbox drain, heartbeat)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
+from slack_bolt.async_app import AsyncApp
+
+from bot.commands.dispatch import CommandRouter
+from bot.metrics import LATENCY, REQUESTS, classify
+from bot.outbox import Outbox, OutboxSender
+from bot.router import build_router
+from bot.settings import Settings, get_settings
+from bot.slack_app import build_bolt_app
+from bot.slack_client import make_web_client
+from bot.store.db import engine_for, readiness, upgrade
+from scheduler.runner import build_scheduler
+
+log = structlog.get_logger(__name__)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The request body, refusing more than `limit` bytes without reading it all into memory."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def replica_id() -> str:
+    return f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    router: CommandRouter | None = None,
+    services: dict[str, Any] | None = None,
+    run_scheduler: bool = True,
+    socket_mode: bool = False,
+) -> FastAPI:
+    settings = settings or get_settings()
+    settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    engine = engine_for(settings.database_url)
+    router = router or build_router()
+    client = make_web_client(settings)
+    outbox = Outbox(engine)
+    me = replica_id()
+    services = {"outbox": outbox, "engine": engine, "settings": settings, **(services or {})}
+    bolt: AsyncApp = build_bolt_app(
+        settings, client=client, engine=engine, router=router, services=services
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(upgrade, settings.database_url)
+        sched = None
+        sender = None
+        if run_scheduler:
+            sender = OutboxSender.from_settings(engine, settings, replica_id=me)
+            outbox.attach(sender)
+            sched = build_scheduler(settings, engine, replica_id=me, outbox_sender=sender)
+            sched.start()
+        socket_handler = None
+        if socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            socket_handler = AsyncSocketModeHandler(bolt, settings.secret("slack_app_token"))
+            await socket_handler.connect_async()
+        log.info(
+            "switchboard_started",
+            socket_mode=socket_mode,
+            replica=me,
+            database=engine.url.get_backend_name(),
+        )
+        try:
+            yield
+        finally:
+            if socket_handler is not None:
+                await socket_handler.close_async()
+            if sched is not None:
+                await sched.shutdown()
+            if sender is not None:
+                await sender.aclose()
+            log.info("switchboard_stopped", replica=me)
+
+    app = FastAPI(title="Switchboard", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.bolt = bolt
+    app.state.router = router
+    app.state.services = services
+
+    @app.post("/slack/events")
+    async def slack_events(request: Request) -> Response:
+        started = time.perf_counter()
+        try:
+            body = await read_limited(request, settings.switchboard_max_body_bytes)
+        except BodyTooLarge:
+            REQUESTS.labels(surface="oversized", status="413").inc()
+            return JSONResponse({"error": "payload too large"}, status_code=413)
+        surface = classify(body, request.headers.get("content-type", ""))
+        response = to_starlette_response(
+            await bolt.async_dispatch(to_async_bolt_request(request, body))
+        )
+        REQUESTS.labels(surface=surface, status=str(response.status_code)).inc()
+        LATENCY.labels(surface=surface).observe(time.perf_counter() - started)
+        return response
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        ready, reason = await asyncio.to_thread(readiness, engine)
+        return JSONResponse({"ready": ready, "reason": reason}, status_code=200 if ready else 503)
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,135 @@
+"""The `switchboard` command line: serve, demo, ask, check-config, db upgrade, manifest."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.settings import MissingSetting, Settings, get_settings
+
+app = typer.Typer(
+    help="Switchboard: the Slack bot where DataOps, MLOps and FinOps meet.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+def _logging(settings: Settings) -> None:
+    from bot.logging import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+
+
+@app.command()
+def serve(
+    socket_mode: Annotated[
+        bool, typer.Option("--socket-mode", help="Connect to Slack over Socket Mode")
+    ] = False,
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "0.0.0.0",
+) -> None:
+    """Run the bot: HTTP mode (Slack posts to /slack/events) or Socket Mode."""
+    import uvicorn
+
+    from bot.app import create_app
+
+    settings = get_settings()
+    _logging(settings)
+    try:
+        settings.require("SLACK_BOT_TOKEN")
+        settings.require("SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET")
+        if socket_mode and settings.slack_signing_secret is None:
+            # Socket Mode requests are not signed; bolt still wants a value to build the app.
+            settings = settings.model_copy(update={"slack_signing_secret": "socket-mode-unsigned"})
+        fastapi_app = create_app(settings, socket_mode=socket_mode)
+    except MissingSetting as exc:
+        _fail(str(exc))
+    uvicorn.run(fastapi_app, host=host, port=settings.port, log_config=None)
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port of the local app and sandbox")] = 3000,
+    database: Annotated[str, typer.Option(help="Database URL")] = "sqlite:///./switchboard-demo.db",
+) -> None:
+    """Run everything locally with the demo company: no Slack workspace, no credentials."""
+    from bot.sandbox.run import run_demo
+
+    run_demo(port=port, database_url=database)
+
+
+@app.command()
+def ask(
+    text: Annotated[str, typer.Argument(help='A command or question, e.g. "/ops help"')],
+    user: Annotated[str, typer.Option(help="Slack user id to ask as")] = "U_TERMINAL",
+) -> None:
+    """Answer a command or question in the terminal, exactly as the bot would in Slack."""
+    from bot.commands.dispatch import AskContext
+    from bot.router import build_router
+    from bot.views.terminal import render_blocks
+
+    reply = asyncio.run(build_router().answer(text, AskContext(user_id=user, surface="terminal")))
+    typer.echo(
+        render_blocks(reply.blocks, ansi=sys.stdout.isatty()) if reply.blocks else reply.text
+    )
+
+
+@app.command("check-config")
+def check_config(
+    path: Annotated[
+        Path | None, typer.Argument(help="ops.yml to check (default: SWITCHBOARD_CONFIG)")
+    ] = None,
+) -> None:
+    """Validate ops.yml and print every error with its path and line."""
+    from bot.ops_config import check_ops_config
+
+    target = path or get_settings().switchboard_config
+    issues = check_ops_config(target)
+    if not issues:
+        typer.secho(f"{target}: OK", fg=typer.colors.GREEN)
+        return
+    for issue in issues:
+        typer.echo(str(issue))
+    typer.secho(f"{target}: {len(issues)} problem(s)", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=1)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every Alembic migration to DATABASE_URL (also done at start-up)."""
+    from bot.store.db import head_revision, upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    typer.echo(f"database at revision {head_revision()}")
+
+
+@app.command()
+def manifest(
+    url: Annotated[
+        str | None, typer.Option(help="Public base URL, e.g. https://switchboard.example.com")
+    ] = None,
+    socket_mode: Annotated[
+        bool, typer.Option("--socket-mode", help="Manifest for Socket Mode")
+    ] = False,
+) -> None:
+    """Print the Slack app manifest (paste it at api.slack.com/apps → Create from manifest)."""
+    from bot.manifest import render_manifest
+
+    typer.echo(render_manifest(base_url=url, socket_mode=socket_mode), nl=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

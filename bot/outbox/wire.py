@@ -1,0 +1,123 @@
+"""One Web API call in Slack's wire format, and what its answer means for the outbox.
+
+The sender talks HTTP with httpx rather than through slack_sdk's AsyncWebClient because the
+outbox's retries are durable (stored in the row) and must see every answer as it is: the
+status code, Retry-After, and ``ok``/``error`` — no in-memory retry handler in between, no
+exception types to translate. The request is what slack_sdk sends for chat.* methods: a
+JSON body with ``Authorization: Bearer <token>`` POSTed to ``<base_url><method>``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import httpx
+
+# Slack's own "try again later" errors (answered with HTTP 200 and ok=false).
+TRANSIENT_ERRORS = frozenset(
+    {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
+)
+MAX_RETRY_AFTER = 3600.0  # a bogus header must not park a channel for days
+
+
+class Outcome(StrEnum):
+    sent = "sent"
+    rate_limited = "rate_limited"  # 429: wait Retry-After, the channel is paused
+    transient = "transient"  # 5xx, timeout, connection error: back off and retry
+    permanent = "permanent"  # Slack refused the message for good
+
+
+@dataclass(frozen=True)
+class Answer:
+    outcome: Outcome
+    reason: str  # short label for metrics: sent, rate_limited, timeout, connection, …
+    error: str | None = None
+    ts: str | None = None
+    channel: str | None = None
+    retry_after: float | None = None
+
+
+def request_body(
+    *,
+    method: str,
+    channel: str,
+    payload: dict[str, Any],
+    parent_ts: str | None,
+    parent_channel: str | None,
+) -> dict[str, Any]:
+    """The JSON body: the payload plus channel, and thread_ts or ts taken from the parent.
+
+    The parent's result channel wins over the queued one: a post addressed to a user id
+    lands in a DM channel (D…), and replies and updates must name that channel.
+    """
+    body = dict(payload)
+    body["channel"] = parent_channel or channel
+    if parent_ts is not None:
+        if method in ("chat.update", "chat.delete"):
+            body["ts"] = parent_ts
+        else:
+            body["thread_ts"] = parent_ts
+    return body
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        seconds = float(response.headers.get("Retry-After", "1"))
+    except ValueError:
+        seconds = 1.0
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def interpret(response: httpx.Response) -> Answer:
+    if response.status_code == 429:
+        seconds = _retry_after(response)
+        return Answer(
+            Outcome.rate_limited,
+            "rate_limited",
+            f"HTTP 429, Retry-After {seconds:g}s",
+            retry_after=seconds,
+        )
+    if response.status_code >= 500:
+        return Answer(Outcome.transient, "server_error", f"HTTP {response.status_code}")
+    if response.status_code != 200:
+        return Answer(Outcome.permanent, "http_error", f"HTTP {response.status_code}")
+    try:
+        data = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return Answer(Outcome.transient, "bad_response", "answer is not JSON")
+    if not isinstance(data, dict):
+        return Answer(Outcome.transient, "bad_response", "answer is not a JSON object")
+    if data.get("ok") is True:
+        ts = data.get("ts") or data.get("message_ts")  # postEphemeral answers message_ts
+        return Answer(Outcome.sent, "sent", ts=ts, channel=data.get("channel"))
+    error = str(data.get("error") or "unknown_error")
+    if error == "ratelimited":
+        seconds = _retry_after(response)
+        return Answer(Outcome.rate_limited, "rate_limited", error, retry_after=seconds)
+    if error in TRANSIENT_ERRORS:
+        return Answer(Outcome.transient, "slack_transient", error)
+    return Answer(Outcome.permanent, "slack_error", error)
+
+
+async def call(
+    client: httpx.AsyncClient,
+    *,
+    base_url: str,
+    method: str,
+    body: dict[str, Any],
+    token: str | None,
+) -> Answer:
+    headers = {"Content-Type": "application/json; charset=utf-8"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    content = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    try:
+        response = await client.post(base_url + method, content=content, headers=headers)
+    except httpx.TimeoutException as exc:
+        return Answer(Outcome.transient, "timeout", f"timeout: {type(exc).__name__}")
+    except httpx.TransportError as exc:
+        return Answer(Outcome.transient, "connection", f"connection: {type(exc).__name__}: {exc}")
+    return interpret(response)

@@ -1,0 +1,36 @@
+"""Builds the bolt AsyncApp and registers every Slack surface in one place."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.engine import Engine
+
+from bot.commands.dispatch import CommandRouter
+from bot.settings import Settings
+from bot.surfaces import events, ops_command
+from bot.surfaces.dedupe import dedupe_events
+
+
+def build_bolt_app(
+    settings: Settings,
+    *,
+    client: AsyncWebClient,
+    engine: Engine,
+    router: CommandRouter,
+    services: dict[str, Any],
+) -> AsyncApp:
+    app = AsyncApp(
+        client=client,
+        signing_secret=settings.secret("slack_signing_secret"),
+        logger=logging.getLogger("switchboard.bolt"),
+        # Socket Mode has no signatures to check; HTTP mode always verifies them.
+        request_verification_enabled=True,
+    )
+    app.middleware(dedupe_events(engine))
+    ops_command.register(app, router=router, services=services)
+    events.register(app, router=router, services=services)
+    return app

@@ -1,0 +1,73 @@
+"""Renderers for `/ops help`, the help of one command, and answers to input that did not parse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bot.commands.grammar import BY_NAME, COMMANDS, CommandSpec, ParseProblem
+from bot.views.limits import fit_message
+from bot.views.mrkdwn import context, divider, escape, header, section
+from bot.views.reply import Reply
+
+
+def _command_line(spec: CommandSpec, available: bool) -> str:
+    soon = "" if available else "  _(coming soon)_"
+    examples = "  ".join(f"`{e}`" for e in spec.examples)
+    return f"*`/ops {spec.usage}`*{soon}\n{spec.summary}\n{examples}"
+
+
+def render_help(available: Iterable[str]) -> Reply:
+    ready = set(available)
+    blocks = [
+        header("Switchboard: /ops commands"),
+        section(
+            "Ask about pipelines, models and cloud spend, open approvals and follow incidents. "
+            "Mention me or DM me with the same commands or a plain question."
+        ),
+    ]
+    domain = None
+    for spec in COMMANDS:
+        if spec.domain != domain:
+            domain = spec.domain
+            blocks.append(divider())
+            blocks.append(section(f"*{domain}*"))
+        blocks.append(section(_command_line(spec, spec.name in ready)))
+    blocks.append(context("Names are matched loosely: `/ops model chrn` finds `churn`."))
+    return Reply(
+        text="Switchboard /ops commands: " + ", ".join(s.name for s in COMMANDS),
+        blocks=fit_message(blocks),
+    )
+
+
+def render_command_help(name: str, available: Iterable[str]) -> Reply:
+    spec = BY_NAME[name]
+    return Reply(
+        text=f"/ops {spec.usage}",
+        blocks=[section(_command_line(spec, name in set(available)))],
+    )
+
+
+def render_problem(problem: ParseProblem, original: str) -> Reply:
+    lines = [f":warning: {escape(problem.message)}"]
+    if problem.suggestion:
+        spec = BY_NAME.get(problem.suggestion)
+        usage = f" — `/ops {spec.usage}`" if spec else ""
+        lines.append(f"Did you mean *`{problem.suggestion}`*?{usage}")
+    if problem.command and problem.command in BY_NAME:
+        lines.append(f"Usage: `/ops {BY_NAME[problem.command].usage}`")
+    blocks = [
+        section("\n".join(lines)),
+        context(f"You typed: `/ops {escape(original)[:200]}`  ·  `/ops help` lists everything"),
+    ]
+    return Reply(text=problem.message, blocks=blocks)
+
+
+def render_coming_soon(name: str) -> Reply:
+    spec = BY_NAME[name]
+    return Reply(
+        text=f"/ops {name} is coming soon",
+        blocks=[
+            section(f":construction: *`/ops {spec.usage}`* is coming soon.\n{spec.summary}."),
+            context("`/ops help` lists what works today."),
+        ],
+    )

@@ -1,0 +1,72 @@
+"""Block Kit as readable terminal text, for `switchboard ask` (same blocks Slack would show)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
+_BARE_LINK = re.compile(r"<(https?://[^|>]+)>")
+_USER = re.compile(r"<[@#!]([^|>]+)(?:\|([^>]+))?>")
+
+
+def mrkdwn_to_text(text: str, *, ansi: bool = False) -> str:
+    text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", text)
+    text = _BARE_LINK.sub(r"\1", text)
+    text = _USER.sub(lambda m: "@" + (m.group(2) or m.group(1)), text)
+    if ansi:
+        text = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", "\033[1m\\1\033[0m", text)
+    else:
+        text = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"\1", text)
+    text = re.sub(r"(?<![\w_])_([^_\n]+)_(?![\w_])", r"\1", text)
+    text = re.sub(r"`([^`\n]+)`", r"\1", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _text(obj: dict[str, Any] | None, ansi: bool) -> str:
+    if not obj:
+        return ""
+    raw = str(obj.get("text", ""))
+    return mrkdwn_to_text(raw, ansi=ansi) if obj.get("type") == "mrkdwn" else raw
+
+
+def _element(el: dict[str, Any], ansi: bool) -> str:
+    kind = el.get("type")
+    if kind == "button":
+        return f"[ {_text(el.get('text'), ansi)} ]"
+    if kind in ("mrkdwn", "plain_text"):
+        return _text(el, ansi)
+    if kind == "image":
+        return f"[image: {el.get('alt_text', '')}]"
+    return f"[{kind}]"
+
+
+def render_blocks(blocks: list[dict[str, Any]], *, width: int = 80, ansi: bool = False) -> str:
+    out: list[str] = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "header":
+            title = _text(block.get("text"), ansi)
+            out += [
+                f"\033[1m{title}\033[0m" if ansi else title,
+                "=" * min(width, max(len(title), 3)),
+            ]
+        elif kind == "section":
+            if block.get("text"):
+                out.append(_text(block["text"], ansi))
+            fields = [_text(f, ansi) for f in block.get("fields", [])]
+            for left, right in zip(fields[::2], fields[1::2] + [""], strict=False):
+                out.append(f"  {left:<{width // 2 - 2}}{right}".rstrip())
+            if block.get("accessory"):
+                out.append("  " + _element(block["accessory"], ansi))
+        elif kind == "divider":
+            out.append("-" * width)
+        elif kind == "context":
+            out.append("  " + "  ·  ".join(_element(e, ansi) for e in block.get("elements", [])))
+        elif kind == "actions":
+            out.append("  " + " ".join(_element(e, ansi) for e in block.get("elements", [])))
+        elif kind == "image":
+            out.append(f"[image: {block.get('alt_text', '')}]")
+        else:
+            out.append(f"[{kind} block]")
+    return "\n".join(out)

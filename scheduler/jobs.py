@@ -1,0 +1,170 @@
+"""The scheduled jobs, and ``register_jobs``: the one place that gives them ids and triggers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import and_, delete, exists, or_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+
+from bot.outbox import OutboxSender
+from bot.store.models import Heartbeat, JobSlot, OutboxMessage, OutboxStatus
+from scheduler.slots import aligned_start, once_per_slot
+
+log = structlog.get_logger(__name__)
+
+KEEP = timedelta(days=7)
+# Slots of jobs that run every few seconds are worthless once the slot has passed; keeping
+# them a week would mean ~600k rows for the outbox sweep alone.
+KEEP_FREQUENT = timedelta(days=1)
+PRUNE_HOUR_UTC = 3
+
+
+@dataclass
+class JobContext:
+    """What the jobs share: the database, who we are, and the outbox sender (if any)."""
+
+    engine: Engine
+    replica_id: str
+    outbox_interval: float
+    heartbeat_seconds: float
+    started_at: float = field(default_factory=time.time)
+    outbox_sender: OutboxSender | None = None
+    sender_running: bool = False
+    # Recent (job_id, slot) pairs this replica ran: for logs and tests, bounded.
+    runs: deque[tuple[str, str]] = field(default_factory=lambda: deque(maxlen=1000))
+
+    def ran(self, job_id: str, slot: str) -> None:
+        self.runs.append((job_id, slot))
+
+
+@once_per_slot("outbox_drain", every=lambda ctx: ctx.outbox_interval)
+async def outbox_drain(ctx: JobContext) -> None:
+    """The cross-replica sweep: once per tick one replica looks at the whole outbox.
+
+    It catches messages queued by other processes (CLI, web-only replicas) and rows whose
+    sender died (expired lease). Messages queued in this process do not wait for it:
+    ``Outbox.notify`` wakes the local sender directly.
+    """
+    sender = ctx.outbox_sender
+    if sender is None:
+        return
+    if ctx.sender_running:
+        sender.wake()  # the running loop scans, sends and keeps its own pacing timers
+    else:
+        await sender.drain_once()
+
+
+def write_heartbeat(engine: Engine, *, replica_id: str, now: float, started_at: float) -> None:
+    table = Heartbeat.__table__  # type: ignore[attr-defined]
+    values = {"replica": replica_id, "beat_at": now, "started_at": started_at}
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["replica"], set_={"beat_at": now, "started_at": started_at}
+    )
+    with engine.begin() as conn:
+        conn.execute(stmt)
+
+
+@once_per_slot("heartbeat:{replica}", every=lambda ctx: ctx.heartbeat_seconds)
+async def heartbeat(ctx: JobContext) -> None:
+    """Say this replica is alive (operators and /readyz can see who runs the scheduler)."""
+    await asyncio.to_thread(
+        write_heartbeat,
+        ctx.engine,
+        replica_id=ctx.replica_id,
+        now=time.time(),
+        started_at=ctx.started_at,
+    )
+
+
+@dataclass(frozen=True)
+class Pruned:
+    slots: int
+    messages: int
+
+
+def prune_old_rows(
+    engine: Engine, *, now: float, keep: timedelta = KEEP, keep_frequent: timedelta = KEEP_FREQUENT
+) -> Pruned:
+    """Delete slot claims and sent outbox messages older than ``keep``.
+
+    Dead messages stay for inspection. A sent message still referenced by a newer message
+    (an update or reply queued later) stays until that one is pruned too.
+    """
+    slot = JobSlot.__table__  # type: ignore[attr-defined]
+    msg = OutboxMessage.__table__  # type: ignore[attr-defined]
+    cutoff = now - keep.total_seconds()
+    frequent_cutoff = now - keep_frequent.total_seconds()
+    frequent = or_(slot.c.job_id == "outbox_drain", slot.c.job_id.like("heartbeat:%"))
+    child = msg.alias("child")
+    child_kept = and_(
+        child.c.parent_id == msg.c.id,
+        ~and_(child.c.status == OutboxStatus.sent.value, child.c.sent_at < cutoff),
+    )
+    with engine.begin() as conn:
+        slots = conn.execute(
+            delete(slot).where(
+                or_(slot.c.claimed_at < cutoff, and_(frequent, slot.c.claimed_at < frequent_cutoff))
+            )
+        ).rowcount
+        messages = conn.execute(
+            delete(msg).where(
+                msg.c.status == OutboxStatus.sent.value,
+                msg.c.sent_at < cutoff,
+                ~exists().where(child_kept),
+            )
+        ).rowcount
+    return Pruned(slots=slots, messages=messages)
+
+
+@once_per_slot("prune", every=timedelta(days=1))
+async def prune(ctx: JobContext) -> None:
+    pruned = await asyncio.to_thread(prune_old_rows, ctx.engine, now=time.time())
+    log.info("job.pruned", slots=pruned.slots, messages=pruned.messages)
+
+
+def register_jobs(aps: AsyncIOScheduler, ctx: JobContext) -> None:
+    """Every scheduled job, with its explicit id and trigger (later issues add theirs here).
+
+    coalesce: a backlog of missed runs becomes one run. max_instances=1: a slow run is
+    never overlapped by the next. misfire_grace_time: how late a run may still start.
+    """
+    common = {"args": [ctx], "coalesce": True, "max_instances": 1, "replace_existing": True}
+    if ctx.outbox_sender is not None:
+        aps.add_job(
+            outbox_drain,
+            IntervalTrigger(
+                seconds=ctx.outbox_interval, start_date=aligned_start(ctx.outbox_interval)
+            ),
+            id="outbox_drain",
+            misfire_grace_time=max(1, int(ctx.outbox_interval)),
+            **common,
+        )
+    aps.add_job(
+        heartbeat,
+        IntervalTrigger(
+            seconds=ctx.heartbeat_seconds, start_date=aligned_start(ctx.heartbeat_seconds)
+        ),
+        id="heartbeat",
+        misfire_grace_time=max(1, int(ctx.heartbeat_seconds / 2)),
+        next_run_time=datetime.now(UTC),  # beat at start, then on the aligned boundaries
+        **common,
+    )
+    aps.add_job(
+        prune,
+        CronTrigger(hour=PRUNE_HOUR_UTC, minute=17, timezone=UTC),
+        id="prune",
+        misfire_grace_time=3600,
+        **common,
+    )

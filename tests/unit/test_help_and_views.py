@@ -1,0 +1,92 @@
+"""Help, problem and home renderers: complete, escaped, and within Slack's Block Kit limits."""
+
+import asyncio
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.commands.dispatch import AskContext, CommandRouter
+from bot.commands.grammar import COMMANDS
+from bot.views.help import render_help
+from bot.views.home import render_home
+from bot.views.limits import fit_message, truncate
+from bot.views.mrkdwn import escape, section
+from bot.views.terminal import render_blocks
+from tests.fakeslack.blockkit import validate_blocks
+
+
+def test_help_lists_every_command_with_usage_and_example():
+    reply = render_help({"help"})
+    text = str(reply.blocks)
+    for spec in COMMANDS:
+        assert f"/ops {spec.usage}" in text
+        assert spec.examples[0] in text
+    assert validate_blocks(reply.blocks, surface="message") == []
+
+
+def test_help_marks_unbuilt_commands_as_coming_soon():
+    text = render_blocks(render_help({"help", "status"}).blocks)
+    status_line = next(line for line in text.splitlines() if line.startswith("/ops status"))
+    spend_line = next(line for line in text.splitlines() if line.startswith("/ops spend"))
+    assert "coming soon" not in status_line and "coming soon" in spend_line
+
+
+def test_echoed_user_text_is_escaped_so_it_cannot_ping_the_channel():
+    reply = asyncio.run(
+        CommandRouter().answer("<!channel> <https://evil.example|click>", AskContext())
+    )
+    body = str(reply.blocks)
+    assert "<!channel>" not in body and "<https://evil" not in body
+    assert "&lt;!channel&gt;" in body
+
+
+def test_escape_covers_ampersand_first():
+    assert escape("a & <b>") == "a &amp; &lt;b&gt;"
+
+
+def test_long_section_is_truncated_visibly():
+    block = section("x" * 5000)
+    assert len(block["text"]["text"]) == 3000 and block["text"]["text"].endswith("…")
+    assert truncate("short", 10) == "short"
+
+
+def test_fit_message_keeps_50_blocks_and_says_what_was_cut():
+    blocks = [section(str(i)) for i in range(80)]
+    fitted = fit_message(blocks)
+    assert len(fitted) == 50
+    assert "31 more blocks" in fitted[-1]["elements"][0]["text"]
+
+
+def test_home_view_is_valid():
+    view = render_home({"help"})
+    assert view["type"] == "home"
+    assert validate_blocks(view["blocks"], surface="home") == []
+
+
+def test_terminal_rendering_is_readable():
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Spend"}},
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": "*Total* `42` <https://x.example|link> &lt;3"},
+        },
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": "More"},
+                    "action_id": "more",
+                }
+            ],
+        },
+    ]
+    assert render_blocks(blocks) == "Spend\n=====\nTotal 42 link (https://x.example) <3\n  [ More ]"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=400))
+def test_any_command_text_renders_a_valid_message(text):
+    reply = asyncio.run(CommandRouter().answer(text, AskContext()))
+    assert reply.text
+    assert validate_blocks(reply.blocks, surface="message") == []
