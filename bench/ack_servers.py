@@ -1,8 +1,6 @@
 """The two servers `bench/ack.py` compares, each run in its own process:
 Switchboard itself, and a bare bolt AsyncApp + FastAPI app that acks with the same /ops help text."""
 
-from __future__ import annotations
-
 import logging
 import sys
 

@@ -11,6 +11,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from bot.store.db import make_engine, upgrade
+from tests.peers import PEER_FIXTURE_MODULES
+
+pytest_plugins = [*PEER_FIXTURE_MODULES]
 
 PG_ADMIN_URL = os.environ.get(
     "SWITCHBOARD_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

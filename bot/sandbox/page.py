@@ -7,10 +7,10 @@ import hashlib
 import hmac
 import html
 import time
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import httpx
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from bot.sandbox.webapi import SandboxWorkspace
@@ -51,7 +51,9 @@ def page_router(workspace: SandboxWorkspace, *, app_url: str, signing_secret: st
         return render()
 
     @router.post("/sandbox/command")
-    async def command(text: str = Form("")) -> HTMLResponse:
+    async def command(request: Request) -> HTMLResponse:
+        # The page's form is urlencoded; parsed here to avoid a multipart dependency.
+        text = parse_qs((await request.body()).decode("utf-8", "replace")).get("text", [""])[0]
         words = text.strip().split(maxsplit=1)
         command_text = words[1] if words and words[0] == "/ops" and len(words) > 1 else text.strip()
         body = urlencode(

@@ -1,0 +1,122 @@
+"""The `switchboard` command line, run as a user runs it (a real subprocess where it matters)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import yaml
+from typer.testing import CliRunner
+
+from bot.cli import app
+
+runner = CliRunner()
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd=None
+) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**clean, **(env or {})},
+        cwd=cwd,
+    )
+
+
+def test_serve_without_bot_token_is_a_one_line_error_naming_the_variable(tmp_path):
+    result = run_cli("serve", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: SLACK_BOT_TOKEN is not set (environment or .env)"
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_without_signing_secret_names_it(tmp_path):
+    result = run_cli("serve", env={"SLACK_BOT_TOKEN": "xoxb-1"}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: SLACK_SIGNING_SECRET is not set (environment or .env)"
+
+
+def test_socket_mode_needs_the_app_token(tmp_path):
+    result = run_cli("serve", "--socket-mode", env={"SLACK_BOT_TOKEN": "xoxb-1"}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: SLACK_APP_TOKEN is not set (environment or .env)"
+
+
+def test_settings_come_from_a_dotenv_file(tmp_path):
+    (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxb-from-dotenv\n")
+    result = run_cli("serve", cwd=tmp_path)
+    assert result.stderr.strip() == "error: SLACK_SIGNING_SECRET is not set (environment or .env)"
+
+
+def test_ask_renders_help_as_text_without_slack():
+    result = runner.invoke(app, ["ask", "/ops help"])
+    assert result.exit_code == 0
+    assert "Switchboard: /ops commands" in result.stdout
+    assert "/ops promote MODEL VERSION to ALIAS [reason…]" in result.stdout
+    assert '"type"' not in result.stdout  # text, not Block Kit JSON
+
+
+def test_ask_suggests_the_closest_command():
+    result = runner.invoke(app, ["ask", "/ops modles"])
+    assert result.exit_code == 0 and "Did you mean models?" in result.stdout
+
+
+def test_manifest_installs_exactly_the_designed_surface():
+    manifest = yaml.safe_load(runner.invoke(app, ["manifest"]).stdout)
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/ops"]
+    assert sorted(manifest["settings"]["event_subscriptions"]["bot_events"]) == [
+        "app_home_opened",
+        "app_mention",
+        "message.im",
+    ]
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
+        "commands",
+        "chat:write",
+        "chat:write.public",
+        "app_mentions:read",
+        "im:history",
+        "im:write",
+        "users:read",
+        "channels:read",
+        "groups:read",
+        "files:write",
+        "usergroups:read",
+    }
+    urls = {
+        manifest["settings"]["event_subscriptions"]["request_url"],
+        manifest["settings"]["interactivity"]["request_url"],
+        manifest["features"]["slash_commands"][0]["url"],
+    }
+    assert len(urls) == 1 and urls.pop().endswith("/slack/events")
+
+
+def test_manifest_for_a_host_and_for_socket_mode():
+    filled = yaml.safe_load(runner.invoke(app, ["manifest", "--url", "https://sb.acme.io/"]).stdout)
+    assert filled["settings"]["interactivity"]["request_url"] == "https://sb.acme.io/slack/events"
+    socket = yaml.safe_load(runner.invoke(app, ["manifest", "--socket-mode"]).stdout)
+    assert socket["settings"]["socket_mode_enabled"] is True
+    assert "request_url" not in socket["settings"]["event_subscriptions"]
+    assert "url" not in socket["features"]["slash_commands"][0]
+
+
+def test_check_config_passes_the_example_and_fails_a_broken_file(tmp_path):
+    ok = runner.invoke(app, ["check-config", "ops.example.yml"])
+    assert ok.exit_code == 0 and "OK" in ok.stdout
+    bad = tmp_path / "ops.yml"
+    bad.write_text("version: 1\nteams:\n  ml:\n    channel: nope\n    members: [bob]\n")
+    result = runner.invoke(app, ["check-config", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:4: teams.ml.channel" in result.stdout
+    assert f"{bad}:5: teams.ml.members[0]" in result.stdout
+
+
+def test_db_upgrade_creates_the_schema(tmp_path):
+    db = tmp_path / "cli.db"
+    result = run_cli("db", "upgrade", env={"DATABASE_URL": f"sqlite:///{db}"}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "database at revision" in result.stdout and db.exists()
