@@ -29,6 +29,12 @@ def _logging(settings: Settings) -> None:
     configure_logging(settings.log_level, settings.log_format)
 
 
+@app.callback()
+def _configure() -> None:
+    # Logs go to stderr so command output (ask, manifest, check-*) stays clean on stdout.
+    _logging(get_settings())
+
+
 @app.command()
 def serve(
     socket_mode: Annotated[
@@ -42,7 +48,6 @@ def serve(
     from bot.app import create_app
 
     settings = get_settings()
-    _logging(settings)
     try:
         settings.require("SLACK_BOT_TOKEN")
         settings.require("SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET")
@@ -100,6 +105,35 @@ def check_config(
         typer.echo(str(issue))
     typer.secho(f"{target}: {len(issues)} problem(s)", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=1)
+
+
+@app.command("check-sources")
+def check_sources(
+    path: Annotated[
+        Path | None, typer.Argument(help="ops.yml (default: SWITCHBOARD_CONFIG)")
+    ] = None,
+) -> None:
+    """Probe every source ops.yml enables: reachable, authenticated, latency, and what to fix."""
+    from bot.ops_config import OpsConfigError, load_ops_config
+    from bot.sources import build_sources, format_probe, probe_sources
+
+    target = path or get_settings().switchboard_config
+    try:
+        cfg = load_ops_config(target)
+    except OpsConfigError as exc:
+        _fail(str(exc))
+    results = asyncio.run(probe_sources(build_sources(cfg)))
+    for result in results:
+        typer.echo(format_probe(result))
+    failed = [r for r in results if not r.reachable or r.authenticated is False]
+    if failed:
+        typer.secho(
+            f"{len(failed)} of {len(results)} source(s) need attention",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(code=1)
+    typer.secho(f"all {len(results)} source(s) OK", fg=typer.colors.GREEN)
 
 
 @db_app.command("upgrade")

@@ -15,6 +15,8 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
     logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(message)s", force=True)
+    # Alembic narrates every plugin and migration step at INFO; its warnings are what matter.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -140,7 +140,7 @@ class FocusSource(SourceBase):
         description="File or glob, e.g. exports/focus/*.parquet or s3://bucket/focus/*.parquet; "
         "relative paths are relative to the working directory",
     )
-    version: Annotated[Literal["1.0", "1.1", "1.2"], BeforeValidator(_version_text)] = Field(
+    version: Annotated[Literal["1.0", "1.1", "1.2", "1.3"], BeforeValidator(_version_text)] = Field(
         "1.2", description="FOCUS specification version of the export"
     )
     measure: Literal["EffectiveCost", "BilledCost"] = Field(

@@ -1,0 +1,171 @@
+"""From ops.yml to live adapters: builds the `Sources` hub (cached, concurrent) the answers read through.
+
+Secrets are resolved here from the environment variables ops.yml names; adapters only ever
+receive plain values, and a named variable that is not set is reported, never guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.ops_config import OpsConfig
+from bot.settings import Settings
+from integrations.cache import cached_source
+from integrations.hub import Sources
+from integrations.models import CostMeasure, ProbeResult
+
+SecretLookup = Callable[[str], str | None]
+
+
+@dataclass
+class BuiltSources:
+    sources: Sources
+    # Problems found while wiring (an env var ops.yml names is unset), reported by check-sources.
+    wiring: list[ProbeResult] = field(default_factory=list)
+
+
+class _Secrets:
+    def __init__(self, lookup: SecretLookup) -> None:
+        self.lookup = lookup
+        self.missing: list[tuple[str, str, str]] = []  # (source, yaml key, variable)
+
+    def get(self, source: str, key: str, variable: str | None) -> str | None:
+        if not variable:
+            return None
+        value = self.lookup(variable)
+        if value is None:
+            self.missing.append((source, key, variable))
+        return value
+
+
+def build_sources(
+    cfg: OpsConfig, *, secrets: SecretLookup = Settings.secret_env, now: datetime | None = None
+) -> BuiltSources:
+    """Adapters for every enabled source in ops.yml, each wrapped in the short TTL cache."""
+    from integrations import airflow, dagster, mlflow, prefect, prometheus
+    from integrations.demo.company import DemoCompany
+    from integrations.focus.source import FocusCostSource
+
+    blocks = cfg.sources
+    env = _Secrets(secrets)
+    allocation = {k: dict(v) for k, v in cfg.ownership.cost_allocation.items()} or None
+    pipelines: list[Any] = []
+    registries: list[Any] = []
+    metrics: list[Any] = []
+    costs: list[Any] = []
+
+    if blocks.is_enabled("demo") and blocks.demo is not None:
+        demo = DemoCompany(
+            blocks.demo.seed, now=now or datetime.now(UTC), timezone=cfg.workspace.timezone
+        )
+        pipelines.append(demo)
+        registries.append(demo)
+        metrics.append(demo)
+        costs.append(demo)
+    if blocks.is_enabled("airflow") and (b := blocks.airflow) is not None:
+        pipelines.append(
+            airflow.AirflowSource(
+                str(b.url),
+                token=env.get("airflow", "token_env", b.token_env),
+                username=env.get("airflow", "username_env", b.username_env),
+                password=env.get("airflow", "password_env", b.password_env),
+                timeout=b.timeout,
+            )
+        )
+    if blocks.is_enabled("prefect") and (b := blocks.prefect) is not None:
+        pipelines.append(
+            prefect.PrefectSource(
+                str(b.url),
+                api_key=env.get("prefect", "api_key_env", b.api_key_env),
+                timeout=b.timeout,
+            )
+        )
+    if blocks.is_enabled("dagster") and (b := blocks.dagster) is not None:
+        pipelines.append(
+            dagster.DagsterSource(
+                str(b.url), token=env.get("dagster", "token_env", b.token_env), timeout=b.timeout
+            )
+        )
+    if blocks.is_enabled("mlflow") and (b := blocks.mlflow) is not None:
+        registries.append(
+            mlflow.MlflowRegistry(
+                str(b.url), token=env.get("mlflow", "token_env", b.token_env), timeout=b.timeout
+            )
+        )
+    if blocks.is_enabled("prometheus") and (b := blocks.prometheus) is not None:
+        detectors = cfg.incidents.detectors
+        thresholds = prometheus.HealthThresholds(
+            latency_p95_ms=detectors.model_latency.p95_ms, drift=detectors.model_drift.threshold
+        )
+        metrics.append(
+            prometheus.PrometheusMetrics(
+                str(b.url), queries=b.queries.model_dump(), thresholds=thresholds, timeout=b.timeout
+            )
+        )
+    if blocks.is_enabled("focus") and (b := blocks.focus) is not None:
+        costs.append(
+            FocusCostSource(
+                b.path,
+                version=b.version,
+                measure=CostMeasure(b.measure),
+                timezone=b.timezone,
+                allocation=allocation,
+                service_owners=dict(cfg.ownership.services) or None,
+            )
+        )
+    if blocks.is_enabled("aws_cost_explorer") and (b := blocks.aws_cost_explorer) is not None:
+        costs.append(
+            _aws_cost_explorer(b.region, env.get("aws_cost_explorer", "profile_env", b.profile_env))
+        )
+
+    ttl = blocks.cache_ttl
+    wrapped: dict[int, Any] = {}  # one cache per adapter, even when it plays several roles
+
+    def wrap(items: list[Any]) -> list[Any]:
+        return [
+            wrapped.setdefault(id(item), cached_source(item, ttl) if ttl > 0 else item)
+            for item in items
+        ]
+
+    sources = Sources(
+        pipelines=wrap(pipelines),
+        registries=wrap(registries),
+        metrics=wrap(metrics),
+        costs=wrap(costs),
+    )
+    wiring = [
+        ProbeResult(
+            source=source,
+            reachable=False,
+            detail=f"{variable} is not set",
+            fix=f"export {variable}=… (named by sources.{source}.{key} in ops.yml)",
+        )
+        for source, key, variable in env.missing
+    ]
+    return BuiltSources(sources=sources, wiring=wiring)
+
+
+def _aws_cost_explorer(region: str, profile: str | None) -> Any:
+    import boto3
+
+    from integrations.aws_costs import AwsCostExplorer
+
+    session = boto3.Session(profile_name=profile, region_name=region) if profile else None
+    return AwsCostExplorer(region=region, session=session)
+
+
+async def probe_sources(built: BuiltSources) -> list[ProbeResult]:
+    """What `switchboard check-sources` prints: wiring problems first, then a live probe of each."""
+    return [*built.wiring, *await built.sources.probe_all()]
+
+
+def format_probe(result: ProbeResult) -> str:
+    status = "ok" if result.reachable and result.authenticated is not False else "FAIL"
+    auth = {True: "authenticated", False: "NOT authenticated", None: "-"}[result.authenticated]
+    latency = f"{result.latency_ms:.0f} ms" if result.latency_ms is not None else "-"
+    reach = "reachable" if result.reachable else "unreachable"
+    line = f"{status:<4} {result.source:<18} {reach:<11} {auth:<17} {latency:>8}  {result.detail}"
+    return line + (f"\n     fix: {result.fix}" if result.fix else "")

@@ -1,0 +1,275 @@
+"""A real Dagster (`dagster dev`) loaded with known jobs and runs, one per test session.
+
+Session fixture `dagster_server` -> DagsterServer. assets/dagster_defs.py is served as `defs.py`;
+the KNOWN_RUNS are launched through GraphQL `launchRun` and awaited. Dagster ignores SIGTERM to
+its process group, so PeerProcess.stop() kills every process it started.
+
+Boot starts in the background as soon as collection shows a test needs it.
+
+    python -m tests.peers.dagster --capture tests/fixtures/captured   # refresh captured JSON
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.peers.runtime import (
+    PEER_REQUIREMENTS,
+    PeerError,
+    PeerProcess,
+    free_port,
+    peer_venv,
+    unavailable,
+    venv_bin,
+)
+
+DEFS = Path(__file__).parent / "assets" / "dagster_defs.py"
+FIXTURE = "dagster_server"
+BOOT_TIMEOUT = 420.0
+LOCATION = "defs.py"
+REPOSITORY = "__repository__"
+
+# name -> (job, run config, expected status, failing step)
+KNOWN_RUNS: dict[str, tuple[str, dict[str, Any], str, str | None]] = {
+    "nightly_ok": ("nightly_orders",
+                   {"ops": {"load_to_warehouse": {"config": {"fail": False}}}}, "SUCCESS", None),
+    "nightly_fail": ("nightly_orders", {}, "FAILURE", "load_to_warehouse"),
+    "churn_ok": ("churn_features", {}, "SUCCESS", None),
+}
+LAUNCH = """
+mutation Launch($location: String!, $repository: String!, $job: String!,
+                $config: RunConfigData) {
+  launchRun(executionParams: {
+    selector: {repositoryLocationName: $location, repositoryName: $repository, jobName: $job},
+    runConfigData: $config}) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+  }
+}"""
+JOBS = """
+{ repositoriesOrError { __typename ... on RepositoryConnection { nodes { jobs { name } } } } }"""
+STATUSES = """
+query Statuses($ids: [String!]) {
+  runsOrError(filter: {runIds: $ids}) { __typename ... on Runs { results { runId status } } }
+}"""
+TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
+# Launch runs straight away instead of queueing them for the daemon's next poll.
+DAGSTER_YAML = """\
+telemetry:
+  enabled: false
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: DefaultRunCoordinator
+"""
+
+
+@dataclass
+class DagsterServer:
+    graphql_url: str
+    process: PeerProcess
+    home: Path
+    venv: Path
+    run_ids: dict[str, str] = field(default_factory=dict)  # KNOWN_RUNS key -> run id
+    loaded_after: float = 0.0
+    install_seconds: float = 0.0
+    ready_seconds: float = 0.0
+    load_seconds: float = 0.0
+
+    def stop(self) -> None:
+        self.process.stop()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+def graphql(url: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    response = httpx.post(url, json={"query": query, "variables": variables or {}}, timeout=30)
+    if not response.is_success or response.json().get("errors"):
+        raise PeerError(f"Dagster GraphQL -> {response.status_code} {response.text[:300]}")
+    return dict(response.json()["data"])
+
+
+def _wait(what: str, timeout: float, probe: Any) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(1.0)
+    raise PeerError(f"Dagster: {what} not done after {timeout:g}s")
+
+
+def load_known_runs(url: str) -> dict[str, str]:
+    """Wait for the code location, launch KNOWN_RUNS, wait until each ended as expected."""
+
+    def jobs_loaded() -> bool:
+        answer = graphql(url, JOBS)["repositoriesOrError"]
+        names = {j["name"] for n in answer.get("nodes", []) for j in n["jobs"]}
+        return {"nightly_orders", "churn_features"} <= names
+
+    _wait("loading defs.py", 120, jobs_loaded)
+    run_ids = {}
+    for key, (job, config, _status, _step) in KNOWN_RUNS.items():
+        variables = {"location": LOCATION, "repository": REPOSITORY, "job": job, "config": config}
+        launched = graphql(url, LAUNCH, variables)["launchRun"]
+        if launched["__typename"] != "LaunchRunSuccess":
+            raise PeerError(f"Dagster launchRun {key}: {launched}")
+        run_ids[key] = launched["run"]["runId"]
+
+    def finished() -> dict[str, str] | None:
+        answer = graphql(url, STATUSES, {"ids": list(run_ids.values())})["runsOrError"]
+        statuses = {r["runId"]: r["status"] for r in answer["results"]}
+        return statuses if all(statuses.get(i) in TERMINAL for i in run_ids.values()) else None
+
+    statuses = _wait("the known runs", 240, finished)
+    wrong = {k: statuses[i] for k, i in run_ids.items() if statuses[i] != KNOWN_RUNS[k][2]}
+    if wrong:
+        raise PeerError(f"Dagster runs ended in unexpected states: {wrong}")
+    return run_ids
+
+
+def boot() -> DagsterServer:
+    """Install (cached), start `dagster dev` on a free loopback port, load KNOWN_RUNS."""
+    started = time.monotonic()
+    venv = peer_venv("dagster", PEER_REQUIREMENTS["dagster"])
+    installed = time.monotonic()
+    home = Path(tempfile.mkdtemp(prefix="sb-dagster-"))
+    (home / "dagster_home").mkdir()
+    (home / "dagster_home" / "dagster.yaml").write_text(DAGSTER_YAML)
+    shutil.copy(DEFS, home / LOCATION)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = PeerProcess(
+        "dagster",
+        [str(venv_bin(venv, "dagster")), "dev", "-f", LOCATION, "-h", "127.0.0.1",
+         "-p", str(port)],
+        env={"DAGSTER_HOME": str(home / "dagster_home")},
+        cwd=home,
+        health_url=f"{base}/server_info",
+        ready_timeout=180,
+    )
+    process.start()
+    try:
+        process.wait_ready()
+        ready = time.monotonic()
+        loaded_after = time.time()
+        run_ids = load_known_runs(f"{base}/graphql")
+    except BaseException as exc:
+        tail = process.log_tail(40)
+        process.stop()
+        shutil.rmtree(home, ignore_errors=True)
+        if isinstance(exc, PeerError | httpx.HTTPError | OSError | KeyError | ValueError):
+            # The peer misbehaved while being loaded: say so with its own last words.
+            detail = str(exc) if "log lines" in str(exc) else f"{exc!r}\nlast log lines:\n{tail}"
+            raise PeerError(f"Dagster start/load failed: {detail}") from exc
+        raise
+    done = time.monotonic()
+    return DagsterServer(
+        graphql_url=f"{base}/graphql", process=process, home=home, venv=venv,
+        run_ids=run_ids, loaded_after=loaded_after,
+        install_seconds=round(installed - started, 1),
+        ready_seconds=round(ready - installed, 1),
+        load_seconds=round(done - ready, 1),
+    )
+
+
+# -- background boot, shared by the fixture and the session hooks ----------------------------
+_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dagster-peer")
+_boot: Future[DagsterServer] | None = None
+
+
+def start_boot() -> Future[DagsterServer]:
+    global _boot
+    if _boot is None:
+        _boot = _pool.submit(boot)
+    return _boot
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start booting right after collection if any selected test needs the peer."""
+    if session.config.option.collectonly:
+        return
+    if any(FIXTURE in getattr(item, "fixturenames", ()) for item in session.items):
+        start_boot()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _boot is not None:
+        try:
+            _boot.result(timeout=BOOT_TIMEOUT).stop()
+        except Exception:  # boot failed: it already cleaned up after itself
+            pass
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say where the peer's time went: install, start-up and loading its known runs."""
+    if _boot is not None and _boot.done() and _boot.exception() is None:
+        peer = _boot.result()
+        terminalreporter.write_line(
+            f"dagster peer: install {peer.install_seconds}s, start {peer.ready_seconds}s, "
+            f"load {peer.load_seconds}s"
+        )
+
+
+@pytest.fixture(scope="session")
+def dagster_server() -> Iterator[DagsterServer]:
+    try:
+        server = start_boot().result(timeout=BOOT_TIMEOUT)
+    except PeerError as exc:
+        unavailable(f"Dagster peer unavailable: {exc}")
+    except TimeoutError:
+        unavailable(f"Dagster peer not ready within {BOOT_TIMEOUT:g}s")
+    yield server
+
+
+# -- captured responses for the parsing unit tests ---------------------------------------------
+def capture_responses(server: DagsterServer, out_dir: Path) -> list[Path]:
+    """Save real GraphQL answers (the adapter's own queries) as dagster_*.json."""
+    from integrations import dagster as adapter
+
+    url = server.graphql_url
+    failed = server.run_ids["nightly_fail"]
+    captured = {
+        "repositories": graphql(url, adapter.REPOSITORIES),
+        "runs": graphql(url, adapter.RUNS, {"filter": {}, "limit": 20}),
+        "step_failures": graphql(url, adapter.STEP_FAILURES, {"runId": failed, "limit": 1000}),
+        "version": graphql(url, adapter.VERSION),
+        "runs_bad_filter": httpx.post(url, json={
+            "query": "{ runsOrError(filter: {statuses: [NOPE]}) { __typename } }"}).json(),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, body in captured.items():
+        if name != "runs_bad_filter":
+            body = {"data": body}
+        text = json.dumps(body, indent=1, sort_keys=True)
+        text = text.replace(str(server.home), "$DAGSTER_DIR").replace(str(server.venv), "$VENV")
+        path = out_dir / f"dagster_{name}.json"
+        path.write_text(text + "\n")
+        paths.append(path)
+    return paths
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] != ["--capture"] or len(sys.argv) != 3:
+        sys.exit("usage: python -m tests.peers.dagster --capture OUT_DIR")
+    peer = boot()
+    try:
+        print(f"install {peer.install_seconds}s, ready {peer.ready_seconds}s, "
+              f"load {peer.load_seconds}s")
+        for written in capture_responses(peer, Path(sys.argv[2])):
+            print(written)
+    finally:
+        peer.stop()

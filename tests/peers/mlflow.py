@@ -1,0 +1,276 @@
+"""A real MLflow 3 tracking server + model registry, loaded with known models through its REST API.
+
+Session-scoped fixture `mlflow_server` -> MlflowServer(url=...). What it holds is KNOWN_MODELS,
+so tests compare against this spec rather than against numbers repeated in each test.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.peers.runtime import (
+    PEER_REQUIREMENTS,
+    PeerError,
+    PeerProcess,
+    free_port,
+    peer_venv,
+    unavailable,
+    venv_bin,
+)
+
+# Test-only Fernet key: webhook secrets stored by the server must stay decryptable across
+# restarts (PEERS.md), so it is fixed rather than generated per run. Never used outside tests.
+WEBHOOK_ENCRYPTION_KEY = "prjkS-Q2cmri_HwgxpVfAIuY01CJ0yZs05qnUVvodZ4="
+
+# A name that breaks naive filter strings: quotes of both kinds and a backslash.
+AWKWARD_NAME = 'o\'neil "beta" \\ model'
+
+
+@dataclass(frozen=True)
+class KnownModel:
+    name: str
+    tags: dict[str, str] = field(default_factory=dict)
+    description: str | None = None
+    version_metrics: tuple[dict[str, float], ...] = ()  # version i+1 -> its run's metrics
+    aliases: dict[str, str] = field(default_factory=dict)
+
+
+KNOWN_MODELS: dict[str, KnownModel] = {
+    m.name: m
+    for m in (
+        KnownModel(
+            "churn",
+            tags={"team": "ml-platform"},
+            description="Customer churn classifier",
+            version_metrics=(
+                {"auc": 0.81, "f1": 0.62},
+                {"auc": 0.86, "f1": 0.67},
+                {"auc": 0.88, "f1": 0.69},
+            ),
+            aliases={"champion": "2", "challenger": "3"},
+        ),
+        KnownModel(
+            "fraud",
+            tags={"team": "risk"},
+            version_metrics=({"auc": 0.93}, {"auc": 0.91}),
+            aliases={"champion": "1"},
+        ),
+        KnownModel("draft-ranker", tags={"team": "search"}),
+        KnownModel(AWKWARD_NAME, version_metrics=({"auc": 0.5},)),
+        # Tests that write aliases use this one, so the others stay as specified.
+        KnownModel("alias-playground", version_metrics=({"auc": 0.7}, {"auc": 0.72})),
+    )
+}
+
+
+@dataclass
+class MlflowServer:
+    url: str
+    process: PeerProcess
+    data_dir: Path
+    run_ids: dict[tuple[str, str], str] = field(default_factory=dict)  # (model, version) -> run
+    load_seconds: float = 0.0
+
+
+def _call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    response = client.request(method, f"/api/2.0/mlflow/{path}", **kwargs)
+    if not response.is_success:
+        raise PeerError(
+            f"loading MLflow data: {method} {path} -> {response.status_code} {response.text[:300]}"
+        )
+    return response.json() if response.content else {}
+
+
+def load_known_models(url: str) -> dict[tuple[str, str], str]:
+    """Create KNOWN_MODELS through the REST calls PEERS.md lists; returns their run ids."""
+    run_ids: dict[tuple[str, str], str] = {}
+    with httpx.Client(base_url=url, timeout=30) as client:
+        for model in KNOWN_MODELS.values():
+            body: dict[str, Any] = {
+                "name": model.name,
+                "tags": [{"key": k, "value": v} for k, v in model.tags.items()],
+            }
+            if model.description:
+                body["description"] = model.description
+            _call(client, "POST", "registered-models/create", json=body)
+            for number, metrics in enumerate(model.version_metrics, start=1):
+                run = _call(
+                    client,
+                    "POST",
+                    "runs/create",
+                    json={
+                        "experiment_id": "0",
+                        "run_name": f"{model.name}-v{number}",
+                        "start_time": int(time.time() * 1000),
+                    },
+                )["run"]["info"]["run_id"]
+                for key, value in metrics.items():
+                    _call(
+                        client,
+                        "POST",
+                        "runs/log-metric",
+                        json={
+                            "run_id": run,
+                            "key": key,
+                            "value": value,
+                            "timestamp": int(time.time() * 1000),
+                            "step": 0,
+                        },
+                    )
+                _call(client, "POST", "runs/update", json={"run_id": run, "status": "FINISHED"})
+                created = _call(
+                    client,
+                    "POST",
+                    "model-versions/create",
+                    json={
+                        "name": model.name,
+                        "source": f"runs:/{run}/model",
+                        "run_id": run,
+                    },
+                )["model_version"]
+                if created["version"] != str(number):
+                    raise PeerError(
+                        f"MLflow numbered {model.name} v{created['version']}, expected {number}"
+                    )
+                _call(
+                    client,
+                    "POST",
+                    "model-versions/set-tag",
+                    json={
+                        "name": model.name,
+                        "version": str(number),
+                        "key": "validated",
+                        "value": "true",
+                    },
+                )
+                run_ids[(model.name, str(number))] = run
+            for alias, version in model.aliases.items():
+                _call(
+                    client,
+                    "POST",
+                    "registered-models/alias",
+                    json={"name": model.name, "alias": alias, "version": version},
+                )
+    return run_ids
+
+
+def start_mlflow(data_dir: Path) -> MlflowServer:
+    """Install (cached), start on a free loopback port, wait for /health, load KNOWN_MODELS."""
+    venv = peer_venv("mlflow", PEER_REQUIREMENTS["mlflow"])
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = PeerProcess(
+        "mlflow",
+        [
+            str(venv_bin(venv, "mlflow")),
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{data_dir / 'mlflow.db'}",
+            "--default-artifact-root",
+            str(data_dir / "artifacts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        env={
+            "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https",
+            "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",
+            "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY": WEBHOOK_ENCRYPTION_KEY,
+        },
+        cwd=data_dir,
+        health_url=f"{url}/health",
+        ready_timeout=120,
+    )
+    process.start()
+    try:
+        process.wait_ready()
+        started = time.monotonic()
+        run_ids = load_known_models(url)
+    except httpx.HTTPError as exc:
+        process.stop()
+        raise PeerError(f"loading MLflow data at {url}: {exc!r}\n{process.log_tail()}") from exc
+    except BaseException:
+        process.stop()
+        raise
+    return MlflowServer(
+        url=url,
+        process=process,
+        data_dir=data_dir,
+        run_ids=run_ids,
+        load_seconds=round(time.monotonic() - started, 2),
+    )
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    try:
+        server = start_mlflow(tmp_path_factory.mktemp("mlflow"))
+    except PeerError as exc:
+        unavailable(f"MLflow peer unavailable: {exc}")
+    try:
+        yield server
+    finally:
+        server.process.stop()
+
+
+def capture_responses(url: str, out_dir: Path) -> list[Path]:
+    """Save real REST answers as tests/fixtures/captured/mlflow_*.json for parsing unit tests.
+
+    The only edit: artifact_uri, which holds the server's temp directory, becomes relative.
+    """
+    import json
+
+    api = f"{url}/api/2.0/mlflow"
+    with httpx.Client(timeout=30) as client:
+        page1 = client.get(f"{api}/registered-models/search", params={"max_results": 2}).json()
+        token = page1["next_page_token"]
+        page2 = client.get(
+            f"{api}/registered-models/search", params={"max_results": 100, "page_token": token}
+        ).json()
+        versions = client.get(
+            f"{api}/model-versions/search", params={"filter": "name='churn'"}
+        ).json()
+        run_id = versions["model_versions"][0]["run_id"]
+        run = client.get(f"{api}/runs/get", params={"run_id": run_id}).json()
+        run["run"]["info"]["artifact_uri"] = f"./artifacts/0/{run_id}/artifacts"
+        missing = client.get(f"{api}/registered-models/get", params={"name": "no-such-model"})
+        captured = {
+            "registered_models_search_page1": page1,
+            "registered_models_search_page2": page2,
+            "registered_model_get": client.get(
+                f"{api}/registered-models/get", params={"name": "churn"}
+            ).json(),
+            "model_versions_search": versions,
+            "runs_get": run,
+            "error_not_found": {"status": missing.status_code, "body": missing.json()},
+        }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, body in captured.items():
+        path = out_dir / f"mlflow_{name}.json"
+        path.write_text(json.dumps(body, indent=1, sort_keys=True) + "\n")
+        paths.append(path)
+    return paths
+
+
+if __name__ == "__main__":
+    import sys
+    import tempfile
+
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/captured")
+    live = start_mlflow(Path(tempfile.mkdtemp(prefix="mlflow-capture-")))
+    try:
+        for written in capture_responses(live.url, target):
+            print(written)
+    finally:
+        live.process.stop()
