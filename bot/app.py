@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
 from slack_bolt.async_app import AsyncApp
+from sqlalchemy.engine import Engine
 
 from bot.commands.dispatch import CommandRouter
 from bot.metrics import LATENCY, REQUESTS, classify
@@ -55,6 +56,24 @@ def replica_id() -> str:
     return f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
+def load_domain_services(settings: Settings, engine: Engine) -> dict[str, Any]:
+    """ops.yml, the sources it enables and the budget store, when SWITCHBOARD_CONFIG exists.
+
+    A missing file leaves them out (the bot still answers help); an invalid one stops start-up
+    with every problem listed, rather than running on a half-understood configuration.
+    """
+    from bot.budgets import StoredBudgets
+    from bot.ops_config import load_ops_config
+    from bot.sources import build_sources
+
+    if not settings.switchboard_config.is_file():
+        log.warning("no_ops_config", path=str(settings.switchboard_config))
+        return {}
+    cfg = load_ops_config(settings.switchboard_config)
+    built = build_sources(cfg)
+    return {"ops_config": cfg, "sources": built.sources, "budgets": StoredBudgets(engine, cfg)}
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -70,7 +89,13 @@ def create_app(
     client = make_web_client(settings)
     outbox = Outbox(engine)
     me = replica_id()
-    services = {"outbox": outbox, "engine": engine, "settings": settings, **(services or {})}
+    services = {
+        "outbox": outbox,
+        "engine": engine,
+        "settings": settings,
+        **load_domain_services(settings, engine),
+        **(services or {}),
+    }
     bolt: AsyncApp = build_bolt_app(
         settings, client=client, engine=engine, router=router, services=services
     )

@@ -46,6 +46,7 @@ def serve(
     import uvicorn
 
     from bot.app import create_app
+    from bot.ops_config import OpsConfigError
 
     settings = get_settings()
     try:
@@ -56,6 +57,8 @@ def serve(
             settings = settings.model_copy(update={"slack_signing_secret": "socket-mode-unsigned"})
         fastapi_app = create_app(settings, socket_mode=socket_mode)
     except MissingSetting as exc:
+        _fail(str(exc))
+    except OpsConfigError as exc:
         _fail(str(exc))
     uvicorn.run(fastapi_app, host=host, port=settings.port, log_config=None)
 

@@ -120,3 +120,14 @@ def test_db_upgrade_creates_the_schema(tmp_path):
     result = run_cli("db", "upgrade", env={"DATABASE_URL": f"sqlite:///{db}"}, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "database at revision" in result.stdout and db.exists()
+
+
+def test_serve_refuses_an_invalid_ops_yml_with_every_problem(tmp_path):
+    bad = tmp_path / "ops.yml"
+    bad.write_text("version: 1\nteams:\n  ml:\n    channel: nope\n    members: [bob]\n")
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SWITCHBOARD_CONFIG": str(bad),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    result = run_cli("serve", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "teams.ml.channel" in result.stderr and "teams.ml.members[0]" in result.stderr
+    assert "Traceback" not in result.stderr

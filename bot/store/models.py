@@ -73,3 +73,15 @@ class Heartbeat(SQLModel, table=True):
     replica: str = Field(primary_key=True, max_length=64)
     beat_at: float
     started_at: float
+
+
+class StoredBudget(SQLModel, table=True):
+    """A team's monthly budget as changed by an approved increase; overrides ops.yml's figure."""
+
+    __tablename__ = "stored_budget"
+    team: str = Field(primary_key=True, max_length=64)
+    monthly: str = Field(max_length=32, description="Decimal as text: exact on SQLite and PostgreSQL")
+    currency: str = Field(max_length=3)
+    updated_at: float
+    updated_by: str | None = Field(default=None, max_length=64)
+    reason: str | None = Field(default=None, sa_column=Column(Text))

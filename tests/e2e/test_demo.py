@@ -25,3 +25,21 @@ def test_sandbox_command_goes_through_signed_slack_events(tmp_path):
         )
         assert unsigned.status_code == 401
         assert httpx.get(base + "/readyz", timeout=10).json()["ready"] is True
+
+
+def test_demo_app_loads_ops_config_sources_and_budgets(tmp_path):
+    import asyncio
+
+    app = build_demo_app(port=free_port(), database_url=f"sqlite:///{tmp_path / 'demo.db'}")
+    services = app.state.services
+    assert set(services["ops_config"].teams) >= {"data-eng", "ml-platform", "analytics"}
+    from bot.store.db import upgrade
+
+    upgrade(f"sqlite:///{tmp_path / 'demo.db'}")
+
+    async def read():  # type: ignore[no-untyped-def]
+        return await services["sources"].all_pipelines(), await services["budgets"].budgets()
+
+    pipelines, budgets = asyncio.run(read())
+    assert not pipelines.partial and len(pipelines.value) == 41
+    assert {b.team for b in budgets} == {"data-eng", "ml-platform", "analytics"}
