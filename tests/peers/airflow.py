@@ -20,7 +20,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,11 +29,11 @@ import pytest
 
 from tests.peers.runtime import (
     PEER_REQUIREMENTS,
+    BackgroundBoot,
     PeerError,
     PeerProcess,
     free_port,
     peer_venv,
-    unavailable,
     venv_bin,
 )
 
@@ -194,54 +193,16 @@ def boot() -> AirflowServer:
     )
 
 
-# -- background boot, shared by the fixture and the session hooks ----------------------------
-_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="airflow-peer")
-_boot: Future[AirflowServer] | None = None
-
-
-def start_boot() -> Future[AirflowServer]:
-    global _boot
-    if _boot is None:
-        _boot = _pool.submit(boot)
-    return _boot
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start booting right after collection if any selected test needs the peer."""
-    if session.config.option.collectonly:
-        return
-    if any(FIXTURE in getattr(item, "fixturenames", ()) for item in session.items):
-        start_boot()
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Stop the peer even if no test ended up using it (e.g. an early failure with -x)."""
-    if _boot is not None:
-        try:
-            _boot.result(timeout=BOOT_TIMEOUT).stop()
-        except Exception:  # boot failed: it already cleaned up after itself
-            pass
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Say where the peer's time went: install, start-up and loading its known runs."""
-    if _boot is not None and _boot.done() and _boot.exception() is None:
-        peer = _boot.result()
-        terminalreporter.write_line(
-            f"airflow peer: install {peer.install_seconds}s, start {peer.ready_seconds}s, "
-            f"load {peer.load_seconds}s"
-        )
+# -- background boot (see runtime.BackgroundBoot), shared by the fixture and the session hooks --
+_peer = BackgroundBoot("airflow", FIXTURE, boot, BOOT_TIMEOUT)
+pytest_collection_finish = _peer.collection_finish
+pytest_sessionfinish = _peer.session_finish
+pytest_terminal_summary = _peer.terminal_summary
 
 
 @pytest.fixture(scope="session")
 def airflow_server() -> Iterator[AirflowServer]:
-    try:
-        server = start_boot().result(timeout=BOOT_TIMEOUT)
-    except PeerError as exc:
-        unavailable(f"Airflow peer unavailable: {exc}")
-    except TimeoutError:
-        unavailable(f"Airflow peer not ready within {BOOT_TIMEOUT:g}s")
-    yield server
+    yield _peer.server()
 
 
 # -- captured responses for the parsing unit tests ---------------------------------------------

@@ -23,10 +23,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import NoReturn
+from typing import Any, Generic, NoReturn, TypeVar
 
 import httpx
 
@@ -391,3 +392,59 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+BootedT = TypeVar("BootedT")
+
+
+class BackgroundBoot(Generic[BootedT]):
+    """Boots one peer in a background thread as soon as collection shows a selected test needs
+    it (so several peers start side by side), stops it at session end, and reports its timings.
+
+    A peer fixture module binds the three pytest hooks and its fixture to one instance:
+    `pytest_collection_finish = boot.collection_finish`, and so on.
+    """
+
+    def __init__(self, name: str, fixture: str, boot: Callable[[], BootedT], timeout: float) -> None:
+        self.name = name
+        self.fixture = fixture
+        self.boot = boot
+        self.timeout = timeout
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{name}-peer")
+        self._future: Future[BootedT] | None = None
+
+    def start(self) -> Future[BootedT]:
+        if self._future is None:
+            self._future = self._pool.submit(self.boot)
+        return self._future
+
+    def collection_finish(self, session: Any) -> None:
+        if session.config.option.collectonly:
+            return
+        if any(self.fixture in getattr(item, "fixturenames", ()) for item in session.items):
+            self.start()
+
+    def session_finish(self, session: Any) -> None:
+        if self._future is not None:
+            try:
+                self._future.result(timeout=self.timeout).stop()  # type: ignore[attr-defined]
+            except Exception:  # boot failed: it already cleaned up after itself
+                pass
+
+    def terminal_summary(self, terminalreporter: Any) -> None:
+        """Say where the peer's time went: install, start-up and loading its known data."""
+        if self._future is not None and self._future.done() and self._future.exception() is None:
+            peer: Any = self._future.result()
+            terminalreporter.write_line(
+                f"{self.name} peer: install {peer.install_seconds}s, start {peer.ready_seconds}s, "
+                f"load {peer.load_seconds}s"
+            )
+
+    def server(self) -> BootedT:
+        """For the session fixture: the booted peer, or fail/skip with the reason."""
+        try:
+            return self.start().result(timeout=self.timeout)
+        except PeerError as exc:
+            unavailable(f"{self.name.capitalize()} peer unavailable: {exc}")
+        except TimeoutError:
+            unavailable(f"{self.name.capitalize()} peer not ready within {self.timeout:g}s")
