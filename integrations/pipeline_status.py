@@ -17,6 +17,7 @@ Rules:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -48,14 +49,30 @@ _MAX_STEPS = 10_000  # far above the ~120 steps the look-back windows allow
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 
 
+_DOW_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DOW_NUMBER = re.compile(r"(?<![/\d])([0-7])(?!\d)")
+
+
+def standard_day_of_week(field: str) -> str:
+    """A standard cron day-of-week field with names for numbers.
+
+    Orchestrators write cron as Vixie cron does (0 or 7 = Sunday, 1 = Monday), but APScheduler 3
+    numbers days from Monday = 0, so `0 8 * * 3` would fire on Thursday instead of Wednesday.
+    Names mean the same to both. Numbers after `/` are steps, not days, and stay as they are.
+    """
+    return _DOW_NUMBER.sub(lambda m: _DOW_NAMES[int(m.group(1))], field)
+
+
 @lru_cache(maxsize=512)
 def cron_trigger(schedule: str | None, timezone: str | None = None) -> CronTrigger | None:
     """The trigger for a cron expression or preset; None when the schedule is not a cron."""
     if not schedule:
         return None
     expr = CRON_PRESETS.get(schedule.strip().lower(), schedule.strip())
-    if len(expr.split()) != 5:
+    fields = expr.split()
+    if len(fields) != 5:
         return None
+    expr = " ".join([*fields[:4], standard_day_of_week(fields[4])])
     try:
         return CronTrigger.from_crontab(expr, timezone=timezone or "UTC")
     except (ValueError, KeyError, LookupError):

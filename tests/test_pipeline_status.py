@@ -271,3 +271,20 @@ def test_late_exactly_when_slot_plus_sla_has_passed_without_a_success_since_the_
     assert status.late is (not succeeded_since)
     if status.late:
         assert status.expected_by == slot + sla < now
+
+
+def test_numeric_day_of_week_means_what_standard_cron_means():
+    from datetime import UTC, datetime
+
+    from integrations.pipeline_status import cron_trigger, next_slot_after, standard_day_of_week
+
+    # 2026-11-16 is a Monday. "3" is Wednesday in cron (APScheduler alone would say Thursday).
+    trigger = cron_trigger("0 8 * * 3")
+    assert next_slot_after(trigger, datetime(2026, 11, 16, tzinfo=UTC)) == datetime(2026, 11, 18, 8, tzinfo=UTC)
+    sunday = cron_trigger("0 2 * * 0")
+    assert next_slot_after(sunday, datetime(2026, 11, 16, tzinfo=UTC)).weekday() == 6
+    assert cron_trigger("0 2 * * 7") is not None
+    assert standard_day_of_week("1-5") == "mon-fri"
+    assert standard_day_of_week("*/2") == "*/2"
+    assert standard_day_of_week("0,6") == "sun,sat"
+    assert standard_day_of_week("MON-FRI") == "MON-FRI"

@@ -35,6 +35,7 @@ from integrations.models import (
     SpendQuery,
     SpendSummary,
 )
+from integrations.pipeline_status import pipeline_status
 
 
 class DemoCompany:
@@ -136,7 +137,8 @@ class DemoCompany:
 
     def pipeline_status(self, pipeline: str) -> PipelineStatus:
         """Recent runs plus whether the pipeline missed its SLA (for tests and the CLI)."""
-        return pipelines.status(self._spec(pipeline), self._history(pipeline), self.now)
+        spec = self._spec(pipeline)
+        return pipeline_status(pipelines.pipeline(spec), self._history(pipeline), now=self.now)
 
     # -- ModelRegistry -------------------------------------------------------------------------
     async def list_models(self) -> list[Model]:

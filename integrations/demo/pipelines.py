@@ -20,7 +20,7 @@ from integrations.demo.catalog import (
     RUNNING,
     PipelineSpec,
 )
-from integrations.models import Pipeline, PipelineRun, PipelineStatus, RunState
+from integrations.models import Pipeline, PipelineRun, RunState
 
 _GENERIC_ERRORS = (
     "TimeoutError: task exceeded its 45 minute execution timeout",
@@ -174,29 +174,3 @@ def _script(spec: PipelineSpec, runs: list[PipelineRun], now: datetime) -> list[
             }
         )
     return runs
-
-
-def status(spec: PipelineSpec, runs: list[PipelineRun], now: datetime) -> PipelineStatus:
-    """Late when the latest slot whose SLA has passed has no successful run."""
-    last_success = next((r.ended_at for r in runs if r.state is RunState.success), None)
-    sla = spec.sla or timedelta()
-    due = next((r for r in runs if r.scheduled_for and r.scheduled_for + sla <= now), None)
-    late = bool(
-        due
-        and due.state is not RunState.success
-        and not any(
-            r.state is RunState.success
-            and r.scheduled_for
-            and due.scheduled_for
-            and r.scheduled_for >= due.scheduled_for
-            for r in runs
-        )
-    )
-    expected = due.scheduled_for + sla if due and due.scheduled_for else None
-    return PipelineStatus(
-        pipeline=pipeline(spec),
-        runs=tuple(runs[:20]),
-        last_success_at=last_success,
-        late=late,
-        expected_by=expected,
-    )
