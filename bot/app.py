@@ -18,6 +18,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import Engine
 
 from bot.commands.dispatch import CommandRouter
@@ -56,6 +58,18 @@ def replica_id() -> str:
     return f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
+async def open_socket_url(client: AsyncWebClient, app_token: str) -> str:
+    """The Socket Mode URL for `app_token`, or a RuntimeError naming SLACK_APP_TOKEN (never its value)."""
+    if not app_token.startswith("xapp-"):
+        raise RuntimeError("SLACK_APP_TOKEN must be an app-level token (xapp-…) with connections:write")
+    try:
+        answer = await client.apps_connections_open(app_token=app_token)
+    except SlackApiError as exc:
+        error = exc.response.get("error", "unknown error") if exc.response else "no response"
+        raise RuntimeError(f"SLACK_APP_TOKEN was refused by Slack ({error})") from None
+    return str(answer["url"])
+
+
 def load_domain_services(settings: Settings, engine: Engine) -> dict[str, Any]:
     """ops.yml, the sources it enables and the budget store, when SWITCHBOARD_CONFIG exists.
 
@@ -84,6 +98,8 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    if socket_mode:
+        settings.require("SLACK_APP_TOKEN")
     engine = engine_for(settings.database_url)
     router = router or build_router()
     client = make_web_client(settings)
@@ -114,7 +130,11 @@ def create_app(
         if socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-            socket_handler = AsyncSocketModeHandler(bolt, settings.secret("slack_app_token"))
+            app_token = settings.secret("slack_app_token")
+            socket_handler = AsyncSocketModeHandler(bolt, app_token)
+            # slack_sdk retries a refused token forever inside connect(); ask once here so a
+            # wrong token stops start-up with a reason instead of hanging it.
+            socket_handler.client.wss_uri = await open_socket_url(client, app_token)
             await socket_handler.connect_async()
         log.info(
             "switchboard_started",

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from . import payloads as P
 from .blockkit import slack_error_code, validate_blocks, validate_view
+from .socket_mode import SocketMode
 
 if TYPE_CHECKING:
     from .signer import SlackSigner
@@ -437,7 +438,7 @@ class WebApi:
         return {"files": [{"id": f["id"], "title": f["title"]} for f in shared]}
 
 
-class FakeSlack(WebApi):
+class FakeSlack(SocketMode, WebApi):
     """Slack on 127.0.0.1, served from its own thread: usable from sync, async and subprocess tests.
 
     ``with FakeSlack() as slack: client = AsyncWebClient(token="xoxb-1", base_url=slack.api_url)``
@@ -459,6 +460,7 @@ class FakeSlack(WebApi):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopping: asyncio.Event | None = None  # wakes hung requests
+        self._init_socket_mode()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -508,6 +510,7 @@ class FakeSlack(WebApi):
         app.router.add_route("*", "/api/{method}", self._on_api)
         app.router.add_post("/response/{name}", self._on_response_url)
         app.router.add_post("/upload/{file_id}", self._on_upload)
+        app.router.add_get("/socket/{ticket}", self._on_socket)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         try:
             self._stopping = asyncio.Event()
@@ -522,6 +525,7 @@ class FakeSlack(WebApi):
         try:
             loop.run_forever()
         finally:
+            loop.run_until_complete(self._close_sockets())
             loop.run_until_complete(runner.cleanup())
             loop.close()
 
@@ -630,6 +634,7 @@ class FakeSlack(WebApi):
             self._faults.clear()
             self._response_targets.clear()
             self._response_uses.clear()
+            self._reset_socket_mode()
             self.reset_workspace()
 
     def _add_fault(self, method: str, fault: _Fault) -> None:
@@ -719,6 +724,8 @@ class FakeSlack(WebApi):
             pass
 
     def _api(self, call: Call, bad_json: bool) -> tuple[int, dict[str, Any], str | None]:
+        if call.method == "apps.connections.open":  # app-level token: see socket_mode.py
+            return 200, self.apps_connections_open(call.params, call.headers), None
         try:
             if bad_json:
                 raise Refusal("invalid_json")

@@ -64,7 +64,27 @@ class SocketMode:
         self.socket_unexpected: list[str] = []  # client messages that acked nothing we sent
         self.socket_connections_made = 0
 
+    def _reset_socket_mode(self) -> None:
+        """Forget envelopes and acks; open connections stay open."""
+        with self._lock:
+            self._socket_sent.clear()
+            self._socket_acks.clear()
+            self.socket_unexpected.clear()
+
     # -- Web API ----------------------------------------------------------------------------
+
+    def apps_connections_open(
+        self, params: dict[str, Any], headers: dict[str, str]
+    ) -> dict[str, Any]:
+        """The whole answer to `apps.connections.open`, ``ok`` included."""
+        auth = headers.get("authorization", "")
+        token = auth.removeprefix("Bearer ").strip() if auth else str(params.get("token") or "")
+        if not token:
+            return {"ok": False, "error": "not_authed"}
+        try:
+            return {"ok": True, **self.connections_open(token)}
+        except SocketModeRefusal as refusal:
+            return {"ok": False, "error": refusal.error}
 
     def connections_open(self, token: str) -> dict[str, Any]:
         """`apps.connections.open`: only an app-level token (`xapp-`) gets a websocket URL."""
