@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,15 +21,10 @@ from urllib.parse import urlencode
 import httpx
 
 from tests.fakeslack import FakeSlack, SlackSigner
+from tests.peers.runtime import free_port
 
 SECRET = "bench-signing-secret"
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start(kind: str, api_url: str, db_url: str) -> tuple[subprocess.Popen[bytes], str]:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -241,21 +240,6 @@ async def test_dead_server_is_unavailable_naming_source_and_url() -> None:
     assert info.value.fix and JWT not in str(info.value)
     probe = await AirflowSource(url, timeout=2).probe()
     assert probe.reachable is False and probe.fix
-
-
-@pytest.fixture
-async def silent_server() -> AsyncIterator[str]:
-    """Accepts connections and never answers."""
-    held: list[asyncio.StreamWriter] = []
-
-    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        held.append(writer)
-
-    server = await asyncio.start_server(hold, "127.0.0.1", 0)
-    yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    for writer in held:
-        writer.close()
-    server.close()
 
 
 async def test_silent_server_times_out_within_the_timeout(silent_server: str) -> None:

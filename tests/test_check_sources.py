@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-
 from typer.testing import CliRunner
 
 from bot.cli import app
+from tests.peers.runtime import free_port
 
 runner = CliRunner()
-
-
-def dead_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])  # closed again when the block ends: nothing listens
 
 
 def test_demo_source_is_reachable():
@@ -26,7 +19,7 @@ def test_demo_source_is_reachable():
 
 def test_unreachable_source_and_unset_secret_say_what_to_fix(tmp_path, monkeypatch):
     monkeypatch.delenv("SB_TEST_AIRFLOW_TOKEN", raising=False)
-    port = dead_port()
+    port = free_port()
     cfg = tmp_path / "ops.yml"
     cfg.write_text(
         "version: 1\n"
@@ -53,7 +46,7 @@ def test_secret_values_never_reach_the_output(tmp_path, monkeypatch):
     cfg = tmp_path / "ops.yml"
     cfg.write_text(
         "version: 1\nsources:\n"
-        f"  mlflow: {{url: 'http://127.0.0.1:{dead_port()}', token_env: SB_TEST_MLFLOW_TOKEN, timeout: 2}}\n"
+        f"  mlflow: {{url: 'http://127.0.0.1:{free_port()}', token_env: SB_TEST_MLFLOW_TOKEN, timeout: 2}}\n"
     )
     result = runner.invoke(app, ["check-sources", str(cfg)])
     assert result.exit_code == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -198,22 +198,6 @@ async def test_dead_server_is_unavailable_naming_source_url_and_fix():
     assert info.value.fix and "running" in info.value.fix
     probe = await registry.probe()
     assert probe.reachable is False and probe.fix
-
-
-@pytest.fixture
-async def silent_server() -> AsyncIterator[str]:
-    """Accepts connections and never answers."""
-    held: list[asyncio.StreamWriter] = []
-
-    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        held.append(writer)
-
-    server = await asyncio.start_server(hold, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    for writer in held:
-        writer.close()
-    server.close()
 
 
 async def test_silent_server_times_out_within_the_timeout(silent_server: str):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,14 +15,9 @@ from fastapi import FastAPI
 from bot.app import create_app
 from bot.settings import Settings
 from tests.fakeslack import FakeSlack, SlackSigner
+from tests.peers.runtime import free_port
 
 SIGNING_SECRET = "e2e-signing-secret-0123456789abcdef"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
