@@ -35,6 +35,7 @@ from tests.peers.runtime import (
     free_port,
     peer_venv,
     venv_bin,
+    write_captured,
 )
 
 ASSETS = Path(__file__).parent / "assets" / "airflow_dags"
@@ -226,15 +227,10 @@ def capture_responses(server: AirflowServer, out_dir: Path) -> list[Path]:
             ),
             "health": api.get("/monitor/health"),
         }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, response in captured.items():
-        text = json.dumps(_check(response, name), indent=1, sort_keys=True)
-        path = out_dir / f"airflow_{name}.json"
-        text = text.replace(str(server.home), "$AIRFLOW_HOME").replace(str(server.venv), "$VENV")
-        path.write_text(text + "\n")
-        paths.append(path)
-    return paths
+    bodies = {name: _check(response, name) for name, response in captured.items()}
+    return write_captured(
+        out_dir, "airflow", bodies, replace={str(server.home): "$AIRFLOW_HOME", str(server.venv): "$VENV"}
+    )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ Boot starts in the background as soon as collection shows a test needs it.
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from tests.peers.runtime import (
     free_port,
     peer_venv,
     venv_bin,
+    write_captured,
 )
 
 DEFS = Path(__file__).parent / "assets" / "dagster_defs.py"
@@ -211,17 +211,10 @@ def capture_responses(server: DagsterServer, out_dir: Path) -> list[Path]:
         "runs_bad_filter": httpx.post(url, json={
             "query": "{ runsOrError(filter: {statuses: [NOPE]}) { __typename } }"}).json(),
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, body in captured.items():
-        if name != "runs_bad_filter":
-            body = {"data": body}
-        text = json.dumps(body, indent=1, sort_keys=True)
-        text = text.replace(str(server.home), "$DAGSTER_DIR").replace(str(server.venv), "$VENV")
-        path = out_dir / f"dagster_{name}.json"
-        path.write_text(text + "\n")
-        paths.append(path)
-    return paths
+    bodies = {name: body if name == "runs_bad_filter" else {"data": body} for name, body in captured.items()}
+    return write_captured(
+        out_dir, "dagster", bodies, replace={str(server.home): "$DAGSTER_DIR", str(server.venv): "$VENV"}
+    )
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from tests.peers.runtime import (
     peer_venv,
     unavailable,
     venv_bin,
+    write_captured,
 )
 
 # Test-only Fernet key: webhook secrets stored by the server must stay decryptable across
@@ -228,7 +229,6 @@ def capture_responses(url: str, out_dir: Path) -> list[Path]:
 
     The only edit: artifact_uri, which holds the server's temp directory, becomes relative.
     """
-    import json
 
     api = f"{url}/api/2.0/mlflow"
     with httpx.Client(timeout=30) as client:
@@ -254,13 +254,7 @@ def capture_responses(url: str, out_dir: Path) -> list[Path]:
             "runs_get": run,
             "error_not_found": {"status": missing.status_code, "body": missing.json()},
         }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, body in captured.items():
-        path = out_dir / f"mlflow_{name}.json"
-        path.write_text(json.dumps(body, indent=1, sort_keys=True) + "\n")
-        paths.append(path)
-    return paths
+    return write_captured(out_dir, "mlflow", captured)
 
 
 if __name__ == "__main__":

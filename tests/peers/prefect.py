@@ -36,6 +36,7 @@ from tests.peers.runtime import (
     free_port,
     peer_venv,
     venv_bin,
+    write_captured,
 )
 
 FLOWS_SCRIPT = Path(__file__).parent / "assets" / "prefect_flows.py"
@@ -204,15 +205,10 @@ def capture_responses(server: PrefectServer, out_dir: Path) -> list[Path]:
                 "flow_runs": {"id": {"any_": [failed]}},
                 "task_runs": {"state": {"type": {"any_": ["FAILED", "CRASHED"]}}}}),
         }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, response in captured.items():
-        text = json.dumps(_check(response, name), indent=1, sort_keys=True)
-        text = text.replace(str(server.home), "$PREFECT_HOME").replace(str(server.venv), "$VENV")
-        path = out_dir / f"prefect_{name}.json"
-        path.write_text(text + "\n")
-        paths.append(path)
-    return paths
+    bodies = {name: _check(response, name) for name, response in captured.items()}
+    return write_captured(
+        out_dir, "prefect", bodies, replace={str(server.home): "$PREFECT_HOME", str(server.venv): "$VENV"}
+    )
 
 
 if __name__ == "__main__":

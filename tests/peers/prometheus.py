@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.peers.model_exporter import PROFILES
-from tests.peers.runtime import PeerError, PeerProcess, free_port, unavailable
+from tests.peers.runtime import PeerError, PeerProcess, free_port, unavailable, write_captured
 
 EXPORTER = Path(__file__).with_name("model_exporter.py")
 SCRAPE_INTERVAL = "1s"
@@ -219,7 +219,6 @@ def alertmanager_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Al
 
 def capture_responses(url: str, out_dir: Path) -> list[Path]:
     """Save real API answers as tests/fixtures/captured/prometheus_*.json for parsing tests."""
-    import json
 
     from integrations.prometheus import DEFAULT_QUERIES, render_query
 
@@ -251,13 +250,7 @@ def capture_responses(url: str, out_dir: Path) -> list[Path]:
             },
         ).json()
         captured["buildinfo"] = client.get(f"{url}/api/v1/status/buildinfo").json()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, body in captured.items():
-        path = out_dir / f"prometheus_{name}.json"
-        path.write_text(json.dumps(body, indent=1, sort_keys=True) + "\n")
-        paths.append(path)
-    return paths
+    return write_captured(out_dir, "prometheus", captured)
 
 
 if __name__ == "__main__":

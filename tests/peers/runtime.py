@@ -448,3 +448,23 @@ class BackgroundBoot(Generic[BootedT]):
             unavailable(f"{self.name.capitalize()} peer unavailable: {exc}")
         except TimeoutError:
             unavailable(f"{self.name.capitalize()} peer not ready within {self.timeout:g}s")
+
+
+def write_captured(
+    out_dir: Path, prefix: str, bodies: Mapping[str, object], *, replace: Mapping[str, str] | None = None
+) -> list[Path]:
+    """Save real peer answers as `<prefix>_<name>.json` fixtures for the parsing unit tests.
+
+    `replace` maps machine-specific text (temp dirs, venv paths) to placeholders so the
+    committed files name no machine path.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, body in bodies.items():
+        text = json.dumps(body, indent=1, sort_keys=True)
+        for old, new in (replace or {}).items():
+            text = text.replace(old, new)
+        path = out_dir / f"{prefix}_{name}.json"
+        path.write_text(text + "\n")
+        paths.append(path)
+    return paths
