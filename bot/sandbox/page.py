@@ -3,8 +3,6 @@ POST /slack/events exactly like Slack's. Posted messages are shown per channel."
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import html
 import time
 from urllib.parse import parse_qs, urlencode
@@ -12,6 +10,7 @@ from urllib.parse import parse_qs, urlencode
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from slack_sdk.signature import SignatureVerifier
 
 from bot.sandbox.webapi import SandboxWorkspace
 from bot.views.terminal import render_blocks
@@ -27,13 +26,9 @@ form{{display:flex;padding:12px;border-top:1px solid #ddd}} input{{flex:1;font-s
 <button>Send</button></form></main></body></html>"""
 
 
-def sign(secret: str, body: bytes, timestamp: int) -> str:
-    base = f"v0:{timestamp}:".encode() + body
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-
-
 def page_router(workspace: SandboxWorkspace, *, app_url: str, signing_secret: str) -> APIRouter:
     router = APIRouter()
+    signer = SignatureVerifier(signing_secret)  # signs exactly as Slack does (v0 HMAC-SHA256)
     transcript: list[tuple[str, str]] = []
 
     def render() -> HTMLResponse:
@@ -81,7 +76,7 @@ def page_router(workspace: SandboxWorkspace, *, app_url: str, signing_secret: st
                 headers={
                     "Content-Type": "application/x-www-form-urlencoded",
                     "X-Slack-Request-Timestamp": str(ts),
-                    "X-Slack-Signature": sign(signing_secret, body, ts),
+                    "X-Slack-Signature": str(signer.generate_signature(timestamp=str(ts), body=body)),
                 },
             )
         transcript.append(("you", f"/ops {command_text}"))
