@@ -10,6 +10,8 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -70,22 +72,32 @@ async def open_socket_url(client: AsyncWebClient, app_token: str) -> str:
     return str(answer["url"])
 
 
-def load_domain_services(settings: Settings, engine: Engine) -> dict[str, Any]:
-    """ops.yml, the sources it enables and the budget store, when SWITCHBOARD_CONFIG exists.
+def load_domain_services(
+    settings: Settings, engine: Engine, *, config_path: Path | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """ops.yml, the sources it enables and the budget store, when the config file exists.
 
     A missing file leaves them out (the bot still answers help); an invalid one stops start-up
     with every problem listed, rather than running on a half-understood configuration.
+    `now` pins the demo company's clock (tests and golden files).
     """
     from bot.budgets import StoredBudgets
     from bot.ops_config import load_ops_config
     from bot.sources import build_sources
 
-    if not settings.switchboard_config.is_file():
-        log.warning("no_ops_config", path=str(settings.switchboard_config))
+    path = config_path or settings.switchboard_config
+    if not path.is_file():
+        log.warning("no_ops_config", path=str(path))
         return {}
-    cfg = load_ops_config(settings.switchboard_config)
-    built = build_sources(cfg)
-    return {"ops_config": cfg, "sources": built.sources, "budgets": StoredBudgets(engine, cfg)}
+    cfg = load_ops_config(path)
+    built = build_sources(cfg, now=now)
+    services: dict[str, Any] = {
+        "ops_config": cfg, "sources": built.sources, "budgets": StoredBudgets(engine, cfg),
+    }
+    if now is not None:
+        services["now"] = now
+    return services
 
 
 def create_app(

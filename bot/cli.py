@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -76,15 +77,44 @@ def demo(
 
 @app.command()
 def ask(
-    text: Annotated[str, typer.Argument(help='A command or question, e.g. "/ops help"')],
+    text: Annotated[str, typer.Argument(help='A command or question, e.g. "/ops status"')],
     user: Annotated[str, typer.Option(help="Slack user id to ask as")] = "U_TERMINAL",
+    now: Annotated[
+        datetime | None,
+        typer.Option(help="Answer as of this moment (UTC if no zone), for reproducible output"),
+    ] = None,
 ) -> None:
-    """Answer a command or question in the terminal, exactly as the bot would in Slack."""
+    """Answer a command or question in the terminal, exactly as the bot would in Slack.
+
+    Reads SWITCHBOARD_CONFIG; without that file it answers about the demo company.
+    """
+    from bot.app import load_domain_services
     from bot.commands.dispatch import AskContext
+    from bot.ops_config import OpsConfigError
+    from bot.ops_config.example import example_config
     from bot.router import build_router
+    from bot.store.db import engine_for, upgrade
     from bot.views.terminal import render_blocks
 
-    reply = asyncio.run(build_router().answer(text, AskContext(user_id=user, surface="terminal")))
+    settings = get_settings()
+    moment = None if now is None else (now if now.tzinfo else now.replace(tzinfo=UTC))
+    with example_config() as example:
+        path = settings.switchboard_config
+        if not path.is_file():
+            typer.secho(
+                f"{path} not found: answering about the demo company (ops.example.yml)",
+                err=True, fg=typer.colors.YELLOW,
+            )
+            path = example
+        upgrade(settings.database_url)
+        try:
+            services = load_domain_services(
+                settings, engine_for(settings.database_url), config_path=path, now=moment
+            )
+        except OpsConfigError as exc:
+            _fail(str(exc))
+        ctx = AskContext(user_id=user, surface="terminal", services=services, now=moment)
+        reply = asyncio.run(build_router().answer(text, ctx))
     typer.echo(
         render_blocks(reply.blocks, ansi=sys.stdout.isatty()) if reply.blocks else reply.text
     )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -19,8 +20,12 @@ log = structlog.get_logger(__name__)
 class AskContext:
     user_id: str = "U_TERMINAL"
     channel_id: str | None = None
-    surface: str = "terminal"  # slash_command, mention, im, terminal
+    surface: str = "terminal"  # slash_command, mention, im, terminal, home, sandbox
     services: dict[str, Any] = field(default_factory=dict)
+    text: str = ""  # the command text as asked (set by the router), for "More" and "Share"
+    page: int = 0  # which page of a long answer ("More" button)
+    timezone: str | None = None  # the asking user's IANA zone (users.info); None: workspace zone
+    now: datetime | None = None  # fixed "now" for reproducible answers (tests, golden files)
 
 
 Handler = Callable[[ParsedCommand, AskContext], Awaitable[Reply]]
@@ -46,6 +51,7 @@ class CommandRouter:
         if text.startswith("/ops"):
             text = text[len("/ops") :].strip()
         parsed = parse(text)
+        ctx = replace(ctx, text=text)
         if isinstance(parsed, ParseProblem):
             return render_problem(parsed, text)
         if parsed.name == "help":

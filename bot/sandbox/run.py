@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 
 import structlog
 import uvicorn
 
 from bot.app import create_app
 from bot.logging import configure_logging
+from bot.ops_config.example import example_config
 from bot.sandbox.page import page_router
 from bot.sandbox.webapi import SandboxWorkspace, webapi_router
 from bot.settings import Settings
@@ -16,19 +18,21 @@ from bot.settings import Settings
 log = structlog.get_logger(__name__)
 
 
-def demo_settings(*, port: int, database_url: str) -> Settings:
+def demo_settings(*, port: int, database_url: str, config_path: Path) -> Settings:
     return Settings(
         slack_bot_token="xoxb-sandbox",
         slack_signing_secret=secrets.token_hex(16),
         slack_api_url=f"http://127.0.0.1:{port}/sandbox/api/",
         database_url=database_url,
         port=port,
-        switchboard_config="ops.example.yml",
+        switchboard_config=config_path,
     )
 
 
-def build_demo_app(*, port: int, database_url: str):  # type: ignore[no-untyped-def]
-    settings = demo_settings(port=port, database_url=database_url)
+def build_demo_app(  # type: ignore[no-untyped-def]
+    *, port: int, database_url: str, config_path: Path
+):
+    settings = demo_settings(port=port, database_url=database_url, config_path=config_path)
     workspace = SandboxWorkspace()
     app = create_app(settings, services={"sandbox": workspace})
     app.include_router(webapi_router(workspace))
@@ -44,10 +48,11 @@ def build_demo_app(*, port: int, database_url: str):  # type: ignore[no-untyped-
 
 def run_demo(*, port: int, database_url: str) -> None:
     configure_logging("INFO", "console")
-    app = build_demo_app(port=port, database_url=database_url)
-    log.info(
-        "demo_ready",
-        sandbox=f"http://127.0.0.1:{port}/sandbox",
-        hint='or in another terminal: switchboard ask "/ops help"',
-    )
-    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None)
+    with example_config() as config_path:
+        app = build_demo_app(port=port, database_url=database_url, config_path=config_path)
+        log.info(
+            "demo_ready",
+            sandbox=f"http://127.0.0.1:{port}/sandbox",
+            hint='or in another terminal: switchboard ask "/ops status"',
+        )
+        uvicorn.run(app, host="127.0.0.1", port=port, log_config=None)

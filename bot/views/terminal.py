@@ -7,10 +7,12 @@ from typing import Any
 
 _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
 _BARE_LINK = re.compile(r"<(https?://[^|>]+)>")
+_DATE = re.compile(r"<!date\^[^|>]*\|([^>]+)>")
 _USER = re.compile(r"<[@#!]([^|>]+)(?:\|([^>]+))?>")
 
 
 def mrkdwn_to_text(text: str, *, ansi: bool = False) -> str:
+    text = _DATE.sub(r"\1", text)
     text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", text)
     text = _BARE_LINK.sub(r"\1", text)
     text = _USER.sub(lambda m: "@" + (m.group(2) or m.group(1)), text)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
 from bot.sandbox.run import build_demo_app
@@ -10,7 +12,11 @@ from tests.e2e.conftest import ThreadedServer, free_port
 
 def test_sandbox_command_goes_through_signed_slack_events(tmp_path):
     port = free_port()
-    app = build_demo_app(port=port, database_url=f"sqlite:///{tmp_path / 'demo.db'}")
+    app = build_demo_app(
+        port=port,
+        database_url=f"sqlite:///{tmp_path / 'demo.db'}",
+        config_path=Path("ops.example.yml"),
+    )
     with ThreadedServer(app, port):
         base = f"http://127.0.0.1:{port}"
         page = httpx.get(base + "/sandbox", timeout=10)
@@ -30,7 +36,11 @@ def test_sandbox_command_goes_through_signed_slack_events(tmp_path):
 def test_demo_app_loads_ops_config_sources_and_budgets(tmp_path):
     import asyncio
 
-    app = build_demo_app(port=free_port(), database_url=f"sqlite:///{tmp_path / 'demo.db'}")
+    app = build_demo_app(
+        port=free_port(),
+        database_url=f"sqlite:///{tmp_path / 'demo.db'}",
+        config_path=Path("ops.example.yml"),
+    )
     services = app.state.services
     assert set(services["ops_config"].teams) >= {"data-eng", "ml-platform", "analytics"}
     from bot.store.db import upgrade
