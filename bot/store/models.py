@@ -80,8 +80,51 @@ class StoredBudget(SQLModel, table=True):
 
     __tablename__ = "stored_budget"
     team: str = Field(primary_key=True, max_length=64)
-    monthly: str = Field(max_length=32, description="Decimal as text: exact on SQLite and PostgreSQL")
+    monthly: str = Field(
+        max_length=32, description="Decimal as text: exact on SQLite and PostgreSQL"
+    )
     currency: str = Field(max_length=3)
     updated_at: float
     updated_by: str | None = Field(default=None, max_length=64)
     reason: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class IncidentStatus(StrEnum):
+    open = "open"
+    acknowledged = "acknowledged"
+    resolved = "resolved"
+
+
+class Incident(SQLModel, table=True):
+    """One incident per alert fingerprint: its Slack thread, owners and state.
+
+    The unique (fingerprint, opened_at) pair lets a fingerprint reopen after it resolved, while
+    `open_key` (the fingerprint while unresolved, NULL after) makes "one open incident per
+    fingerprint" a database guarantee, whichever replica receives the alert.
+    """
+
+    __tablename__ = "incident"
+    __table_args__ = (
+        UniqueConstraint("open_key", name="uq_incident_open_key"),
+        Index("ix_incident_team_status", "team", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    fingerprint: str = Field(max_length=255)
+    open_key: str | None = Field(default=None, max_length=255)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    team: str = Field(max_length=64)
+    severity: str = Field(default="warning", max_length=16)
+    status: str = Field(default=IncidentStatus.open, max_length=16)
+    source: str = Field(max_length=64, description="alertmanager, mlflow, detector:…, generic:…")
+    summary: str | None = Field(default=None, sa_column=Column(Text))
+    url: str | None = Field(default=None, sa_column=Column(Text))
+    channel: str | None = Field(default=None, max_length=64)
+    root_outbox_id: int | None = Field(default=None, description="outbox row of the root post")
+    alert_count: int = 1
+    opened_at: float
+    last_alert_at: float
+    acknowledged_by: str | None = Field(default=None, max_length=64)
+    acknowledged_at: float | None = None
+    resolved_by: str | None = Field(default=None, max_length=64)
+    resolved_at: float | None = None
