@@ -107,6 +107,7 @@ def create_app(
     services: dict[str, Any] | None = None,
     run_scheduler: bool = True,
     socket_mode: bool = False,
+    now: datetime | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
@@ -121,7 +122,7 @@ def create_app(
         "outbox": outbox,
         "engine": engine,
         "settings": settings,
-        **load_domain_services(settings, engine),
+        **load_domain_services(settings, engine, now=now),
         **(services or {}),
     }
     bolt: AsyncApp = build_bolt_app(

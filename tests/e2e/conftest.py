@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -80,9 +82,31 @@ def running_app_on(slack: FakeSlack, db_url: str) -> Iterator[RunningApp]:
     yield from _run(slack, db_url)
 
 
-def _run(slack: FakeSlack, db_url: str) -> Iterator[RunningApp]:
+# The moment the demo company is seen at in answer tests: its data is deterministic for it.
+DEMO_NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def demo_app(slack: FakeSlack, tmp_path) -> Iterator[RunningApp]:
+    """The whole app with ops.example.yml and the demo company as of DEMO_NOW (SQLite)."""
+    yield from _run(
+        slack, f"sqlite:///{tmp_path / 'e2e.db'}", config=Path("ops.example.yml"), now=DEMO_NOW
+    )
+
+
+@pytest.fixture
+def demo_app_on(slack: FakeSlack, db_url: str) -> Iterator[RunningApp]:
+    """As demo_app, once on SQLite and once on PostgreSQL."""
+    yield from _run(slack, db_url, config=Path("ops.example.yml"), now=DEMO_NOW)
+
+
+def _run(
+    slack: FakeSlack, db_url: str, *, config: Path | None = None, now: datetime | None = None
+) -> Iterator[RunningApp]:
     settings = app_settings(slack, db_url)
-    app = create_app(settings)
+    if config is not None:
+        settings = settings.model_copy(update={"switchboard_config": config})
+    app = create_app(settings, now=now)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with ThreadedServer(app, port):
