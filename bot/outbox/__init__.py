@@ -2,7 +2,8 @@
 
 ``Outbox.enqueue`` records a message; ``OutboxSender`` delivers it, one message at a time per
 channel (order kept, ~1 post/s), honouring 429 Retry-After and retrying 5xx, timeouts and
-connection errors with backoff; permanent Slack errors mark the message ``dead``.
+connection errors with backoff; permanent Slack errors mark the message ``dead``. A chart
+upload (``files.uploadV2``, see ``bot.outbox.files``) is queued as its spec and drawn when sent.
 
 Delivery is at-least-once: a sender that dies after Slack accepted a post but before the
 database recorded it leaves a lease that expires, and the post is sent again. That window is

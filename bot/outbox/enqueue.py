@@ -13,13 +13,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from bot.outbox.files import UPLOAD_METHOD, check_payload
 from bot.store.db import session_scope
 from bot.store.models import OutboxMessage, OutboxStatus
 
 log = structlog.get_logger(__name__)
 
 SUPPORTED_METHODS = frozenset(
-    {"chat.postMessage", "chat.postEphemeral", "chat.update", "chat.delete"}
+    {"chat.postMessage", "chat.postEphemeral", "chat.update", "chat.delete", UPLOAD_METHOD}
 )
 # Methods that act on an existing message and so need its ts (from the parent or the payload).
 NEEDS_TS = frozenset({"chat.update", "chat.delete"})
@@ -36,6 +37,10 @@ def _validate(method: str, payload: dict[str, Any], parent_id: int | None) -> No
         )
     if method in NEEDS_TS and parent_id is None and not payload.get("ts"):
         raise OutboxError(f"{method} needs parent_id (an outbox message) or payload['ts']")
+    if method == UPLOAD_METHOD:
+        problem = check_payload(payload)
+        if problem is not None:
+            raise OutboxError(problem)
 
 
 def _find_by_dedupe_key(session: Session, dedupe_key: str) -> int | None:
@@ -103,7 +108,8 @@ class Outbox:
         """Queue one message in its own transaction; returns its id.
 
         parent_id names another outbox message: a chat.postMessage/postEphemeral becomes a
-        reply in its thread (thread_ts), a chat.update/chat.delete acts on it (ts), and the
+        reply in its thread (thread_ts), a chat.update/chat.delete acts on it (ts), a
+        files.uploadV2 (a chart, see bot.outbox.files) is shared in its thread, and the
         message waits until the parent has been sent. Enqueueing an existing dedupe_key
         again returns the first message's id and queues nothing.
         """

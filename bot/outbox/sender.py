@@ -11,7 +11,7 @@ import structlog
 from sqlalchemy.engine import Engine
 from tenacity import RetryCallState, wait_exponential_jitter
 
-from bot.outbox import queue, wire
+from bot.outbox import files, queue, wire
 from bot.outbox.metrics import DEAD, FAILED, PENDING, SEND_SECONDS, SENT
 from bot.outbox.queue import Head
 from bot.settings import Settings
@@ -230,9 +230,22 @@ class OutboxSender:
             parent_channel=head.parent_channel,
         )
         started = time.monotonic()
-        answer = await wire.call(
-            self._http(), base_url=self.base_url, method=head.method, body=body, token=self.token
-        )
+        if head.method == files.UPLOAD_METHOD:
+            answer = await files.upload(
+                self._http(),
+                base_url=self.base_url,
+                body=body,
+                token=self.token,
+                timeout=self.timeout,
+            )
+        else:
+            answer = await wire.call(
+                self._http(),
+                base_url=self.base_url,
+                method=head.method,
+                body=body,
+                token=self.token,
+            )
         SEND_SECONDS.observe(time.monotonic() - started)
         if answer.outcome is wire.Outcome.sent:
             await self._record_sent(head, answer, body["channel"])

@@ -21,6 +21,8 @@ TRANSIENT_ERRORS = frozenset(
     {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
 )
 MAX_RETRY_AFTER = 3600.0  # a bogus header must not park a channel for days
+# The outbox's name for a file upload (three calls, see bot.outbox.files), after slack_sdk's.
+UPLOAD_METHOD = "files.uploadV2"
 
 
 class Outcome(StrEnum):
@@ -51,14 +53,16 @@ def request_body(
     """The JSON body: the payload plus channel, and thread_ts or ts taken from the parent.
 
     The parent's result channel wins over the queued one: a post addressed to a user id
-    lands in a DM channel (D…), and replies and updates must name that channel.
+    lands in a DM channel (D…), and replies and updates must name that channel. An upload
+    that names its own thread_ts goes there (the thread its parent was posted in); the
+    parent then only orders it.
     """
     body = dict(payload)
     body["channel"] = parent_channel or channel
     if parent_ts is not None:
         if method in ("chat.update", "chat.delete"):
             body["ts"] = parent_ts
-        else:
+        elif not (method == UPLOAD_METHOD and payload.get("thread_ts")):
             body["thread_ts"] = parent_ts
     return body
 
@@ -114,10 +118,15 @@ async def call(
     if token:
         headers["Authorization"] = f"Bearer {token}"
     content = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    response = await post(client, base_url + method, content=content, headers=headers)
+    return response if isinstance(response, Answer) else interpret(response)
+
+
+async def post(client: httpx.AsyncClient, url: str, **kwargs: Any) -> httpx.Response | Answer:
+    """POST, or the Answer a timeout or connection error means for the outbox."""
     try:
-        response = await client.post(base_url + method, content=content, headers=headers)
+        return await client.post(url, **kwargs)
     except httpx.TimeoutException as exc:
         return Answer(Outcome.transient, "timeout", f"timeout: {type(exc).__name__}")
     except httpx.TransportError as exc:
         return Answer(Outcome.transient, "connection", f"connection: {type(exc).__name__}: {exc}")
-    return interpret(response)
