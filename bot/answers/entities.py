@@ -81,3 +81,9 @@ def resolve_team(config: OpsConfig, asked: str) -> str | Unknown:
         return prefixed[0]
     suggestions = tuple(dict.fromkeys(by_label[s] for s in found.suggestions))
     return Unknown("team", asked, suggestions)
+
+
+def team_filter(config: OpsConfig, filters: dict[str, str]) -> str | None | Unknown:
+    """The team of a `team:T` filter (None without one), or Unknown with suggestions."""
+    asked = filters.get("team")
+    return resolve_team(config, asked) if asked else None

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from bot.views.mrkdwn import context, escape
 from integrations.models import SourceProblem
@@ -76,12 +77,19 @@ def slack_date(moment: datetime | None, tz: tzinfo) -> str:
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
+# Characters a URL is made of; everything else (<, >, |, spaces, quotes) is percent-encoded so a
+# peer's URL can neither close the link early nor smuggle in a mention. '%' stays: already
+# encoded URLs are left as they are.
+URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
+
+
 def link(url: str | None, text: str) -> str:
-    """A mrkdwn link whose text is escaped; plain escaped text when there is no URL."""
+    """A mrkdwn link whose text is escaped and whose URL is percent-encoded; plain escaped text
+    when there is no http(s) URL."""
     label = escape(text).replace("|", "¦")
     if not url or not url.startswith(("http://", "https://")):
         return label
-    return f"<{url.replace('>', '%3E').replace('|', '%7C')}|{label}>"
+    return f"<{quote(url, safe=URL_SAFE).replace('&', '&amp;')}|{label}>"
 
 
 def code(text: str) -> str:

@@ -1,0 +1,313 @@
+"""`/ops spend`: what a team, model, pipeline or service cost in a period, against the period
+before, with group-by lines, top movers, the month-end forecast and the team's budget burn.
+
+Names are matched against known ones (ops.yml teams, registry models, orchestrator pipelines,
+the services the bill reports) before any query; every query of one answer runs concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from bot.answers.budgets import BudgetLine, budget_line, configured_budgets
+from bot.answers.deps import AnswerDeps
+from bot.answers.entities import Unknown, match_name, resolve_team
+from bot.answers.periods import NotAPeriod, Period, PeriodError, previous_period, resolve_period
+from integrations.focus.analysis import (
+    Mover,
+    daily_series,
+    forecast_month_end,
+    main_currency,
+    top_movers,
+)
+from integrations.models import (
+    Budget,
+    Partial,
+    SourceProblem,
+    SpendDimension,
+    SpendLine,
+    SpendQuery,
+    SpendSummary,
+)
+
+TOP_MOVERS = 5
+
+
+@dataclass(frozen=True)
+class SpendScope:
+    team: str | None = None
+    model: str | None = None
+    pipeline: str | None = None
+    service: str | None = None
+
+    @property
+    def label(self) -> str:
+        """`ml-platform`, `model churn`, `Amazon S3` or "" for all spend (raw: escape to show)."""
+        parts = [
+            self.team or "",
+            f"model {self.model}" if self.model else "",
+            f"pipeline {self.pipeline}" if self.pipeline else "",
+            self.service or "",
+        ]
+        return ", ".join(p for p in parts if p)
+
+    def query(self, period: Period, group_by: SpendDimension | None) -> SpendQuery:
+        return SpendQuery(
+            start=period.start,
+            end=period.end,
+            team=self.team,
+            model=self.model,
+            pipeline=self.pipeline,
+            service=self.service,
+            group_by=group_by,
+        )
+
+
+@dataclass(frozen=True)
+class CurrencyTotal:
+    """One currency's total now and in the previous period (currencies are never added up)."""
+
+    currency: str
+    current: Decimal
+    previous: Decimal
+
+    @property
+    def change(self) -> float | None:
+        """0.124 for +12.4%; None when nothing was spent before."""
+        return float((self.current - self.previous) / self.previous) if self.previous else None
+
+
+@dataclass(frozen=True)
+class SpendAnswer:
+    scope: SpendScope
+    period: Period
+    previous: Period
+    currency: str  # the main currency: what the chart, movers and forecast are in
+    totals: tuple[CurrencyTotal, ...]  # main currency first
+    group_by: SpendDimension | None
+    lines: tuple[SpendLine, ...]  # group-by lines, per currency, biggest first (days: by date)
+    previous_lines: dict[tuple[str, str], Decimal]  # (key, currency) -> cost before
+    movers: tuple[Mover, ...]
+    movers_by: SpendDimension
+    daily: tuple[tuple[date, Decimal], ...]  # every day of the period up to today
+    previous_daily: tuple[tuple[date, Decimal], ...]
+    forecast: Decimal | None  # month-end, when the period reaches today
+    budget: BudgetLine | None  # when a team is in scope and has a budget
+    today: date
+    timezone: str
+    problems: tuple[SourceProblem, ...] = ()
+    rows_scanned: int | None = None
+    queries: int = field(default=0, compare=False)  # how many spend queries the answer ran
+
+    @property
+    def total(self) -> CurrencyTotal | None:
+        return self.totals[0] if self.totals else None
+
+    @property
+    def empty(self) -> bool:
+        return not any(t.current or t.previous for t in self.totals)
+
+
+async def _names(
+    call: Awaitable[Partial[list[Any]]],
+) -> tuple[list[str], tuple[SourceProblem, ...]]:
+    found = await call
+    return [item.name for item in found.value], found.problems
+
+
+async def _services(
+    deps: AnswerDeps, window: SpendQuery
+) -> tuple[list[str], tuple[SourceProblem, ...]]:
+    found = await deps.sources.spend(window.model_copy(update={"group_by": SpendDimension.service}))
+    return [line.key for line in found.value.lines], found.problems
+
+
+async def resolve_scope(
+    deps: AnswerDeps,
+    *,
+    team: str | None,
+    model: str | None,
+    pipeline: str | None,
+    service: str | None,
+    window: SpendQuery,
+) -> SpendScope | Unknown:
+    """Each filter as a known name, or the Unknown (with suggestions) for the first that is not."""
+    matched: dict[str, str | None] = {"team": None}
+    if team is not None:
+        found = resolve_team(deps.config, team)
+        if isinstance(found, Unknown):
+            return found
+        matched["team"] = found
+    lookups: dict[str, Awaitable[tuple[list[str], tuple[SourceProblem, ...]]]] = {}
+    if model is not None:
+        lookups["model"] = _names(deps.sources.all_models())
+    if pipeline is not None:
+        lookups["pipeline"] = _names(deps.sources.all_pipelines())
+    if service is not None:
+        lookups["service"] = _services(deps, window)
+    known = dict(zip(lookups, await asyncio.gather(*lookups.values()), strict=True))
+    asked = {"model": model, "pipeline": pipeline, "service": service}
+    for kind, (names, problems) in known.items():
+        typed = asked[kind]
+        assert typed is not None
+        if kind == "model":
+            names += [m for e in deps.config.lineage.values() for m in (*e.trains, *e.feeds)]
+        if not names and problems:
+            # Nothing to match against: an exact name still goes through, because every cost
+            # source binds filter values as query parameters (never spliced into SQL or a path).
+            matched[kind] = typed
+            continue
+        found = match_name(typed, names, kind=kind)
+        if isinstance(found, Unknown):
+            return found
+        matched[kind] = found
+    return SpendScope(**matched)
+
+
+def _movers_dimension(scope: SpendScope, group_by: SpendDimension | None) -> SpendDimension:
+    if group_by is not None and group_by is not SpendDimension.day:
+        return group_by
+    return SpendDimension.team if scope.service and not scope.team else SpendDimension.service
+
+
+def _filled(
+    series: dict[date, Decimal], period: Period, today: date
+) -> tuple[tuple[date, Decimal], ...]:
+    return tuple((d, series.get(d, Decimal(0))) for d in period.dates() if d <= today)
+
+
+def _by_key(summary: SpendSummary) -> dict[tuple[str, str], Decimal]:
+    return {(line.key, line.currency): line.cost for line in summary.lines}
+
+
+def _ordered_lines(summary: SpendSummary, group_by: SpendDimension | None) -> tuple[SpendLine, ...]:
+    if group_by is SpendDimension.day:
+        return tuple(sorted(summary.lines, key=lambda line: (line.currency, line.key)))
+    return summary.lines
+
+
+def _totals(current: SpendSummary, previous: SpendSummary, main: str) -> tuple[CurrencyTotal, ...]:
+    currencies = sorted(set(current.totals) | set(previous.totals), key=lambda c: (c != main, c))
+    return tuple(
+        CurrencyTotal(c, current.totals.get(c, Decimal(0)), previous.totals.get(c, Decimal(0)))
+        for c in currencies
+    )
+
+
+async def _team_budget(deps: AnswerDeps, team: str) -> Budget | None:
+    if deps.budgets is None:
+        return next((b for b in configured_budgets(deps.config) if b.team == team), None)
+    return await deps.budgets.budget(team)
+
+
+def _merge(problems: Iterable[SourceProblem]) -> tuple[SourceProblem, ...]:
+    return tuple(dict.fromkeys(problems))
+
+
+async def _no_budget() -> None:
+    return None
+
+
+def _plan(
+    scope: SpendScope,
+    current: Period,
+    before: Period,
+    dimension: SpendDimension | None,
+    movers_by: SpendDimension,
+    today: date,
+) -> dict[str, SpendQuery]:
+    """Every query the answer needs, by role; roles may share a query (asked once)."""
+    month_start = today.replace(day=1)
+    month = Period(month_start, today + timedelta(days=1), "month to date", "mtd")
+    reaches_today = current.covers(today)
+    covers_month = current.start <= month_start and reaches_today
+    by_day = dimension is SpendDimension.day
+    queries = {
+        "current": scope.query(current, dimension or movers_by),
+        # compared line by line with the current period, and the movers' "before"
+        "previous": scope.query(before, movers_by if by_day else (dimension or movers_by)),
+    }
+    if by_day:
+        queries["movers"] = scope.query(current, movers_by)
+    if reaches_today and not covers_month:
+        queries["month"] = scope.query(month, None)  # the month-end forecast's run rate
+    team_only = SpendScope(team=scope.team)
+    if scope.team and (scope != team_only or not covers_month):
+        queries["team_month"] = team_only.query(month, None)  # the team's budget burn
+    return queries
+
+
+async def spend_answer(
+    deps: AnswerDeps,
+    *,
+    team: str | None = None,
+    model: str | None = None,
+    pipeline: str | None = None,
+    service: str | None = None,
+    period: str | None = None,
+    group_by: str | None = None,
+) -> SpendAnswer | Unknown:
+    """Spend of the scope in `period` (default 30d) vs the period before, or the Unknown that
+    says which name or period was not understood."""
+    today = deps.today
+    try:
+        current = resolve_period(period, today)
+    except PeriodError as exc:
+        return NotAPeriod("period", period or "", reason=str(exc))
+    before = previous_period(current)
+    dimension = SpendDimension(group_by) if group_by else None
+    window = SpendQuery(start=before.start, end=current.end)
+    scope = await resolve_scope(
+        deps, team=team, model=model, pipeline=pipeline, service=service, window=window
+    )
+    if isinstance(scope, Unknown):
+        return scope
+
+    movers_by = _movers_dimension(scope, dimension)
+    queries = _plan(scope, current, before, dimension, movers_by, today)
+    # One round trip: identical queries are asked once, all of them at the same time.
+    unique = list(dict.fromkeys(queries.values()))
+    budget_call = _team_budget(deps, scope.team) if scope.team else _no_budget()
+    *results, budget = await asyncio.gather(*(deps.sources.spend(q) for q in unique), budget_call)
+    by_query: dict[SpendQuery, Partial[SpendSummary]] = dict(zip(unique, results, strict=True))
+    got = {name: by_query[q] for name, q in queries.items()}
+
+    now, prev = got["current"].value, got["previous"].value
+    main = main_currency(now) if now.totals else main_currency(prev)
+    movers_now = got.get("movers", got["current"]).value
+    month_summary = got["month"].value if "month" in got else now
+    reaches_today = current.covers(today)
+    forecast = (
+        forecast_month_end(daily_series(month_summary, main), today) if reaches_today else None
+    )
+    burn: BudgetLine | None = None
+    if isinstance(budget, Budget) and scope.team:
+        team_month = got["team_month"] if "team_month" in got else got["current"]
+        burn = budget_line(budget, team_month.value, today, partial=team_month.partial)
+
+    return SpendAnswer(
+        scope=scope,
+        period=current,
+        previous=before,
+        currency=main,
+        totals=_totals(now, prev, main),
+        group_by=dimension,
+        lines=_ordered_lines(now, dimension) if dimension else (),
+        previous_lines=_by_key(prev) if dimension and dimension is not SpendDimension.day else {},
+        movers=tuple(top_movers(movers_now, prev, TOP_MOVERS, currency=main)),
+        movers_by=movers_by,
+        daily=_filled(daily_series(now, main), current, today),
+        previous_daily=_filled(daily_series(prev, main), before, today),
+        forecast=forecast,
+        budget=burn,
+        today=today,
+        timezone=str(deps.workspace_tz),
+        problems=_merge(p for r in results for p in r.problems),
+        rows_scanned=now.rows_scanned,
+        queries=len(unique),
+    )

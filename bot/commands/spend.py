@@ -1,0 +1,42 @@
+"""`/ops spend` and `/ops budget`: parse → answer → render, nothing else."""
+
+from __future__ import annotations
+
+from bot.answers.budgets import budget_board
+from bot.answers.deps import deps_for
+from bot.answers.entities import Unknown, team_filter
+from bot.answers.spend import spend_answer
+from bot.commands.dispatch import AskContext
+from bot.commands.grammar import ParsedCommand
+from bot.views.budgets import render_budgets
+from bot.views.reply import Reply
+from bot.views.spend import render_spend
+from bot.views.unknown import render_unknown
+
+
+async def spend(cmd: ParsedCommand, ctx: AskContext) -> Reply:
+    deps = deps_for(ctx)
+    if isinstance(deps, Reply):
+        return deps
+    found = await spend_answer(
+        deps,
+        team=cmd.filters.get("team"),
+        model=cmd.filters.get("model"),
+        pipeline=cmd.filters.get("pipeline"),
+        service=cmd.filters.get("service"),
+        period=cmd.period,
+        group_by=cmd.group_by,
+    )
+    if isinstance(found, Unknown):
+        return render_unknown(found)
+    return render_spend(found, command=ctx.text or "spend", page=ctx.page)
+
+
+async def budget(cmd: ParsedCommand, ctx: AskContext) -> Reply:
+    deps = deps_for(ctx)
+    if isinstance(deps, Reply):
+        return deps
+    team = team_filter(deps.config, cmd.filters)
+    if isinstance(team, Unknown):
+        return render_unknown(team, known=sorted(deps.config.teams))
+    return render_budgets(await budget_board(deps, team=team))

@@ -1,0 +1,1 @@
+"""Incidents: one thread per alert fingerprint (the store, queries and the service)."""

@@ -1,0 +1,145 @@
+"""Budget burn in Slack: the `/ops budget` board, and compact blocks the Home tab and digests reuse."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from bot.answers.budgets import BudgetBoard, BudgetLine
+from bot.views.format import money, partial_note, pct
+from bot.views.limits import MESSAGE_BLOCKS_MAX, fit_message
+from bot.views.mrkdwn import context, escape, header, section
+from bot.views.reply import Block, Reply
+
+BAR_CELLS = 10
+MESSAGE_LINES = 40  # team lines in one message, leaving room for the header and notes
+
+
+def burn_bar(fraction: float) -> str:
+    """`▰▰▰▰▰▰▰▰▰▱`: burn at a glance (full when at or over budget)."""
+    filled = max(0, min(BAR_CELLS, round(fraction * BAR_CELLS)))
+    return "`" + "▰" * filled + "▱" * (BAR_CELLS - filled) + "`"
+
+
+def _day(day: date) -> str:
+    return day.strftime("%a %d %b")
+
+
+def _thresholds(fractions: tuple[float, ...]) -> str:
+    return ", ".join(pct(f) for f in fractions)
+
+
+def _amount(value: Decimal, currency: str) -> str:
+    return money(value, currency, cents=False)
+
+
+def status_emoji(line: BudgetLine) -> str:
+    if line.at_risk:
+        return ":red_circle:"
+    if line.will_cross:
+        return ":large_yellow_circle:"
+    return ":large_green_circle:"
+
+
+def risk_text(line: BudgetLine) -> str:
+    """The breach risk in words: over since, will breach on ~DATE, or on track."""
+    if line.partial and not line.spent_mtd:
+        return "spend unknown: the cost source did not answer"
+    if line.over:
+        since = f" since {_day(line.breach_on)}" if line.breach_on else ""
+        return f"*over budget*{since}"
+    if line.at_risk:
+        when = f" on ~{_day(line.breach_on)}" if line.breach_on else " by month end"
+        return f"*will breach{when}* at the current run rate"
+    if line.will_cross:
+        return f"on track; will cross the {_thresholds(line.will_cross)} alert by month end"
+    return "on track"
+
+
+def burn_text(line: BudgetLine) -> str:
+    """Spent of budget, forecast and risk, in two lines (team name left to the caller)."""
+    cur = line.budget.currency
+    text = (
+        f"{burn_bar(line.burn)} {_amount(line.spent_mtd, cur)} of "
+        f"{_amount(line.budget.monthly, cur)} spent ({pct(line.burn)}) · forecast "
+        f"*{_amount(line.forecast, cur)}* ({pct(line.forecast_burn)})\n"
+        f"{status_emoji(line)} {risk_text(line)}"
+    )
+    if line.crossed:
+        text += f" · alerts crossed: {_thresholds(line.crossed)}"
+    if line.other_currencies:
+        extra = ", ".join(
+            money(v, c, cents=False) for c, v in sorted(line.other_currencies.items())
+        )
+        text += f"\n_Also {extra} this month, not counted against a {cur} budget._"
+    return text
+
+
+def board_headline(board: BudgetBoard) -> str:
+    """'1 of 3 teams will go over budget this month: ml-platform (forecast $68,900 of $60,000)'."""
+    lines = board.lines
+    if not lines:
+        if board.without_budget:
+            teams = ", ".join(f"*{escape(t)}*" for t in board.without_budget)
+            return f"{teams} has no monthly budget: add one under `budgets:` in ops.yml."
+        return "No team has a monthly budget yet: add them under `budgets:` in ops.yml."
+    risky = board.at_risk
+    if len(lines) == 1:
+        line = lines[0]
+        state = "will go over budget" if line.at_risk else "is on track"
+        return f"*{escape(line.team)}* {state} this month ({_forecast_of(line)})."
+    if not risky:
+        return f"All {len(lines)} teams are on track to stay within budget this month."
+    named = ", ".join(f"*{escape(line.team)}* ({_forecast_of(line)})" for line in risky)
+    return f"{len(risky)} of {len(lines)} teams will go over budget this month: {named}"
+
+
+def _forecast_of(line: BudgetLine) -> str:
+    cur = line.budget.currency
+    return f"forecast {_amount(line.forecast, cur)} of {_amount(line.budget.monthly, cur)}"
+
+
+def _line_block(line: BudgetLine, *, drivers: bool) -> Block:
+    text = f"*{escape(line.team)}*\n{burn_text(line)}"
+    if drivers and line.drivers and (line.at_risk or line.will_cross):
+        cur = line.budget.currency
+        parts = " · ".join(f"{escape(name)} {_amount(cost, cur)}" for name, cost in line.drivers)
+        text += f"\nDrivers this month: {parts}"
+    return section(text)
+
+
+def budget_board_blocks(board: BudgetBoard, *, limit: int = 5, drivers: bool = True) -> list[Block]:
+    """Headline and up to `limit` team lines (at-risk first): the compact board other surfaces
+    embed. Says how many teams were left out; never more than `limit` + 2 blocks."""
+    blocks: list[Block] = [section(board_headline(board))]
+    shown = board.lines[: max(limit, 0)]
+    blocks += [_line_block(line, drivers=drivers) for line in shown]
+    if len(board.lines) > len(shown):
+        rest = len(board.lines) - len(shown)
+        blocks.append(context(f"…and {rest} more team{'s' if rest > 1 else ''}: `/ops budget`."))
+    return blocks
+
+
+def _sources_note(board: BudgetBoard) -> str | None:
+    raised = [line.team for line in board.lines if line.budget.source == "store"]
+    if not raised:
+        return None
+    return "Raised by approval: " + ", ".join(escape(t) for t in raised) + "; others from ops.yml."
+
+
+def render_budgets(board: BudgetBoard) -> Reply:
+    """The `/ops budget` answer: every team's budget, burn, forecast and breach risk."""
+    blocks: list[Block] = [header(f"Budgets · {board.month_label}")]
+    blocks += budget_board_blocks(board, limit=MESSAGE_LINES)
+    notes = []
+    if board.lines and board.without_budget:
+        notes.append("No budget: " + ", ".join(escape(t) for t in board.without_budget) + ".")
+    if note := _sources_note(board):
+        notes.append(note)
+    notes.append(
+        f"Month to date up to {_day(board.today)}; forecasts at the month's daily run rate."
+    )
+    blocks.append(context(" ".join(notes)))
+    if partial := partial_note(board.problems):
+        blocks.append(partial)
+    return Reply(text=board_headline(board), blocks=fit_message(blocks, limit=MESSAGE_BLOCKS_MAX))

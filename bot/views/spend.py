@@ -1,0 +1,202 @@
+"""The `/ops spend` answer in Slack: headline with trend, budget burn or forecast, a group-by table
+(a page at a time), top movers, and the chart spec of the daily series."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from bot.answers.budgets import daily_pace
+from bot.answers.spend import CurrencyTotal, SpendAnswer
+from bot.views.budgets import burn_text
+from bot.views.format import money, partial_note, signed_pct
+from bot.views.limits import fit_message, truncate
+from bot.views.mrkdwn import context, escape, header, section
+from bot.views.paging import more_blocks, page_of
+from bot.views.reply import Block, ChartSpec, Reply
+from integrations.models import SpendDimension, SpendLine
+
+PER_PAGE = 15
+KEY_WIDTH = 32
+
+
+def _plain(text: str) -> str:
+    """A name for plain-text places (header, chart title): no angle brackets at all, so nothing
+    a bill calls a service can look like a mention or a link there."""
+    return text.replace("<", "‹").replace(">", "›")
+
+
+def _amount(value: Decimal, currency: str) -> str:
+    return money(value, currency, cents=False)
+
+
+def _day(day: date) -> str:
+    return day.strftime("%d %b %Y")
+
+
+def _span(start: date, last: date) -> str:
+    if start == last:
+        return _day(start)
+    head = start.strftime("%d %b" if start.year == last.year else "%d %b %Y")
+    return f"{head} – {_day(last)}"
+
+
+def _trend(total: CurrencyTotal, previous_label: str) -> str:
+    if total.change is None:
+        return f"nothing spent in {previous_label}" if total.current else "no spend"
+    return f"{signed_pct(total.change)} vs {previous_label} ({_amount(total.previous, total.currency)})"
+
+
+def _subject(answer: SpendAnswer) -> tuple[str, str]:
+    """Who spent, and the verb: teams spend, a model or a service costs."""
+    label = answer.scope.label
+    if not label:
+        return "All teams", "spent"
+    verb = "spent" if answer.scope.team and label == answer.scope.team else "cost"
+    return f"*{escape(label)}*", verb
+
+
+def spend_headline(answer: SpendAnswer) -> str:
+    """'*ml-platform* spent *$41,210* in the last 30 days, +12.4% vs the 30 days before'; one
+    line per currency when there are several (amounts in different currencies are never added)."""
+    who, verb = _subject(answer)
+    during, before = answer.period.during, answer.previous.label
+    if answer.empty:
+        if answer.problems:
+            return f"I could not read the spend of {who} {during}: the cost source did not answer."
+        return f"No spend recorded for {who} {during}."
+    if len(answer.totals) == 1:
+        total = answer.totals[0]
+        return (
+            f"{who} {verb} *{_amount(total.current, total.currency)}* {during}, "
+            f"{_trend(total, before)}."
+        )
+    lines = [f"• *{_amount(t.current, t.currency)}*, {_trend(t, before)}" for t in answer.totals]
+    return f"{who} {verb} {during} (each currency on its own):\n" + "\n".join(lines)
+
+
+def _budget_or_forecast(answer: SpendAnswer) -> str | None:
+    if answer.budget is not None:
+        month = answer.today.strftime("%B")
+        return f"*Budget of {escape(answer.budget.team)}* ({month}):\n" + burn_text(answer.budget)
+    if answer.forecast is not None and not answer.empty:
+        return (
+            f"*Month-end forecast:* {_amount(answer.forecast, answer.currency)} for "
+            f"{answer.today:%B} at this month's daily run rate."
+        )
+    return None
+
+
+def _key(line: SpendLine, group_by: SpendDimension | None) -> str:
+    if group_by is SpendDimension.day:
+        return date.fromisoformat(line.key).strftime("%a %d %b")
+    return line.key
+
+
+def _table(answer: SpendAnswer, lines: list[SpendLine]) -> str:
+    totals = {t.currency: t.current for t in answer.totals}
+    show_change = answer.group_by is not SpendDimension.day
+    rows = []
+    for line in lines:
+        key = truncate(_key(line, answer.group_by), KEY_WIDTH)
+        cost = _amount(line.cost, line.currency)
+        total = totals.get(line.currency) or Decimal(0)
+        share = f"{line.cost / total * 100:.0f}%" if total > 0 else ""
+        row = f"{key:<{KEY_WIDTH}} {cost:>12} {share:>4}"
+        if show_change:
+            before = answer.previous_lines.get((line.key, line.currency), Decimal(0))
+            change = signed_pct(float((line.cost - before) / before)) if before else "new"
+            row += f" {change:>7}"
+        rows.append(row)
+    # Escaped inside the code block too: Slack still turns <!channel> into a mention there.
+    return "```\n" + escape("\n".join(rows)) + "\n```"
+
+
+def _lines_blocks(answer: SpendAnswer, *, command: str, page: int) -> list[Block]:
+    if answer.group_by is None or not answer.lines:
+        return []
+    shown, more = page_of(answer.lines, page, PER_PAGE)
+    if not shown:
+        return [context(f"No more lines by {answer.group_by.value}.")]
+    change = "" if answer.group_by is SpendDimension.day else f", change vs {answer.previous.label}"
+    title = f"*By {answer.group_by.value}* (share of total{change})"
+    blocks: list[Block] = [section(f"{title}\n{_table(answer, shown)}")]
+    if more or page > 0:
+        upto = page * PER_PAGE + len(shown)
+        if more:
+            blocks += more_blocks(command=command, page=page, shown=upto, total=len(answer.lines))
+        else:
+            blocks.append(context(f"Showing {upto} of {len(answer.lines)}."))
+    return blocks
+
+
+def _movers_block(answer: SpendAnswer) -> Block | None:
+    if not answer.movers:
+        return None
+    rows = []
+    for mover in answer.movers:
+        delta = mover.delta
+        sign = "+" if delta > 0 else "-"
+        rows.append(
+            f"• {escape(mover.key)}: {sign}{_amount(abs(delta), mover.currency)} "
+            f"({signed_pct(mover.change)}) → {_amount(mover.current, mover.currency)}"
+        )
+    title = f"*Top movers by {answer.movers_by.value}* vs {answer.previous.label}"
+    return section(title + "\n" + "\n".join(rows))
+
+
+def _footer(answer: SpendAnswer) -> Block:
+    now, before = answer.period, answer.previous
+    last = min(now.last_day, answer.today)
+    return context(
+        f"{_span(now.start, last)} vs {_span(before.start, before.last_day)} · "
+        f"days in {escape(answer.timezone)}"
+    )
+
+
+def spend_chart(answer: SpendAnswer) -> ChartSpec | None:
+    """Daily spend of the period, the previous period dimmed, and the budget's daily pace."""
+    if len(answer.daily) < 2 or answer.empty:
+        return None
+    who = _plain(answer.scope.label or "all teams")
+    limit = None
+    if answer.budget is not None and answer.budget.budget.currency == answer.currency:
+        limit = float(daily_pace(answer.budget.budget, answer.today))
+    total = answer.total
+    peak_day, peak = max(answer.daily, key=lambda item: (item[1], item[0]))
+    alt = (
+        f"Daily spend of {who} {answer.period.during}: "
+        f"{_amount(total.current if total else Decimal(0), answer.currency)} in total, "
+        f"highest {_amount(peak, answer.currency)} on {peak_day:%d %b}; "
+        f"{answer.previous.label} dimmed"
+        + (
+            f"; budget pace {_amount(Decimal(str(limit)), answer.currency)} a day."
+            if limit
+            else "."
+        )
+    )
+    return ChartSpec(
+        title=f"Daily spend: {who}, {answer.period.label}",
+        series=tuple((d, float(v)) for d, v in answer.daily),
+        unit=answer.currency,
+        alt_text=alt,
+        compare=tuple((d, float(v)) for d, v in answer.previous_daily),
+        limit=limit,
+    )
+
+
+def render_spend(answer: SpendAnswer, *, command: str = "spend", page: int = 0) -> Reply:
+    """The whole `/ops spend` answer; `command` is re-run by the "More" button for `page` + 1."""
+    title = _plain(answer.scope.label or "All teams")
+    blocks: list[Block] = [header(f"Spend · {title} · {answer.period.label}")]
+    headline = spend_headline(answer)
+    blocks.append(section(headline))
+    if text := _budget_or_forecast(answer):
+        blocks.append(section(text))
+    blocks += _lines_blocks(answer, command=command, page=page)
+    if mover := _movers_block(answer):
+        blocks.append(mover)
+    if partial := partial_note(answer.problems):
+        blocks.append(partial)
+    blocks.append(_footer(answer))
+    return Reply(text=headline, blocks=fit_message(blocks), chart=spend_chart(answer))

@@ -1,0 +1,40 @@
+"""The demo company's domain services as the app builds them, for the answer tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.answers.deps import AnswerDeps, deps_for
+from bot.app import load_domain_services
+from bot.commands.dispatch import AskContext
+from bot.settings import Settings
+from bot.store.db import make_engine, upgrade
+from tests.e2e.conftest import DEMO_NOW
+
+
+@pytest.fixture(scope="module")
+def demo_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """ops.example.yml and the demo company as of DEMO_NOW, with a migrated SQLite store.
+
+    Module-scoped: a module that changes it (a budget set, a source swapped) keeps the change
+    to itself.
+    """
+    url = f"sqlite:///{tmp_path_factory.mktemp('answers') / 'switchboard.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    services = load_domain_services(
+        Settings(), engine, config_path=Path("ops.example.yml"), now=DEMO_NOW
+    )
+    yield services | {"engine": engine}
+    engine.dispose()
+
+
+@pytest.fixture
+def deps(demo_services: dict[str, Any]) -> AnswerDeps:
+    found = deps_for(AskContext(services=demo_services, now=DEMO_NOW))
+    assert isinstance(found, AnswerDeps), "ops.example.yml did not load"
+    return found

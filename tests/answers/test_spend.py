@@ -1,0 +1,205 @@
+"""`/ops spend` answers over the demo company, checked against the sources queried directly."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.answers.entities import Unknown
+from bot.answers.spend import SpendAnswer, spend_answer
+from bot.commands.dispatch import AskContext
+from bot.router import build_router
+from integrations.errors import SourceUnavailable
+from integrations.hub import Sources
+from integrations.models import SpendDimension, SpendQuery, SpendSummary
+from tests.e2e.conftest import DEMO_NOW as NOW
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+async def answer(deps, **kwargs) -> SpendAnswer:
+    found = await spend_answer(deps, **kwargs)
+    assert isinstance(found, SpendAnswer), getattr(found, "message", found)
+    return found
+
+
+async def test_team_lines_by_service_add_up_to_the_total_a_direct_query_reports(deps):
+    found = await answer(deps, team="ml-platform", period="30d", group_by="service")
+    direct = await deps.sources.spend(
+        SpendQuery(start=date(2026, 10, 25), end=date(2026, 11, 24), team="ml-platform")
+    )
+    total = found.total
+    assert total is not None and total.currency == "USD"
+    assert total.current == direct.value.totals["USD"]
+    assert sum(line.cost for line in found.lines) == total.current
+    assert [line.key for line in found.lines][0] == "Amazon SageMaker"
+    assert not found.problems
+
+
+async def test_trend_compares_with_the_30_days_before(deps):
+    found = await answer(deps, team="ml-platform", period="30d")
+    before = await deps.sources.spend(
+        SpendQuery(start=date(2026, 9, 25), end=date(2026, 10, 25), team="ml-platform")
+    )
+    total = found.total
+    assert total is not None and total.previous == before.value.totals["USD"]
+    assert total.change == pytest.approx(float(total.current / total.previous - 1))
+    assert total.change > 0  # the demo's GPU jump
+
+
+async def test_team_in_scope_brings_its_budget_burn_and_ml_platform_is_over(deps):
+    found = await answer(deps, team="ml", period="7d")  # "ml" is enough: one team starts so
+    assert found.scope.team == "ml-platform"
+    assert found.budget is not None
+    assert found.budget.budget.monthly == Decimal(60000)
+    assert found.budget.forecast > Decimal(60000) and found.budget.at_risk
+    assert found.forecast is not None  # the scope is the team: the same month-end forecast
+    assert found.forecast == found.budget.forecast
+
+
+async def test_by_model_lines_are_the_model_tags_of_the_bill(deps):
+    found = await answer(deps, period="30d", group_by="model")
+    direct = await deps.sources.spend(
+        SpendQuery(start=date(2026, 10, 25), end=date(2026, 11, 24), group_by=SpendDimension.model)
+    )
+    assert {(x.key, x.cost) for x in found.lines} == {(x.key, x.cost) for x in direct.value.lines}
+    assert {"recs", "churn", "unallocated"} <= {line.key for line in found.lines}
+    assert found.movers and found.movers_by is SpendDimension.model
+    assert found.movers[0].key == "recs"  # the GPU jump moved recs most
+
+
+async def test_model_spend_month_to_date_matches_the_raw_focus_rows(deps, demo_services):
+    found = await answer(deps, model="churn", period="mtd")
+    demo = demo_services["sources"].costs["demo"].inner
+    columns = demo.spend_columns()
+    expected = 0.0
+    for tags, start, cost in zip(
+        columns["Tags"], columns["ChargePeriodStart"], columns["EffectiveCost"], strict=True
+    ):
+        local_day = start.astimezone(BERLIN).date()
+        if tags and json.loads(tags).get("model") == "churn":
+            if date(2026, 11, 1) <= local_day <= date(2026, 11, 23):
+                expected += cost
+    total = found.total
+    assert total is not None and expected > 0
+    assert float(total.current) == pytest.approx(expected, abs=0.01)
+    assert found.previous.start == date(2026, 10, 1) and found.previous.end == date(2026, 10, 24)
+
+
+async def test_days_grouping_lists_every_day_in_order(deps):
+    found = await answer(deps, period="7d", group_by="day")
+    assert [line.key for line in found.lines] == [f"2026-11-{d}" for d in range(17, 24)]
+    assert sum(line.cost for line in found.lines) == found.totals[0].current
+    assert found.movers_by is SpendDimension.service  # days do not move; services do
+    assert found.forecast is not None and found.forecast > found.totals[0].current
+
+
+async def test_a_service_name_is_matched_against_the_services_the_bill_reports(deps):
+    found = await answer(deps, service="amazon s3", period="30d")
+    assert found.scope.service == "Amazon S3"
+    assert found.movers_by is SpendDimension.team
+
+
+async def test_unknown_names_get_suggestions_and_never_reach_a_query(deps):
+    model = await spend_answer(deps, model="chrun_v2_model")
+    assert isinstance(model, Unknown) and model.kind == "model"
+    pipeline = await spend_answer(deps, pipeline="nightly_ordrs_x")
+    assert isinstance(pipeline, Unknown) and "nightly_orders" in pipeline.suggestions
+    team = await spend_answer(deps, team="marketing")
+    assert isinstance(team, Unknown) and team.kind == "team"
+
+
+async def test_a_future_month_is_refused_with_the_reason(deps):
+    found = await spend_answer(deps, period="2027-01")
+    assert isinstance(found, Unknown)
+    assert "January 2027 has not started yet" in found.message
+
+
+async def test_injected_service_filter_is_refused_and_escaped(demo_services):
+    ctx = AskContext(services=demo_services, now=NOW)
+    reply = await build_router().answer("/ops spend service:<!channel>", ctx)
+    shown = reply.text + json.dumps(reply.blocks)
+    assert "<!channel>" not in shown
+    assert "&lt;!channel&gt;" in shown and "service" in reply.text
+
+
+class BrokenCosts:
+    name = "focus-prod"
+
+    async def spend(self, query: SpendQuery) -> SpendSummary:
+        raise SourceUnavailable(self.name, "connection refused")
+
+    async def probe(self):  # pragma: no cover - not used
+        raise NotImplementedError
+
+
+def with_costs(deps, *costs):
+    hub: Sources = deps.sources
+    return replace(
+        deps,
+        sources=Sources(
+            pipelines=list(hub.pipelines.values()),
+            registries=list(hub.registries.values()),
+            metrics=list(hub.metrics.values()),
+            costs=list(costs),
+        ),
+    )
+
+
+async def test_a_down_cost_source_gives_a_partial_answer_not_an_error(deps):
+    found = await answer(with_costs(deps, BrokenCosts()), team="ml-platform", group_by="service")
+    assert found.empty and found.problems
+    assert {p.source for p in found.problems} == {"focus-prod"}
+    assert found.budget is not None and found.budget.partial
+
+
+async def test_one_cost_source_down_keeps_the_others_spend_and_says_so(deps, demo_services):
+    demo = demo_services["sources"].costs["demo"]
+    both = await answer(with_costs(deps, demo, BrokenCosts()), team="ml-platform")
+    alone = await answer(deps, team="ml-platform")
+    assert both.totals == alone.totals
+    assert [p.source for p in both.problems] == ["focus-prod"]
+
+
+class SlowCosts:
+    """Counts how many spend queries are in flight at once."""
+
+    name = "slow"
+    delay = 0.3
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.most = 0
+        self.calls = 0
+
+    async def spend(self, query: SpendQuery) -> SpendSummary:
+        self.calls += 1
+        self.running += 1
+        self.most = max(self.most, self.running)
+        try:
+            await asyncio.sleep(self.delay)
+        finally:
+            self.running -= 1
+        return SpendSummary(query=query)
+
+    async def probe(self):  # pragma: no cover - not used
+        raise NotImplementedError
+
+
+async def test_spend_queries_of_one_answer_run_concurrently(deps):
+    slow = SlowCosts()
+    started = time.perf_counter()
+    found = await answer(with_costs(deps, slow), team="ml-platform", period="7d", group_by="day")
+    elapsed = time.perf_counter() - started
+    # current by day, previous by service, current by service, month to date for the forecast
+    # and the team's month for its budget: all in one round trip
+    assert found.queries == slow.calls >= 4
+    assert slow.most == slow.calls
+    assert elapsed < 2 * SlowCosts.delay
