@@ -8,9 +8,25 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+from rapidfuzz import fuzz
 
+from bot.answers.deps import deps_for
 from bot.commands.grammar import BY_NAME, ParsedCommand, ParseProblem, parse
+from bot.commands.intent import (
+    Ambiguous,
+    NotUnderstood,
+    Understood,
+    known_names,
+    looks_like_question,
+    understand,
+)
 from bot.views.help import render_coming_soon, render_command_help, render_help, render_problem
+from bot.views.intent import (
+    question_examples,
+    render_did_you_mean,
+    suggestion_buttons,
+    with_reading,
+)
 from bot.views.reply import Reply
 
 log = structlog.get_logger(__name__)
@@ -30,6 +46,14 @@ class AskContext:
 
 Handler = Callable[[ParsedCommand, AskContext], Awaitable[Reply]]
 
+TYPO_SCORE = 80.0
+
+
+@dataclass(frozen=True)
+class Answer:
+    reply: Reply
+    command: str | None = None  # the command text a handler answered; None for help and problems
+
 
 class CommandRouter:
     """Maps command names to handlers; a command without a handler answers that it is coming."""
@@ -47,25 +71,117 @@ class CommandRouter:
         return set(self._handlers) | {"help"}
 
     async def answer(self, text: str, ctx: AskContext) -> Reply:
+        """The reply to a command or a plain question; never raises."""
+        return (await self.answer_detail(text, ctx)).reply
+
+    async def answer_detail(self, text: str, ctx: AskContext) -> Answer:
+        """The reply, and which command a handler ran for it (what "Share" and "More" re-run)."""
         text = text.strip()
         if text.startswith("/ops"):
             text = text[len("/ops") :].strip()
         parsed = parse(text)
-        ctx = replace(ctx, text=text)
-        if isinstance(parsed, ParseProblem):
-            return render_problem(parsed, text)
+        if isinstance(parsed, ParsedCommand):
+            return await self._run(parsed, replace(ctx, text=text))
+        words = text.split()
+        head = words[0].lower() if words else ""
+        if head in BY_NAME:
+            # A command with words it does not take ("status of data-eng") may still be a
+            # question; only a reading that used every word is taken over the usage reply.
+            if len(words) > 1:
+                found = await self._understand(text, ctx)
+                if isinstance(found, Understood) and not found.leftovers:
+                    return await self._run_understood(found, ctx)
+            return Answer(render_problem(parsed, text))
+        if (
+            parsed.suggestion
+            and not looks_like_question(head)
+            and _is_typo(head, parsed.suggestion)
+        ):
+            return Answer(_typo_reply(parsed, text, words))
+        found = await self._understand(text, ctx)
+        if isinstance(found, Understood):
+            return await self._run_understood(found, ctx)
+        if isinstance(found, Ambiguous):
+            options = [(c.label, c.command) for c in found.candidates]
+            return Answer(render_did_you_mean(found.asked, options))
+        reply = render_problem(parsed, text)
+        return Answer(replace(reply, blocks=[*reply.blocks, question_examples()]))
+
+    async def _understand(
+        self, text: str, ctx: AskContext
+    ) -> Understood | Ambiguous | NotUnderstood:
+        deps = deps_for(ctx)
+        today = deps.today if not isinstance(deps, Reply) else None
+        try:
+            known = await known_names(ctx.services, today=today)
+            return understand(text, known=known)
+        except Exception:
+            log.exception("question_not_read")
+            return NotUnderstood("reading the question failed")
+
+    async def _run_understood(self, found: Understood, ctx: AskContext) -> Answer:
+        parsed = parse(found.command)
+        if not isinstance(parsed, ParsedCommand):  # understand() only builds parsable commands
+            return Answer(render_problem(parsed, found.command))
+        answer = await self._run(parsed, replace(ctx, text=found.command))
+        reply = with_reading(answer.reply, found.command, found.notes, found.leftovers)
+        return Answer(reply, answer.command)
+
+    async def _run(self, parsed: ParsedCommand, ctx: AskContext) -> Answer:
         if parsed.name == "help":
             if parsed.args and parsed.args[0].lower() in BY_NAME:
-                return render_command_help(parsed.args[0].lower(), self.available)
-            return render_help(self.available)
+                return Answer(render_command_help(parsed.args[0].lower(), self.available))
+            return Answer(render_help(self.available))
         handler = self._handlers.get(parsed.name)
         if handler is None:
-            return render_coming_soon(parsed.name)
+            return Answer(render_coming_soon(parsed.name))
         try:
-            return await handler(parsed, ctx)
+            return Answer(await handler(parsed, ctx), ctx.text)
         except Exception:
             # A bug in one command must still give the user an answer, never a stack trace.
             log.exception("command_failed", command=parsed.name)
-            return Reply(
-                text=f"Sorry, /ops {parsed.name} failed on my side; the error is logged.",
+            return Answer(
+                Reply(text=f"Sorry, /ops {parsed.name} failed on my side; the error is logged.")
             )
+
+
+# Commands that only read: safe to re-run from a button someone else sees ("Share", "More").
+# promote, budget-increase and `digest run` act, so no button ever re-runs them for a clicker.
+READ_ONLY = frozenset(
+    {
+        "help",
+        "status",
+        "pipeline",
+        "models",
+        "model",
+        "spend",
+        "budget",
+        "owners",
+        "approvals",
+        "incidents",
+        "digest",
+    }
+)
+
+
+def read_only(command: str) -> bool:
+    """Whether `command` parses and only reads (`digest run` posts, so it does not count)."""
+    parsed = parse(command)
+    if not isinstance(parsed, ParsedCommand) or parsed.name not in READ_ONLY:
+        return False
+    return not (parsed.name == "digest" and parsed.args[0].lower() == "run")
+
+
+def _is_typo(head: str, command: str) -> bool:
+    """A first word this close to a command name was meant as that command ("stauts")."""
+    return fuzz.ratio(head, command) >= TYPO_SCORE
+
+
+def _typo_reply(problem: ParseProblem, text: str, words: list[str]) -> Reply:
+    """The usual "did you mean" reply, with a button running the corrected command if it parses."""
+    reply = render_problem(problem, text)
+    corrected = " ".join([problem.suggestion or "", *words[1:]]).strip()
+    if isinstance(parse(corrected), ParsedCommand):
+        button = suggestion_buttons([(f"/ops {corrected}"[:75], corrected)])
+        return replace(reply, blocks=[*reply.blocks, button])
+    return reply

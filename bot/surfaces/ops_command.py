@@ -6,10 +6,12 @@ import asyncio
 from typing import Any
 
 import structlog
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
-from bot.commands.dispatch import AskContext, CommandRouter
+from bot.commands.dispatch import Answer, AskContext, CommandRouter, read_only
 from bot.metrics import COMMANDS
+from bot.surfaces.user_zone import CONTEXT_KEY
+from bot.views.intent import with_share_button
 
 log = structlog.get_logger(__name__)
 
@@ -17,24 +19,35 @@ log = structlog.get_logger(__name__)
 ACK_BUDGET_SECONDS = 2.0
 
 
+def _shareable(answer: Answer) -> dict[str, Any]:
+    reply = answer.reply
+    # Answers of a reading command (not help, problems or requests) can be shown to everyone.
+    if answer.command and read_only(answer.command):
+        reply = with_share_button(reply, answer.command)
+    return reply.as_slack_response()
+
+
 def register(app: AsyncApp, *, router: CommandRouter, services: dict[str, Any]) -> None:
     @app.command("/ops")
-    async def ops_command(ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any]) -> None:
+    async def ops_command(
+        ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
         text = command.get("text", "")
         ctx = AskContext(
             user_id=command.get("user_id", ""),
             channel_id=command.get("channel_id"),
             surface="slash_command",
             services=services,
+            timezone=context.get(CONTEXT_KEY),
         )
         COMMANDS.labels(
             command=(text.split() or ["help"])[0][:20].lower(), surface="slash_command"
         ).inc()
-        task = asyncio.ensure_future(router.answer(text, ctx))
+        task = asyncio.ensure_future(router.answer_detail(text, ctx))
         done, _ = await asyncio.wait({task}, timeout=ACK_BUDGET_SECONDS)
         if done:
-            await ack(**task.result().as_slack_response())
+            await ack(**_shareable(task.result()))
             return
         await ack(text=":hourglass_flowing_sand: Working on it…", response_type="ephemeral")
-        reply = await task
-        await respond(**reply.as_slack_response(), replace_original=True)
+        answer = await task
+        await respond(**_shareable(answer), replace_original=True)

@@ -1,16 +1,100 @@
-"""App Home: a welcome view until the team dashboards arrive."""
+"""App Home: the user's teams at a glance, approvals waiting for them, request buttons and a short
+"ask me" help; a welcome view when no ops.yml is loaded. At most 100 blocks."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
+from bot.answers.home import HomeData, TeamGlance
 from bot.commands.grammar import COMMANDS
-from bot.views.limits import VIEW_BLOCKS_MAX
-from bot.views.mrkdwn import context, divider, header, section
+from bot.views.digests import TITLES, board_blocks, channel_ref
+from bot.views.ids import Action
+from bot.views.intent import QUESTION_EXAMPLES
+from bot.views.limits import VIEW_BLOCKS_MAX, fit_message
+from bot.views.mrkdwn import actions, button, context, divider, escape, header, section
+from bot.views.reply import Block
+
+ROWS = 5  # rows per board
+APPROVALS_SHOWN = 5
 
 
-def render_home(available: Iterable[str]) -> dict[str, Any]:
+def _request_buttons() -> Block:
+    return actions(
+        button("Request a promotion", action_id=Action.home_request_promotion),
+        button("Request a budget increase", action_id=Action.home_request_budget),
+        block_id="home_requests",
+    )
+
+
+def _approvals(data: HomeData) -> list[Block]:
+    waiting = data.approvals_waiting
+    if waiting is None:
+        return []
+    if not waiting:
+        return [section("*Waiting for you*\nNo approval requests are waiting for you.")]
+    from bot.approvals.cards import list_line
+
+    lines = [list_line(r, data.tz, mine=False) for r in waiting[:APPROVALS_SHOWN]]
+    if len(waiting) > APPROVALS_SHOWN:
+        lines.append(f"…and {len(waiting) - APPROVALS_SHOWN} more: `/ops approvals`")
+    return [section(f"*Waiting for you ({len(waiting)})*\n" + "\n".join(lines))]
+
+
+def _team(glance: TeamGlance, data: HomeData, room: int) -> list[Block]:
+    where = f" · {channel_ref(glance.channel)}" if glance.channel else ""
+    blocks: list[Block] = [divider(), header(glance.name)]
+    if where:
+        blocks.append(context(f"{escape(glance.team or '')}{where}"))
+    per_board = max(2, (room - len(blocks)) // max(len(glance.boards), 1))
+    for item in glance.boards:
+        part = [section(f"*{escape(TITLES.get(item.section, item.section))}*")]
+        part += board_blocks(item, rows=ROWS, tz=data.tz)
+        blocks += part[:per_board]
+    return blocks[:room]
+
+
+def _ask_me() -> list[Block]:
+    examples = "\n".join(f"• “{q}”" for q in QUESTION_EXAMPLES)
+    return [
+        divider(),
+        section(
+            "*Ask me*\nMention me in a channel, DM me, or use `/ops`. Plain questions work:\n"
+            + examples
+        ),
+        context("`/ops help` lists every command."),
+    ]
+
+
+def render_home(data: HomeData) -> dict[str, Any]:
+    """The Home tab of `data.user_id`: pure, within the 100-block limit."""
+    top: list[Block] = [header("Switchboard")]
+    if data.in_no_team:
+        top.append(
+            section(
+                "You are in no team of ops.yml yet, so here is every team. Ask an admin to add "
+                "you under `teams:` to see your own teams first."
+            )
+        )
+    else:
+        names = ", ".join(f"*{escape(t.name)}*" for t in data.teams)
+        top.append(section(f"Your teams at a glance: {names}."))
+    top.append(_request_buttons())
+    top += _approvals(data)
+    tail = _ask_me()
+    if data.problems:
+        tail.insert(0, context(":hourglass: Partly loaded: " + escape("; ".join(data.problems))))
+    room = VIEW_BLOCKS_MAX - len(top) - len(tail)
+    per_team = max(4, room // max(len(data.teams), 1))
+    body: list[Block] = []
+    for glance in data.teams:
+        body += _team(glance, data, per_team)
+    blocks = fit_message(top + body[:room] + tail, limit=VIEW_BLOCKS_MAX)
+    return {"type": "home", "blocks": blocks}
+
+
+def render_welcome(available: Iterable[str]) -> dict[str, Any]:
+    """The Home tab without ops.yml: what Switchboard does and which commands work."""
     ready = set(available)
     lines = [f"`/ops {s.usage}` — {s.summary}" for s in COMMANDS if s.name in ready]
     soon = [f"`/ops {s.name}`" for s in COMMANDS if s.name not in ready]

@@ -8,20 +8,36 @@ from typing import Any
 _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
 _BARE_LINK = re.compile(r"<(https?://[^|>]+)>")
 _DATE = re.compile(r"<!date\^[^|>]*\|([^>]+)>")
-_USER = re.compile(r"<[@#!]([^|>]+)(?:\|([^>]+))?>")
+_USER = re.compile(r"<([@#!])([^|>]+)(?:\|([^>]+))?>")
+
+
+def _mention(m: re.Match[str]) -> str:
+    """<@U1> → @U1, <#C1|general> → #general, <!subteam^S1|@oncall> → @oncall, <!here> → @here."""
+    kind, target, label = m.group(1), m.group(2), m.group(3)
+    if label:
+        return label if label.startswith(("@", "#")) else ("#" if kind == "#" else "@") + label
+    if kind == "!":
+        return "@" + target.split("^")[-1]
+    return kind + target
+
+
+def _emphasis(text: str, ansi: bool) -> str:
+    bold = "\033[1m\\1\033[0m" if ansi else r"\1"
+    text = re.sub(r"(?<![\w*])\*([^*\s](?:[^*\n]*[^*\s])?)\*(?![\w*])", bold, text)
+    return re.sub(r"(?<![\w_])_([^_\s](?:[^_\n]*[^_\s])?)_(?![\w_])", r"\1", text)
 
 
 def mrkdwn_to_text(text: str, *, ansi: bool = False) -> str:
     text = _DATE.sub(r"\1", text)
     text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", text)
     text = _BARE_LINK.sub(r"\1", text)
-    text = _USER.sub(lambda m: "@" + (m.group(2) or m.group(1)), text)
-    if ansi:
-        text = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", "\033[1m\\1\033[0m", text)
-    else:
-        text = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"\1", text)
-    text = re.sub(r"(?<![\w_])_([^_\n]+)_(?![\w_])", r"\1", text)
-    text = re.sub(r"`([^`\n]+)`", r"\1", text)
+    text = _USER.sub(_mention, text)
+    # Emphasis applies outside code spans only: `0 2 * * *` is a cron, not bold text.
+    text = re.sub(r"(?<![\w*])\*(`[^`\n]+`)\*(?![\w*])", r"\1", text)  # *`code`*: bold code
+    parts = re.split(r"(```.*?```|`[^`\n]+`)", text, flags=re.DOTALL)
+    text = "".join(
+        part.strip("`") if part.startswith("`") else _emphasis(part, ansi) for part in parts
+    )
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
@@ -43,6 +59,16 @@ def _element(el: dict[str, Any], ansi: bool) -> str:
     return f"[{kind}]"
 
 
+def _side_by_side(left: str, right: str, width: int) -> list[str]:
+    """Two section fields as two columns, line by line (fields often hold a label and a value)."""
+    lefts, rights = left.split("\n"), right.split("\n")
+    column = max(width // 2 - 2, max(len(line) for line in lefts) + 2)
+    rows = max(len(lefts), len(rights))
+    lefts += [""] * (rows - len(lefts))
+    rights += [""] * (rows - len(rights))
+    return [f"  {a:<{column}}{b}".rstrip() for a, b in zip(lefts, rights, strict=True)]
+
+
 def render_blocks(blocks: list[dict[str, Any]], *, width: int = 80, ansi: bool = False) -> str:
     out: list[str] = []
     for block in blocks:
@@ -58,7 +84,7 @@ def render_blocks(blocks: list[dict[str, Any]], *, width: int = 80, ansi: bool =
                 out.append(_text(block["text"], ansi))
             fields = [_text(f, ansi) for f in block.get("fields", [])]
             for left, right in zip(fields[::2], fields[1::2] + [""], strict=False):
-                out.append(f"  {left:<{width // 2 - 2}}{right}".rstrip())
+                out += _side_by_side(left, right, width)
             if block.get("accessory"):
                 out.append("  " + _element(block["accessory"], ansi))
         elif kind == "divider":

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from bot.commands.dispatch import AskContext, CommandRouter
 from bot.commands.grammar import COMMANDS
 from bot.views.help import render_help
-from bot.views.home import render_home
+from bot.views.home import render_welcome
 from bot.views.limits import fit_message, truncate
 from bot.views.mrkdwn import escape, section
 from bot.views.terminal import render_blocks
@@ -57,8 +57,8 @@ def test_fit_message_keeps_50_blocks_and_says_what_was_cut():
     assert "31 more blocks" in fitted[-1]["elements"][0]["text"]
 
 
-def test_home_view_is_valid():
-    view = render_home({"help"})
+def test_welcome_home_view_is_valid():
+    view = render_welcome({"help"})
     assert view["type"] == "home"
     assert validate_blocks(view["blocks"], surface="home") == []
 
@@ -90,3 +90,21 @@ def test_any_command_text_renders_a_valid_message(text):
     reply = asyncio.run(CommandRouter().answer(text, AskContext()))
     assert reply.text
     assert validate_blocks(reply.blocks, surface="message") == []
+
+
+def test_terminal_shows_mentions_channels_and_groups_as_people_read_them():
+    from bot.views.terminal import mrkdwn_to_text
+
+    text = mrkdwn_to_text(
+        "<@U1> in <#C1|general> or <#C2>, paging <!subteam^S9|@oncall> <!subteam^S8>"
+    )
+    assert text == "@U1 in #general or #C2, paging @oncall @S8"
+
+
+def test_terminal_lays_out_two_line_fields_as_two_columns():
+    from bot.views.terminal import render_blocks
+
+    fields = [{"type": "mrkdwn", "text": t} for t in ("*Latency*\n49 ms", "*Errors*\n0.2%")]
+    lines = render_blocks([{"type": "section", "fields": fields}], width=40).splitlines()
+    assert lines[0].split() == ["Latency", "Errors"]
+    assert lines[1].split() == ["49", "ms", "0.2%"]

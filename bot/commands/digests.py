@@ -1,0 +1,43 @@
+"""`/ops digest list | preview NAME | run NAME`: parse → answer → render, nothing else."""
+
+from __future__ import annotations
+
+from bot.answers.deps import deps_for
+from bot.answers.digests import digest_plans, find_digest, section_boards
+from bot.answers.entities import Unknown, match_name
+from bot.commands.dispatch import AskContext
+from bot.commands.grammar import ParsedCommand
+from bot.views.digests import render_digest, render_digest_list
+from bot.views.mrkdwn import context, section
+from bot.views.reply import Reply
+
+
+async def digest(cmd: ParsedCommand, ctx: AskContext) -> Reply:
+    deps = deps_for(ctx)
+    if isinstance(deps, Reply):
+        return deps
+    action = cmd.args[0].lower()
+    if action == "list":
+        return render_digest_list(digest_plans(deps), tz=deps.user_tz)
+    names = [d.name for d in deps.config.digests]
+    found = match_name(cmd.args[1], names, kind="digest")
+    if isinstance(found, Unknown):
+        hint = "`/ops digest list` shows them." if names else "None are configured in ops.yml."
+        return Reply(text=found.message, blocks=[section(found.message), context(hint)])
+    if action == "run":
+        text = f"Posting `{found}` now with `/ops digest run` is coming soon."
+        return Reply(
+            text=text,
+            blocks=[
+                section(f":construction: {text}"),
+                context(f"`/ops digest preview {found}` shows it to you now."),
+            ],
+        )
+    chosen = find_digest(deps, found)
+    assert chosen is not None  # match_name only returns configured names
+    teams: list[str | None] = list(chosen.teams) if chosen.teams else [None]
+    boards = await section_boards(deps, sections=chosen.sections, teams=teams)
+    names_by_slug = {slug: team.name or slug for slug, team in deps.config.teams.items()}
+    return render_digest(
+        chosen, boards, team_names=names_by_slug, now=deps.now, tz=deps.user_tz, preview=True
+    )

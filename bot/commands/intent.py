@@ -1,0 +1,441 @@
+"""Plain questions ("is churn healthy?") turned into /ops commands by keywords and known names.
+
+No external service: an intent comes from keyword patterns, the thing asked about from the
+pipelines, models, teams and services Switchboard knows (exact, then fuzzy), and the period
+from everyday words ("last week" is `7d`). Only known names ever reach the command text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
+
+from rapidfuzz import fuzz, process
+
+from bot.commands.grammar import GROUP_DIMENSIONS, ParsedCommand, parse
+
+FUZZY_SUGGEST = 85.0  # a name this close is a candidate ("orders" for nightly_orders)
+FUZZY_ACCEPT = 88.0  # ... and taken as meant when it leads the runner-up clearly
+CLEAR_LEAD = 8.0
+MAX_CANDIDATES = 5
+
+
+@dataclass(frozen=True)
+class KnownNames:
+    """Every name a question may be about, from the sources and ops.yml."""
+
+    pipelines: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    teams: Mapping[str, str] = field(default_factory=dict)  # slug -> display name
+    services: tuple[str, ...] = ()
+    owners: Mapping[str, str] = field(default_factory=dict)  # pipeline or model -> team slug
+    today: date | None = None  # for month names ("spend in october")
+
+
+@dataclass(frozen=True)
+class Understood:
+    command: str  # the /ops command text, without "/ops"
+    notes: tuple[str, ...] = ()  # how everyday words were read ("last week" → 7d)
+    leftovers: tuple[str, ...] = ()  # words that played no part in the reading
+
+
+@dataclass(frozen=True)
+class Candidate:
+    label: str  # what the button says
+    command: str
+
+
+@dataclass(frozen=True)
+class Ambiguous:
+    asked: str  # the word that matched several names
+    candidates: tuple[Candidate, ...]
+
+
+@dataclass(frozen=True)
+class NotUnderstood:
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Entity:
+    kind: str  # pipeline, model, team, service
+    name: str
+
+
+# Checked in this order: the first intent whose pattern matches wins.
+_INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern))
+    for name, pattern in (
+        ("help", r"^(help|what can you do|how do i use|what do you know|commands)\b"),
+        (
+            "approvals",
+            r"\b(approvals?|approve|pending requests?|waiting for me|my requests?|"
+            r"sign[ -]?offs?)\b",
+        ),
+        ("incidents", r"\b(incidents?|outages?|alerts?|on fire|firing|paged)\b"),
+        (
+            "owners",
+            r"\b(who owns|owners?|owned by|owns|who is responsible|responsible for|"
+            r"who runs|who maintains|on[ -]?call|whose)\b",
+        ),
+        ("budget", r"\b(budgets?|over ?spend\w*|overrun|burn rate|burn|breach\w*)\b"),
+        (
+            "spend",
+            r"\b(spend\w*|spent|costs?|costing|bill|billing|paid|pay|paying|expensive|"
+            r"money|how much)\b",
+        ),
+        ("digest", r"\bdigests?\b"),
+        (
+            "failure",
+            r"\b(fail\w*|broke\w*|broken|errors?|erroring|crash\w*|down|wrong|"
+            r"problems?|issues?|late|stuck|behind)\b",
+        ),
+        ("models", r"\b(models|which model|list (the )?models?)\b"),
+        (
+            "health",
+            r"\b(health\w*|doing|ok|okay|fine|good|drift\w*|latency|slow|accuracy|"
+            r"performing|performance|how is|how are|working)\b",
+        ),
+        ("status", r"\b(status|pipelines?|running|overview|scorecard|dashboard|going on)\b"),
+    )
+)
+_MONTHS = (
+    "january february march april may june july august september october november december"
+).split()
+_PERIODS: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
+    (re.compile(pattern), token, note)
+    for pattern, token, note in (
+        (r"\b(?:last|past|previous) ([0-9]{1,3}) days?\b", "{0}d", ""),
+        (r"\b(?:last|past|previous) ([0-9]{1,2}) weeks?\b", "{w}d", "read as {w} days"),
+        (r"\b(?:this|current) month\b|\bmonth to date\b|\bso far this month\b|\bmtd\b", "mtd", ""),
+        (r"\b(?:last|previous|past) month\b|\blast-month\b", "last-month", ""),
+        (r"\b(?:this|last|past|previous) week\b|\bweekly\b", "7d", "read as the last 7 days"),
+        (r"\byesterday\b", "2d", "read as yesterday and today (there is no yesterday-only period)"),
+        (r"\btoday\b", "today", ""),
+        (r"\b([0-9]{4}-[0-9]{2})\b", "{0}", ""),
+        (r"\b(?:last-)?([0-9]{1,3})d\b", "{0}d", ""),
+    )
+)
+_MONTH_RE = re.compile(r"\b(" + "|".join(_MONTHS) + r")(?: ([0-9]{4}))?\b")
+_GROUP_RE = re.compile(
+    r"\b(?:by|per|split by|broken down by|grouped by|for each) ("
+    + "|".join(GROUP_DIMENSIONS)
+    + r")s?\b"
+)
+_FILTER_RE = re.compile(r"\b(team|model|pipeline|service):([a-z0-9_.\-]+)")
+_TOKEN_RE = re.compile(r"[a-z0-9][a-z0-9_\-.]*")
+_STOPWORDS = frozenset(
+    """a about across all am an and any anything are as at be been being both but by can could
+    current day days did do does doing done for from get give going got had has have how i if in
+    into is it its just last latest me month months my no not now of on or our over past please
+    previous right see show so some tell than that the their them then there these this those to
+    up us was we week weeks were what whats when where which who why will with would year you
+    your since ago daily weekly monthly hourly yearly total forecast trend team teams pipeline
+    model service services compared much many more most top biggest lot happened happening
+    currently look looking like latest so far each per split broken grouped things everything
+    something stuff anyone someone today yesterday know open waiting""".split()
+)
+_QUESTION_WORDS = frozenset(
+    "what why who whos how hows is are did does do which when where whose any show tell can "
+    "could give list".split()
+)
+
+
+def _normal(name: str) -> str:
+    return name.casefold().replace("-", "_").replace(" ", "_")
+
+
+def _clean(text: str) -> str:
+    text = text.casefold().replace("’", "'").replace("‘", "'")
+    text = re.sub(r"'s\b", "", text).replace("'", "")
+    text = re.sub(r"[^a-z0-9_:\-. ]+", " ", text)
+    return " ".join(word.strip(".-") or word for word in text.split())
+
+
+def looks_like_question(word: str) -> bool:
+    """Whether a first word starts a question rather than misspelling a command."""
+    word = _clean(word)
+    return word in _QUESTION_WORDS or any(p.search(word) for _, p in _INTENTS)
+
+
+# -- entities ----------------------------------------------------------------------------------
+
+
+class _Index:
+    """Exact labels (names, team display names and unique words of them) and fuzzy choices."""
+
+    def __init__(self, known: KnownNames) -> None:
+        self.exact: dict[str, list[Entity]] = {}  # label or unique word -> what it names
+        self.named: dict[str, list[Entity]] = {}  # full labels only: the fuzzy choices
+        for kind, names in (
+            ("pipeline", known.pipelines),
+            ("model", known.models),
+            ("service", known.services),
+            ("team", tuple(known.teams)),
+        ):
+            for name in names:
+                self._add(_normal(name), Entity(kind, name))
+        for slug, display in known.teams.items():
+            self._add(_normal(display or slug), Entity("team", slug))
+        self._add_unique_words("team", {slug: f"{slug} {d}" for slug, d in known.teams.items()})
+        self._add_unique_words("service", {s: s for s in known.services}, skip={"amazon", "aws"})
+
+    def _add(self, label: str, entity: Entity) -> None:
+        if not label:
+            return
+        for table in (self.exact, self.named):
+            found = table.setdefault(label, [])
+            if entity not in found:
+                found.append(entity)
+
+    def _add_unique_words(
+        self, kind: str, texts: dict[str, str], skip: set[str] | None = None
+    ) -> None:
+        owners: dict[str, set[str]] = {}
+        for name, text in texts.items():
+            for word in re.split(r"[\s_\-]+", text.casefold()):
+                if len(word) >= 2 and word not in _STOPWORDS and word not in (skip or set()):
+                    owners.setdefault(word, set()).add(name)
+        for word, names in owners.items():
+            if len(names) == 1 and word not in self.exact:
+                self.exact[word] = [Entity(kind, next(iter(names)))]
+
+    def lookup(
+        self, words: list[str]
+    ) -> tuple[list[Entity], list[tuple[str, list[Entity]]], list[str]]:
+        """Entities named exactly or clearly, words matching several names, unmatched words."""
+        words = [_normal(w) for w in words]
+        hits: list[Entity] = []
+        unclear: list[tuple[str, list[Entity]]] = []
+        unmatched: list[str] = []
+        i = 0
+        while i < len(words):
+            for size in (3, 2, 1):
+                phrase = "_".join(words[i : i + size])
+                if i + size <= len(words) and phrase in self.exact:
+                    if size == 1 and phrase in _STOPWORDS:
+                        continue
+                    hits.extend(self.exact[phrase])
+                    i += size
+                    break
+            else:
+                word = words[i]
+                i += 1
+                if word in _STOPWORDS or word.isdigit():
+                    continue
+                found = self._fuzzy(word)
+                if isinstance(found, Entity):
+                    hits.append(found)
+                elif found:
+                    unclear.append((word, found))
+                else:
+                    unmatched.append(word)
+        return hits, unclear, unmatched
+
+    def _fuzzy(self, word: str) -> Entity | list[Entity] | None:
+        if len(word) < 3 or not self.named:
+            return None
+        ranked = process.extract(
+            _normal(word),
+            list(self.named),
+            scorer=fuzz.WRatio,
+            limit=8,
+            score_cutoff=FUZZY_SUGGEST,
+        )
+        if not ranked:
+            return None
+        entities = [e for label, _score, _i in ranked for e in self.named[label]]
+        best, runner_up = ranked[0][1], (ranked[1][1] if len(ranked) > 1 else 0.0)
+        if len(entities) == 1 or (best >= FUZZY_ACCEPT and best - runner_up >= CLEAR_LEAD):
+            return entities[0]
+        return list(dict.fromkeys(entities))
+
+
+# -- periods and grouping ----------------------------------------------------------------------
+
+
+def _period(text: str, today: date | None) -> tuple[str | None, str, str]:
+    """The period token, its note, and the text with the period words removed."""
+    for pattern, token, note in _PERIODS:
+        found = pattern.search(text)
+        if found:
+            groups = found.groups()
+            weeks = int(groups[0]) * 7 if groups and token == "{w}d" else 0
+            value = token.format(*groups, w=weeks)
+            if value.endswith("d") and value[:-1].isdigit() and not 1 <= int(value[:-1]) <= 366:
+                continue
+            spoken = found.group(0)
+            told = note.format(*groups, w=weeks) if note else ""
+            return value, (f"“{spoken}” {told}" if told else ""), _cut(text, found)
+    found = _MONTH_RE.search(text)
+    if found and today is not None and (found.group(1) != "may" or found.group(2)):
+        month = _MONTHS.index(found.group(1)) + 1
+        year = int(found.group(2)) if found.group(2) else today.year
+        if not found.group(2) and (year, month) > (today.year, today.month):
+            year -= 1
+        return f"{year:04d}-{month:02d}", "", _cut(text, found)
+    return None, "", text
+
+
+def _cut(text: str, found: re.Match[str]) -> str:
+    return (text[: found.start()] + " " + text[found.end() :]).strip()
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+
+def _quote(value: str) -> str:
+    return value if re.fullmatch(r"[\w.\-]+", value) else '"' + value.replace('"', "") + '"'
+
+
+def _pick(entities: list[Entity], kinds: tuple[str, ...]) -> Entity | None:
+    for kind in kinds:
+        for entity in entities:
+            if entity.kind == kind:
+                return entity
+    return None
+
+
+def _team_of(entity: Entity, known: KnownNames) -> str | None:
+    return entity.name if entity.kind == "team" else known.owners.get(entity.name)
+
+
+def _command(
+    intent: str, entity: Entity | None, known: KnownNames, period: str | None, group: str | None
+) -> str | None:
+    """The command text for `intent` about `entity`, or None when it needs an entity."""
+    if intent in ("health", "failure", "status"):
+        if entity is None:
+            return "status"
+        if entity.kind in ("pipeline", "model"):
+            return f"{entity.kind} {entity.name}"
+        if entity.kind == "service":
+            return f"spend service:{_quote(entity.name)}"
+        return f"status team:{entity.name}"
+    if intent == "spend":
+        parts = ["spend"]
+        if entity is not None:
+            parts.append(f"{entity.kind}:{_quote(entity.name)}")
+        parts += [period] if period else []
+        parts += [f"by {group}"] if group else []
+        return " ".join(parts)
+    if intent in ("budget", "incidents", "models"):
+        if intent == "models" and entity is not None and entity.kind == "model":
+            return f"model {entity.name}"
+        team = _team_of(entity, known) if entity is not None else None
+        return f"{intent} team:{team}" if team else intent
+    if intent == "owners":
+        return f"owners {_quote(entity.name)}" if entity is not None else None
+    if intent == "digest":
+        return "digest list"
+    return intent  # help, approvals
+
+
+_PREFERRED: dict[str, tuple[str, ...]] = {
+    "health": ("model", "pipeline", "team", "service"),
+    "failure": ("pipeline", "model", "team", "service"),
+    "status": ("pipeline", "model", "team", "service"),
+    "spend": ("model", "pipeline", "service", "team"),
+    "owners": ("pipeline", "model", "service", "team"),
+    "models": ("team", "model"),
+    "budget": ("team", "model", "pipeline"),
+    "incidents": ("team", "model", "pipeline"),
+}
+
+
+def understand(text: str, *, known: KnownNames) -> Understood | Ambiguous | NotUnderstood:
+    """What a plain question asks, as an /ops command; never raises."""
+    cleaned = _clean(text)
+    if not cleaned:
+        return NotUnderstood("nothing to read")
+    notes: list[str] = []
+    explicit = [Entity(k, v) for k, v in _FILTER_RE.findall(cleaned)]
+    period, note, rest = _period(_FILTER_RE.sub(" ", cleaned), known.today)
+    notes += [note] if note else []
+    group = None
+    if found := _GROUP_RE.search(rest):
+        group, rest = found.group(1), _cut(rest, found)
+    intent = next((name for name, pattern in _INTENTS if pattern.search(rest)), None)
+    for _name, pattern in _INTENTS:
+        rest = pattern.sub(" ", rest)
+    index = _Index(known)
+    hits, unclear, unmatched = index.lookup(_TOKEN_RE.findall(rest))
+    for wanted in explicit:  # team:ml and the like, resolved among names of that kind only
+        found_kind = [e for e in index.lookup([_normal(wanted.name)])[0] if e.kind == wanted.kind]
+        hits = found_kind[:1] + hits if found_kind else hits
+    if intent is None:
+        if period or group:
+            intent = "spend"
+        elif hits or unclear:
+            intent = "health"
+        else:
+            return NotUnderstood("no question words or known names")
+    kinds = _PREFERRED.get(intent, ())
+    entity = _pick(hits, kinds) if kinds else None
+    if kinds and entity is None:
+        options = [e for _w, found in unclear for e in found if e.kind in kinds]
+        if options:
+            candidates = [
+                Candidate(f"{e.name} ({e.kind})", cmd)
+                for e in options
+                if (cmd := _command(intent, e, known, period, group))
+            ]
+            unique = tuple(dict.fromkeys(candidates))[:MAX_CANDIDATES]
+            if len(unique) == 1:
+                return _checked(unique[0].command, notes, unmatched)
+            return Ambiguous(asked=unclear[0][0], candidates=unique)
+    command = _command(intent, entity, known, period if intent == "spend" else None, group)
+    if command is None:
+        return NotUnderstood(f"I could not tell what the {intent} question is about")
+    if period and intent != "spend":
+        notes.append(f"the period “{period}” only applies to spend")
+    return _checked(command, notes, unmatched)
+
+
+def _checked(command: str, notes: list[str], leftovers: list[str]) -> Understood | NotUnderstood:
+    # Belt and braces: whatever we built must be a command the grammar accepts.
+    if not isinstance(parse(command), ParsedCommand):
+        return NotUnderstood(f"I built `{command}`, which does not parse")
+    return Understood(command=command, notes=tuple(notes), leftovers=tuple(leftovers))
+
+
+# -- the names a question may use, per process ---------------------------------------------------
+
+KNOWN_NAMES_TTL = 60.0  # seconds; new pipelines and models show up within a minute
+_known_cache: weakref.WeakKeyDictionary[Any, tuple[float, KnownNames]] = weakref.WeakKeyDictionary()
+
+
+async def known_names(services: Mapping[str, Any], *, today: date | None = None) -> KnownNames:
+    """Names from the sources (pipelines, models) and ops.yml (teams, services, owners).
+
+    Cached per sources object for a minute: a question should not list every pipeline again.
+    A source that does not answer leaves its names out (the question may then be ambiguous).
+    """
+    config = services.get("ops_config")
+    sources = services.get("sources")
+    if config is None or sources is None:
+        return KnownNames(today=today)
+    cached = _known_cache.get(sources)
+    if cached is None or cached[0] < time.monotonic():
+        pipelines, models = await asyncio.gather(sources.all_pipelines(), sources.all_models())
+        pipeline_names = tuple(dict.fromkeys(p.name for p in pipelines.value))
+        model_names = tuple(dict.fromkeys(m.name for m in models.value))
+        owners = {p: t for p in pipeline_names if (t := config.team_of_pipeline(p))}
+        owners |= {m: t for m in model_names if (t := config.team_of_model(m))}
+        names = KnownNames(
+            pipelines=pipeline_names,
+            models=model_names,
+            teams={slug: team.name or slug for slug, team in config.teams.items()},
+            services=tuple(config.ownership.services),
+            owners=owners,
+        )
+        cached = (time.monotonic() + KNOWN_NAMES_TTL, names)
+        if not pipelines.problems and not models.problems:  # never keep a partial list
+            _known_cache[sources] = cached
+    return replace(cached[1], today=today)

@@ -1,0 +1,182 @@
+"""Plain questions read as /ops commands, over the demo company's names and ops.example.yml."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.app import load_domain_services
+from bot.commands.dispatch import AskContext, CommandRouter
+from bot.commands.grammar import ParsedCommand, parse
+from bot.commands.intent import (
+    Ambiguous,
+    KnownNames,
+    NotUnderstood,
+    Understood,
+    known_names,
+    understand,
+)
+from bot.settings import Settings
+from bot.store.db import make_engine
+from bot.views.ids import Action
+from bot.views.reply import Reply
+from tests.fakeslack.blockkit import validate_blocks
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def services(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    url = f"sqlite:///{tmp_path_factory.mktemp('intent') / 'sb.db'}"
+    settings = Settings(slack_bot_token="xoxb-t", slack_signing_secret="s", database_url=url)
+    return load_domain_services(
+        settings, make_engine(url), config_path=Path("ops.example.yml"), now=NOW
+    )
+
+
+@pytest.fixture(scope="module")
+def known(services: dict) -> KnownNames:
+    return asyncio.run(known_names(services, today=date(2026, 11, 23)))
+
+
+QUESTIONS = [
+    ("is churn healthy?", "model churn"),
+    ("how is recs doing", "model recs"),
+    ("Is recs drifting?", "model recs"),
+    ("why did nightly_orders fail?", "pipeline nightly_orders"),
+    ("what happened to nightly orders", "pipeline nightly_orders"),
+    ("what broke", "status"),
+    ("what's failing?", "status"),
+    ("what's failing for ml?", "status team:ml-platform"),
+    ("status of data-eng", "status team:data-eng"),
+    ("how is Data Engineering doing", "status team:data-eng"),
+    ("what did ml spend last week?", "spend team:ml-platform 7d"),
+    ("cost of churn this month", "spend model:churn mtd"),
+    ("spend by service", "spend by service"),
+    ("spend last 30 days by team", "spend 30d by team"),
+    ("how much did we pay last month", "spend last-month"),
+    ("how much did sagemaker cost in october", 'spend service:"Amazon SageMaker" 2026-10'),
+    ("what did analytics spend over the past 2 weeks", "spend team:analytics 14d"),
+    ("what did we spend today", "spend today"),
+    ("are we over budget?", "budget"),
+    ("is ml over budget", "budget team:ml-platform"),
+    ("who owns fraud?", "owners fraud"),
+    ("who owns nightly_events", "owners nightly_events"),
+    ("who is on call for analytics", "owners analytics"),
+    ("list models for ml", "models team:ml-platform"),
+    ("how are the models doing", "models"),
+    ("any open incidents for analytics?", "incidents team:analytics"),
+    ("what is waiting for my approval", "approvals"),
+    ("which digests are there", "digest list"),
+    ("chrn", "model churn"),
+    ("fraud_training", "pipeline fraud_training"),
+]
+
+
+@pytest.mark.parametrize(("question", "command"), QUESTIONS)
+def test_question_is_read_as_the_command(known: KnownNames, question: str, command: str) -> None:
+    found = understand(question, known=known)
+    assert isinstance(found, Understood), found
+    assert found.command == command
+    assert isinstance(parse(found.command), ParsedCommand)
+
+
+def test_last_week_says_it_was_read_as_seven_days(known: KnownNames) -> None:
+    found = understand("what did ml spend last week?", known=known)
+    assert isinstance(found, Understood)
+    assert any("last 7 days" in note for note in found.notes)
+
+
+def test_yesterday_says_what_it_covers(known: KnownNames) -> None:
+    found = understand("what did data eng spend yesterday", known=known)
+    assert isinstance(found, Understood) and found.command == "spend team:data-eng 2d"
+    assert any("yesterday and today" in note for note in found.notes)
+
+
+def test_a_name_matching_several_pipelines_is_ambiguous(known: KnownNames) -> None:
+    found = understand("is orders ok?", known=known)
+    assert isinstance(found, Ambiguous)
+    commands = {c.command for c in found.candidates}
+    assert {"pipeline nightly_orders", "pipeline orders_cdc_ingest"} <= commands
+    assert len(found.candidates) <= 5
+
+
+def test_words_without_intent_or_names_are_not_understood(known: KnownNames) -> None:
+    assert isinstance(understand("banana split", known=known), NotUnderstood)
+    assert isinstance(understand("   ", known=known), NotUnderstood)
+
+
+def test_unknown_names_never_reach_the_command(known: KnownNames) -> None:
+    found = understand("who owns <!channel> zzqx", known=known)
+    assert not isinstance(found, Understood) or "channel" not in found.command
+
+
+def test_month_name_means_the_latest_such_month(known: KnownNames) -> None:
+    found = understand("spend in december", known=known)
+    assert isinstance(found, Understood) and found.command == "spend 2025-12"
+
+
+# -- through the router ------------------------------------------------------------------------
+
+
+def _echo_router() -> CommandRouter:
+    router = CommandRouter()
+
+    async def echo(cmd: ParsedCommand, ctx: AskContext) -> Reply:
+        return Reply(
+            text=f"ran {ctx.text}",
+            blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": f"ran {ctx.text}"}}],
+        )
+
+    for name in ("status", "pipeline", "model", "models", "spend", "budget", "owners"):
+        router.add(name, echo)
+    return router
+
+
+def _ask(services: dict, text: str):  # type: ignore[no-untyped-def]
+    return asyncio.run(_echo_router().answer_detail(text, AskContext(services=services, now=NOW)))
+
+
+def test_router_answers_a_question_and_says_how_it_read_it(services: dict) -> None:
+    answer = _ask(services, "why did nightly_orders fail?")
+    assert answer.command == "pipeline nightly_orders"
+    assert answer.reply.text == "ran pipeline nightly_orders"
+    assert "I read this as `/ops pipeline nightly_orders`" in str(answer.reply.blocks[0])
+
+
+def test_router_offers_did_you_mean_buttons_for_an_ambiguous_name(services: dict) -> None:
+    reply = _ask(services, "is orders ok?").reply
+    buttons = [e for b in reply.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert 2 <= len(buttons) <= 5
+    assert all(b["action_id"].startswith(Action.did_you_mean) for b in buttons)
+    assert "pipeline nightly_orders" in {b["value"] for b in buttons}
+    assert validate_blocks(reply.blocks, surface="message") == []
+
+
+def test_misspelt_command_keeps_the_did_you_mean_reply_with_a_button(services: dict) -> None:
+    reply = _ask(services, "stauts team:ml").reply
+    assert "Did you mean *`status`*?" in str(reply.blocks)
+    buttons = [e for b in reply.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert [b["value"] for b in buttons] == ["status team:ml"]
+
+
+def test_command_with_extra_words_is_read_as_a_question_only_if_every_word_fits(
+    services: dict,
+) -> None:
+    assert _ask(services, "status of data-eng").command == "status team:data-eng"
+    problem = _ask(services, "spend by nonsense")
+    assert problem.command is None and "can't group by `nonsense`" in problem.reply.text
+
+
+def test_not_understood_gets_the_problem_reply_and_question_examples(services: dict) -> None:
+    reply = _ask(services, "banana split").reply
+    text = str(reply.blocks)
+    assert "I don't know the command `banana`" in text and "is churn healthy?" in text
+
+
+def test_commands_are_answered_as_before(services: dict) -> None:
+    answer = _ask(services, "/ops model churn")
+    assert answer.command == "model churn" and "I read this as" not in str(answer.reply.blocks)
