@@ -24,6 +24,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import Engine
 
+from bot.approvals.notices import slack_notifier
 from bot.commands.dispatch import CommandRouter
 from bot.metrics import LATENCY, REQUESTS, classify
 from bot.outbox import Outbox, OutboxSender
@@ -63,7 +64,9 @@ def replica_id() -> str:
 async def open_socket_url(client: AsyncWebClient, app_token: str) -> str:
     """The Socket Mode URL for `app_token`, or a RuntimeError naming SLACK_APP_TOKEN (never its value)."""
     if not app_token.startswith("xapp-"):
-        raise RuntimeError("SLACK_APP_TOKEN must be an app-level token (xapp-…) with connections:write")
+        raise RuntimeError(
+            "SLACK_APP_TOKEN must be an app-level token (xapp-…) with connections:write"
+        )
     try:
         answer = await client.apps_connections_open(app_token=app_token)
     except SlackApiError as exc:
@@ -73,7 +76,10 @@ async def open_socket_url(client: AsyncWebClient, app_token: str) -> str:
 
 
 def load_domain_services(
-    settings: Settings, engine: Engine, *, config_path: Path | None = None,
+    settings: Settings,
+    engine: Engine,
+    *,
+    config_path: Path | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """ops.yml, the sources it enables and the budget store, when the config file exists.
@@ -93,8 +99,20 @@ def load_domain_services(
     cfg = load_ops_config(path)
     built = build_sources(cfg, now=now)
     services: dict[str, Any] = {
-        "ops_config": cfg, "sources": built.sources, "budgets": StoredBudgets(engine, cfg),
+        "ops_config": cfg,
+        "sources": built.sources,
+        "budgets": StoredBudgets(engine, cfg),
     }
+    from bot.approvals.executor import SourcesExecutor
+    from bot.approvals.service import ApprovalService
+
+    services["approvals"] = ApprovalService(
+        engine=engine,
+        config=cfg,
+        catalog=built.sources,
+        budgets=services["budgets"],
+        executor=SourcesExecutor(built.sources, services["budgets"]),
+    )
     if now is not None:
         services["now"] = now
     return services
@@ -137,7 +155,15 @@ def create_app(
         if run_scheduler:
             sender = OutboxSender.from_settings(engine, settings, replica_id=me)
             outbox.attach(sender)
-            sched = build_scheduler(settings, engine, replica_id=me, outbox_sender=sender)
+            approvals = services.get("approvals")
+            sched = build_scheduler(
+                settings,
+                engine,
+                replica_id=me,
+                outbox_sender=sender,
+                approvals=approvals,
+                approval_notifier=slack_notifier(services) if approvals is not None else None,
+            )
             sched.start()
         socket_handler = None
         if socket_mode:
@@ -172,6 +198,9 @@ def create_app(
     app.state.bolt = bolt
     app.state.router = router
     app.state.services = services
+    from bot.approvals.webhook import mlflow_router
+
+    app.include_router(mlflow_router(services))
 
     @app.post("/slack/events")
     async def slack_events(request: Request) -> Response:

@@ -1,4 +1,4 @@
-"""The `switchboard` command line: serve, demo, ask, check-config, db upgrade, manifest."""
+"""The `switchboard` command line: serve, demo, ask, check-config, db upgrade, manifest, audit."""
 
 from __future__ import annotations
 
@@ -118,6 +118,10 @@ def ask(
     typer.echo(
         render_blocks(reply.blocks, ansi=sys.stdout.isatty()) if reply.blocks else reply.text
     )
+    if reply.chart is not None:  # Slack gets the PNG; the terminal gets a sparkline
+        from bot.views.charts import chart_text
+
+        typer.echo("\n" + chart_text(reply.chart))
 
 
 @app.command("check-config")
@@ -192,6 +196,36 @@ def manifest(
     from bot.manifest import render_manifest
 
     typer.echo(render_manifest(base_url=url, socket_mode=socket_mode), nl=False)
+
+
+audit_app = typer.Typer(help="The approvals audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("export")
+def audit_export(
+    since: Annotated[str | None, typer.Option(help="From this date (UTC), e.g. 2026-11-01")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
+    output: Annotated[Path | None, typer.Option(help="Write here instead of stdout")] = None,
+) -> None:
+    """Export approval audit records (one row per state change or decision), oldest first."""
+    from bot.approvals.audit import audit_records
+    from bot.approvals.export import parse_since, render
+    from bot.store.db import engine_for
+
+    if fmt not in ("csv", "json"):
+        _fail(f"--format must be csv or json, not {fmt!r}")
+    try:
+        start = parse_since(since) if since else None
+    except ValueError as exc:
+        _fail(str(exc))
+    records = audit_records(engine_for(get_settings().database_url), since=start)
+    text = render(records, fmt)  # type: ignore[arg-type]
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    typer.echo(f"{len(records)} record(s) written to {output}", err=True)
 
 
 def main() -> None:

@@ -11,8 +11,9 @@ from sqlalchemy.engine import Engine
 
 from bot.commands.dispatch import CommandRouter
 from bot.settings import Settings
-from bot.surfaces import events, ops_command
+from bot.surfaces import actions, events, ops_command
 from bot.surfaces.dedupe import dedupe_events
+from bot.surfaces.user_zone import user_zone_middleware
 
 
 def build_bolt_app(
@@ -31,6 +32,11 @@ def build_bolt_app(
         request_verification_enabled=True,
     )
     app.middleware(dedupe_events(engine))
+    app.middleware(user_zone_middleware())
     ops_command.register(app, router=router, services=services)
     events.register(app, router=router, services=services)
+    from bot.surfaces import approvals
+
+    approvals.register(app, services=services)
+    actions.register(app, router=router, services=services)
     return app

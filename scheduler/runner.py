@@ -6,6 +6,7 @@ import asyncio
 import os
 import socket
 from contextlib import suppress
+from typing import TYPE_CHECKING
 
 import structlog
 from apscheduler.executors.asyncio import AsyncIOExecutor
@@ -14,7 +15,11 @@ from sqlalchemy.engine import Engine
 
 from bot.outbox import Outbox, OutboxSender
 from bot.settings import Settings
+from scheduler.approval_jobs import Notifier, register_approval_jobs
 from scheduler.jobs import JobContext, register_jobs
+
+if TYPE_CHECKING:
+    from bot.approvals.service import ApprovalService
 
 log = structlog.get_logger(__name__)
 
@@ -96,6 +101,8 @@ def build_scheduler(
     outbox_sender: OutboxSender | None = None,
     outbox: Outbox | None = None,
     heartbeat_seconds: float = HEARTBEAT_SECONDS,
+    approvals: ApprovalService | None = None,
+    approval_notifier: Notifier | None = None,
 ) -> Scheduler:
     """A scheduler with every job registered (scheduler.jobs.register_jobs).
 
@@ -111,6 +118,8 @@ def build_scheduler(
         outbox_sender=outbox_sender,
     )
     register_jobs(aps, ctx)
+    if approvals is not None:
+        register_approval_jobs(aps, service=approvals, notify=approval_notifier)
     if outbox is not None and outbox_sender is not None:
         outbox.subscribe(outbox_sender.wake)
     return Scheduler(aps, ctx, executor)

@@ -131,3 +131,11 @@ def test_serve_refuses_an_invalid_ops_yml_with_every_problem(tmp_path):
     assert result.returncode == 2
     assert "teams.ml.channel" in result.stderr and "teams.ml.members[0]" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_manifest_shortcuts_are_the_ones_the_bot_handles():
+    from bot.views.ids import Callback
+
+    manifest = yaml.safe_load(runner.invoke(app, ["manifest"]).stdout)
+    ids = {s["callback_id"] for s in manifest["features"]["shortcuts"]}
+    assert ids == {Callback.shortcut_promotion, Callback.shortcut_budget_increase}

@@ -11,6 +11,7 @@ class Action(StrEnum):
     did_you_mean = "did_you_mean"  # a suggested command or question; value is its text
     approval_approve = "approval_approve"
     approval_reject = "approval_reject"
+    approval_retry = "approval_retry"  # run a failed approved request again
     home_request_promotion = "home_request_promotion"
     home_request_budget = "home_request_budget"
     incident_ack = "incident_ack"

@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
+import bot.approvals.models  # noqa: F401  (approval tables live with their service)
 import bot.store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 config = context.config

@@ -1,0 +1,1 @@
+"""Approval engine: requests, policies, decisions, execution and the audit log (no Slack)."""

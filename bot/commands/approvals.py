@@ -1,0 +1,196 @@
+"""`/ops promote`, `/ops budget-increase` and `/ops approvals`; the request modals share the checks
+and the path that opens a request and routes it to its approvers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from bot.answers.deps import AnswerDeps, deps_for
+from bot.answers.entities import Unknown, match_name, resolve_team
+from bot.approvals.cards import render_approvals
+from bot.approvals.delivery import announce
+from bot.approvals.evidence import registry_versions
+from bot.approvals.types import Refused, RequestSnapshot
+from bot.commands.dispatch import AskContext
+from bot.commands.grammar import ParsedCommand, closest
+from bot.views.format import money
+from bot.views.mrkdwn import escape, section
+from bot.views.reply import Reply
+
+SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP"}
+_AMOUNT = re.compile(
+    r"(?P<symbol>[$€£])?\s*(?P<number>\d{1,3}(?:,\d{3})+|\d+)(?P<fraction>\.\d+)?\s*"
+    r"(?P<suffix>[kKmM])?\s*(?P<code>[A-Za-z]{3})?"
+)
+SCALE = {"k": Decimal(1000), "m": Decimal(1_000_000)}
+NO_SERVICE = Reply(
+    text="Approvals are not set up here: no ops.yml is loaded, so I know no "
+    "approval policies. Set SWITCHBOARD_CONFIG and restart."
+)
+
+
+class AmountError(ValueError):
+    """Not a usable amount; the message says what was expected."""
+
+
+def parse_amount(text: str, *, currency: str) -> Decimal:
+    """'5000', '5,000', '$5k', '5000.50', '1.5k USD' → Decimal; raises AmountError otherwise."""
+    example = "write it like 5000, 5,000, $5k or 5000.50"
+    found = _AMOUNT.fullmatch(text.strip())
+    if not found:
+        raise AmountError(f"`{escape(text)}` is not an amount: {example}.")
+    named = found["code"].upper() if found["code"] else SYMBOLS.get(found["symbol"] or "")
+    if named and named != currency.upper():
+        raise AmountError(f"budgets here are in {currency}, not {named}: {example}.")
+    try:
+        value = Decimal(found["number"].replace(",", "") + (found["fraction"] or ""))
+    except InvalidOperation as exc:  # pragma: no cover - the pattern admits only digits
+        raise AmountError(f"`{escape(text)}` is not an amount: {example}.") from exc
+    value *= SCALE.get((found["suffix"] or "").lower(), Decimal(1))
+    if value != value.quantize(Decimal("0.01")):
+        raise AmountError(f"`{escape(text)}` has more than cents: {example}.")
+    if value <= 0:
+        raise AmountError("a budget increase must be more than zero.")
+    return value.quantize(Decimal("0.01"))
+
+
+@dataclass(frozen=True)
+class PromotionAsk:
+    model: str
+    version: str
+    alias: str
+
+
+@dataclass(frozen=True)
+class BudgetAsk:
+    team: str
+    amount: Decimal
+
+
+Problems = dict[str, str]  # form field → what is wrong with it
+
+
+async def check_promotion(
+    deps: AnswerDeps, *, model: str, version: str, alias: str
+) -> PromotionAsk | Problems:
+    """Model known (fuzzy), version exists in the registry, alias allowed by ops.yml."""
+    problems: Problems = {}
+    allowed = deps.config.approvals.allowed_aliases
+    alias = alias.strip().lower()
+    if alias not in allowed:
+        guess = closest(alias, allowed)
+        hint = f" Did you mean `{guess}`?" if guess else ""
+        problems["alias"] = (
+            f"`{escape(alias)}` is not an alias I may set (allowed: {', '.join(allowed)}).{hint}"
+        )
+    listed = await deps.sources.all_models()
+    names = [m.name for m in listed.value]
+    found = match_name(model, names, kind="model") if names else model
+    if isinstance(found, Unknown):
+        problems["model"] = found.message
+        return problems
+    version = version.strip().lower().removeprefix("v")
+    versions = await registry_versions(deps, found)
+    known = [v.version for v in versions.value]
+    if known and version not in known:
+        shown = ", ".join(known[:10])
+        problems["version"] = (
+            f"{escape(found)} has no version `{escape(version)}` (latest: {shown})."
+        )
+    return problems or PromotionAsk(model=found, version=version, alias=alias)
+
+
+async def check_budget(deps: AnswerDeps, *, team: str, amount: str) -> BudgetAsk | Problems:
+    """Team known (fuzzy), amount a positive number within approvals.max_budget_increase."""
+    problems: Problems = {}
+    slug = resolve_team(deps.config, team)
+    if isinstance(slug, Unknown):
+        problems["team"] = slug.message
+    currency = deps.config.workspace.currency
+    if isinstance(slug, str) and slug in deps.config.budgets:
+        currency = deps.config.budgets[slug].currency or currency
+    value: Decimal | None = None
+    try:
+        value = parse_amount(amount, currency=currency)
+    except AmountError as exc:
+        problems["amount"] = str(exc)
+    ceiling = deps.config.approvals.max_budget_increase
+    if value is not None and ceiling is not None and value > Decimal(str(ceiling)):
+        problems["amount"] = (
+            f"{money(value, currency)} is more than one request may ask for "
+            f"({money(Decimal(str(ceiling)), currency)})."
+        )
+    if problems or value is None or not isinstance(slug, str):
+        return problems
+    return BudgetAsk(team=slug, amount=value)
+
+
+async def routed(services: dict[str, Any], made: RequestSnapshot | Refused) -> Reply:
+    """What the requester is told once a request was made (and sent) or refused."""
+    if isinstance(made, Refused):
+        return Reply(text=f":no_entry: I could not open that request: {escape(made.reason)}")
+    where = await announce(services, made)
+    text = f":outbox_tray: Request #{made.id} sent to {where}. `/ops approvals` shows its state."
+    return Reply(text=text, blocks=[section(text)])
+
+
+def _problems_reply(problems: Problems) -> Reply:
+    text = "\n".join(f":warning: {msg}" for msg in problems.values())
+    return Reply(text=text, blocks=[section(text)])
+
+
+def _ready(ctx: AskContext) -> AnswerDeps | Reply:
+    deps = deps_for(ctx)
+    if isinstance(deps, Reply):
+        return deps
+    return deps if "approvals" in ctx.services else NO_SERVICE
+
+
+async def promote(cmd: ParsedCommand, ctx: AskContext) -> Reply:
+    deps = _ready(ctx)
+    if isinstance(deps, Reply):
+        return deps
+    model, version, _to, alias, *why = cmd.args
+    checked = await check_promotion(deps, model=model, version=version, alias=alias)
+    if not isinstance(checked, PromotionAsk):
+        return _problems_reply(checked)
+    made = await ctx.services["approvals"].request_promotion(
+        requester=ctx.user_id,
+        model=checked.model,
+        version=checked.version,
+        alias=checked.alias,
+        reason=" ".join(why) or None,
+        surface=ctx.surface,
+    )
+    return await routed(ctx.services, made)
+
+
+async def budget_increase(cmd: ParsedCommand, ctx: AskContext) -> Reply:
+    deps = _ready(ctx)
+    if isinstance(deps, Reply):
+        return deps
+    team, amount, *why = cmd.args
+    checked = await check_budget(deps, team=team, amount=amount)
+    if not isinstance(checked, BudgetAsk):
+        return _problems_reply(checked)
+    made = await ctx.services["approvals"].request_budget_increase(
+        requester=ctx.user_id,
+        team=checked.team,
+        amount=checked.amount,
+        reason=" ".join(why) or None,
+        surface=ctx.surface,
+    )
+    return await routed(ctx.services, made)
+
+
+async def approvals(cmd: ParsedCommand, ctx: AskContext) -> Reply:
+    deps = _ready(ctx)
+    if isinstance(deps, Reply):
+        return deps
+    service = ctx.services["approvals"]
+    waiting = await service.waiting_for(ctx.user_id)
+    mine = await service.requested_by(ctx.user_id)
+    return render_approvals(waiting, mine, tz=deps.user_tz)

@@ -1,0 +1,241 @@
+"""Approval buttons and modals: Approve / Reject (with its reason modal) / Retry on the cards, and
+the request modals opened from App Home or a global shortcut.
+
+Every handler acks first. Who may decide is the approval service's call alone: the button's
+value only says which request was clicked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.answers.deps import AnswerDeps, deps_for
+from bot.approvals.cards import RequestRef, budget_modal, promotion_modal, read_form, reject_modal
+from bot.approvals.delivery import refresh, tell
+from bot.approvals.service import ApprovalService
+from bot.approvals.types import Refused, RequestState
+from bot.commands.approvals import BudgetAsk, PromotionAsk, check_budget, check_promotion, routed
+from bot.commands.dispatch import AskContext
+from bot.views.ids import Action, Callback
+
+log = structlog.get_logger(__name__)
+
+
+def _surface(body: dict[str, Any]) -> str:
+    channel = (body.get("channel") or {}).get("id", "")
+    return "dm" if channel.startswith("D") else "team_channel"
+
+
+def _where(body: dict[str, Any]) -> tuple[str, str | None]:
+    return body["user"]["id"], (body.get("channel") or {}).get("id")
+
+
+def _clicked(body: dict[str, Any]) -> RequestRef | None:
+    action = (body.get("actions") or [{}])[0]
+    return RequestRef.read(action.get("value"))
+
+
+def _deps(services: dict[str, Any], user: str) -> AnswerDeps | None:
+    found = deps_for(AskContext(user_id=user, services=services, surface="modal"))
+    return found if isinstance(found, AnswerDeps) else None
+
+
+async def finish(
+    services: dict[str, Any], service: ApprovalService, request_id: int, execute: bool
+) -> None:
+    """After a recorded decision: update every copy, and carry it out if this one completed
+    quorum (the service lets exactly one caller through), then update again with the result."""
+    snapshot = await service.snapshot(request_id)
+    if snapshot is None:
+        return
+    await refresh(services, snapshot)
+    if execute:
+        done = await service.execute(request_id=request_id)
+        await refresh(services, done)
+
+
+def register(app: AsyncApp, *, services: dict[str, Any]) -> None:
+    def service() -> ApprovalService | None:
+        return services.get("approvals")
+
+    @app.action(Action.approval_approve)
+    async def on_approve(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        user, channel = _where(body)
+        ref, approvals = _clicked(body), service()
+        if ref is None or approvals is None:
+            await tell(services, channel=channel, user=user, text="That button is not valid.")
+            return
+        outcome = await approvals.decide(
+            request_id=ref.request_id, user=user, approve=True, surface=_surface(body)
+        )
+        if outcome.status != "recorded":
+            await tell(services, channel=channel, user=user, text=outcome.message)
+            return
+        await finish(services, approvals, ref.request_id, outcome.execute)
+
+    @app.action(Action.approval_reject)
+    async def on_reject(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        user, channel = _where(body)
+        ref, approvals = _clicked(body), service()
+        snapshot = await approvals.snapshot(ref.request_id) if ref and approvals else None
+        if snapshot is None:
+            await tell(services, channel=channel, user=user, text="That request does not exist.")
+            return
+        if snapshot.state != RequestState.pending or user not in snapshot.eligible:
+            # Not someone who may still decide (the server's list): decide() then only explains
+            # why — closed, already voted, the requester, not an approver — and records nothing.
+            outcome = await approvals.decide(  # type: ignore[union-attr]
+                request_id=snapshot.id, user=user, approve=False, surface=_surface(body)
+            )
+            await tell(services, channel=channel, user=user, text=outcome.message)
+            return
+        await client.views_open(trigger_id=body["trigger_id"], view=reject_modal(snapshot))
+
+    @app.view(Callback.approval_reject_reason)
+    async def on_reject_reason(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        ref, approvals = RequestRef.read(view.get("private_metadata")), service()
+        reason = read_form(view.get("state", {}).get("values", {})).get("reason")
+        if ref is None or approvals is None:
+            await ack(response_action="errors", errors={"reason": "This form has expired."})
+            return
+        outcome = await approvals.decide(
+            request_id=ref.request_id,
+            user=body["user"]["id"],
+            approve=False,
+            reason=reason,
+            surface="modal",
+        )
+        if outcome.status != "recorded":
+            await ack(response_action="errors", errors={"reason": outcome.message})
+            return
+        await ack()
+        await finish(services, approvals, ref.request_id, execute=False)
+
+    @app.action(Action.approval_retry)
+    async def on_retry(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        user, channel = _where(body)
+        ref, approvals = _clicked(body), service()
+        if ref is None or approvals is None:
+            return
+        retried = await approvals.retry(request_id=ref.request_id, user=user)
+        if isinstance(retried, Refused):
+            await tell(services, channel=channel, user=user, text=retried.reason)
+            return
+        await refresh(services, retried)
+
+    async def open_promotion(client: AsyncWebClient, trigger_id: str, user: str) -> None:
+        deps = _deps(services, user)
+        if deps is None:
+            return
+        listed = await deps.sources.all_models()
+        view = promotion_modal(
+            models=sorted({m.name for m in listed.value}),
+            aliases=list(deps.config.approvals.allowed_aliases),
+        )
+        await client.views_open(trigger_id=trigger_id, view=view)
+
+    async def open_budget(client: AsyncWebClient, trigger_id: str, user: str) -> None:
+        deps = _deps(services, user)
+        if deps is None:
+            return
+        teams = [(slug, team.name or slug) for slug, team in deps.config.teams.items()]
+        ceiling = deps.config.approvals.max_budget_increase
+        view = budget_modal(
+            teams=teams,
+            currency=deps.config.workspace.currency,
+            max_increase=None if ceiling is None else ceiling,
+        )
+        await client.views_open(trigger_id=trigger_id, view=view)
+
+    @app.action(Action.home_request_promotion)
+    async def on_home_promotion(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        await open_promotion(client, body["trigger_id"], body["user"]["id"])
+
+    @app.shortcut(Callback.shortcut_promotion)
+    async def on_shortcut_promotion(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        await open_promotion(client, body["trigger_id"], body["user"]["id"])
+
+    @app.action(Action.home_request_budget)
+    async def on_home_budget(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await open_budget(client, body["trigger_id"], body["user"]["id"])
+
+    @app.shortcut(Callback.shortcut_budget_increase)
+    async def on_shortcut_budget(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        await open_budget(client, body["trigger_id"], body["user"]["id"])
+
+    @app.view(Callback.promotion_request)
+    async def on_promotion_request(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
+    ) -> None:
+        user = body["user"]["id"]
+        form = read_form(view.get("state", {}).get("values", {}))
+        deps, approvals = _deps(services, user), service()
+        if deps is None or approvals is None:
+            await ack(response_action="errors", errors={"model": "Approvals are not set up."})
+            return
+        checked = await check_promotion(
+            deps,
+            model=form.get("model") or "",
+            version=form.get("version") or "",
+            alias=form.get("alias") or "",
+        )
+        if not isinstance(checked, PromotionAsk):
+            await ack(response_action="errors", errors=checked)
+            return
+        made = await approvals.request_promotion(
+            requester=user,
+            model=checked.model,
+            version=checked.version,
+            alias=checked.alias,
+            reason=form.get("reason"),
+            surface="modal",
+        )
+        if isinstance(made, Refused):
+            await ack(response_action="errors", errors={"alias": made.reason[:300]})
+            return
+        await ack()
+        await tell(services, channel=None, user=user, text=(await routed(services, made)).text)
+
+    @app.view(Callback.budget_increase_request)
+    async def on_budget_request(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        form = read_form(view.get("state", {}).get("values", {}))
+        deps, approvals = _deps(services, user), service()
+        if deps is None or approvals is None:
+            await ack(response_action="errors", errors={"team": "Approvals are not set up."})
+            return
+        checked = await check_budget(
+            deps, team=form.get("team") or "", amount=form.get("amount") or ""
+        )
+        if not isinstance(checked, BudgetAsk):
+            await ack(response_action="errors", errors=checked)
+            return
+        made = await approvals.request_budget_increase(
+            requester=user,
+            team=checked.team,
+            amount=checked.amount,
+            reason=form.get("reason"),
+            surface="modal",
+        )
+        if isinstance(made, Refused):
+            await ack(response_action="errors", errors={"amount": made.reason[:300]})
+            return
+        await ack()
+        await tell(services, channel=None, user=user, text=(await routed(services, made)).text)
