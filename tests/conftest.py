@@ -108,3 +108,12 @@ async def silent_server() -> AsyncIterator[str]:
     for writer in held:
         writer.close()
     server.close()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite tests/fixtures/golden/*.txt from the current `switchboard ask` output",
+    )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
-from pathlib import Path
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
