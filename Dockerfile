@@ -9,7 +9,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     LOG_FORMAT=json
 
 WORKDIR /app
-COPY pyproject.toml README.md manifest.yml ./
+COPY pyproject.toml README.md manifest.yml ops.example.yml ./
 COPY bot ./bot
 COPY integrations ./integrations
 COPY scheduler ./scheduler
