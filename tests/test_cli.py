@@ -139,3 +139,17 @@ def test_manifest_shortcuts_are_the_ones_the_bot_handles():
     manifest = yaml.safe_load(runner.invoke(app, ["manifest"]).stdout)
     ids = {s["callback_id"] for s in manifest["features"]["shortcuts"]}
     assert ids == {Callback.shortcut_promotion, Callback.shortcut_budget_increase}
+
+
+def test_ask_does_not_open_requests_nobody_would_be_told_about(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "ask.db"
+    env = {"SWITCHBOARD_CONFIG": "ops.example.yml", "DATABASE_URL": f"sqlite:///{db}"}
+    result = runner.invoke(
+        app, ["ask", "/ops promote churn 14 to champion", "--user", "U0ML0EVA"], env=env
+    )
+    assert result.exit_code == 0
+    assert "Requests are opened in Slack" in result.stdout
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(*) from approval_request").fetchone() == (0,)

@@ -84,7 +84,7 @@ def targets(services: dict[str, Any], snapshot: RequestSnapshot) -> list[tuple[s
 async def announce(services: dict[str, Any], snapshot: RequestSnapshot) -> str:
     """Post the card to every target and record each copy; says where it went."""
     outbox = services.get("outbox")
-    if outbox is None:  # `switchboard ask`: no Slack to post to
+    if outbox is None:  # the commands refuse to open a request without Slack; a safety net
         return "nobody yet (no Slack connection here; the request waits in the database)"
     service: ApprovalService = services["approvals"]
     card = await card_of(services, snapshot)

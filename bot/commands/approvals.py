@@ -142,15 +142,26 @@ def _problems_reply(problems: Problems) -> Reply:
     return Reply(text=text, blocks=[section(text)])
 
 
-def _ready(ctx: AskContext) -> AnswerDeps | Reply:
+NO_SLACK = Reply(
+    text="Requests are opened in Slack (or the sandbox of `switchboard demo`), where the "
+    "approvers can be reached; here I only answer questions. Nothing was requested."
+)
+
+
+def _ready(ctx: AskContext, *, opens_request: bool = False) -> AnswerDeps | Reply:
     deps = deps_for(ctx)
     if isinstance(deps, Reply):
         return deps
-    return deps if "approvals" in ctx.services else NO_SERVICE
+    if "approvals" not in ctx.services:
+        return NO_SERVICE
+    # A request nobody is told about would only wait in the database until it expires.
+    if opens_request and ctx.services.get("outbox") is None:
+        return NO_SLACK
+    return deps
 
 
 async def promote(cmd: ParsedCommand, ctx: AskContext) -> Reply:
-    deps = _ready(ctx)
+    deps = _ready(ctx, opens_request=True)
     if isinstance(deps, Reply):
         return deps
     model, version, _to, alias, *why = cmd.args
@@ -169,7 +180,7 @@ async def promote(cmd: ParsedCommand, ctx: AskContext) -> Reply:
 
 
 async def budget_increase(cmd: ParsedCommand, ctx: AskContext) -> Reply:
-    deps = _ready(ctx)
+    deps = _ready(ctx, opens_request=True)
     if isinstance(deps, Reply):
         return deps
     team, amount, *why = cmd.args
