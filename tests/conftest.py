@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
+from bot.settings import get_settings
 from bot.store.db import make_engine, upgrade
 from tests.peers import PEER_FIXTURE_MODULES
 
@@ -20,6 +21,20 @@ PG_ADMIN_URL = os.environ.get(
     "SWITCHBOARD_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test reads its own settings, and the CLI run in-process writes to a scratch database.
+
+    get_settings() is cached per process: without a fresh cache the environment a test sets
+    (monkeypatch or CliRunner's env=) is silently ignored after the first call, and a bare
+    `switchboard ask` would write ./switchboard.db into the checkout.
+    """
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 def _pg_reachable() -> str | None:

@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tenacity import retry, retry_if_result, stop_after_delay, wait_exponential
 
 from tests.peers.runtime import (
     PEER_REQUIREMENTS,
@@ -75,6 +76,22 @@ class PrefectServer:
         shutil.rmtree(self.home, ignore_errors=True)
 
 
+# Prefect answers 503 when its SQLite database is briefly locked (the server maps the
+# OperationalError to "Service Unavailable"), which happens on a busy 2-core machine while other
+# peers boot; its own client retries these, and so does the loader.
+_TRANSIENT = frozenset({429, 502, 503, 504})
+
+
+@retry(
+    retry=retry_if_result(lambda response: response.status_code in _TRANSIENT),
+    wait=wait_exponential(multiplier=0.5, max=5),
+    stop=stop_after_delay(60),
+    retry_error_callback=lambda state: state.outcome.result(),  # the last answer, checked below
+)
+def _post(api: httpx.Client, path: str, body: dict[str, Any]) -> httpx.Response:
+    return api.post(path, json=body)
+
+
 def _check(response: httpx.Response, what: str) -> Any:
     if not response.is_success:
         raise PeerError(f"Prefect {what} -> {response.status_code} {response.text[:300]}")
@@ -113,16 +130,16 @@ def run_flows(venv: Path, api_url: str, auth_string: str, home: Path) -> dict[st
 def load_known(api_url: str, auth_string: str, run_ids: dict[str, str]) -> None:
     """Check the runs' states and create the deployments with their cron schedules."""
     with _client(api_url, auth_string) as api:
-        runs = _check(api.post("/flow_runs/filter", json={
+        runs = _check(_post(api, "/flow_runs/filter", {
             "flow_runs": {"id": {"any_": list(run_ids.values())}}}), "flow_runs/filter")
         states = {r["id"]: r["state_type"] for r in runs}
         wrong = {k: states.get(i) for k, i in run_ids.items() if states.get(i) != KNOWN_RUNS[k][1]}
         if wrong:
             raise PeerError(f"Prefect runs ended in unexpected states: {wrong}")
-        flows = _check(api.post("/flows/filter", json={}), "flows/filter")
+        flows = _check(_post(api, "/flows/filter", {}), "flows/filter")
         flow_ids = {f["name"]: f["id"] for f in flows}
         for flow, (name, cron, zone, paused) in KNOWN_DEPLOYMENTS.items():
-            _check(api.post("/deployments/", json={
+            _check(_post(api, "/deployments/", {
                 "name": name, "flow_id": flow_ids[flow], "paused": paused,
                 "description": f"{flow} on a {cron} schedule",
                 "tags": [f"team:{'data' if flow == 'nightly_orders' else 'ml-platform'}"],
