@@ -21,6 +21,9 @@ class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+NARRATORS = ("alembic", "apscheduler", "httpx")
+
+
 def _stderr_logger(*_args: object) -> structlog.PrintLogger:
     return structlog.PrintLogger(sys.stderr)
 
@@ -34,8 +37,11 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     handler = _CurrentStderr()
     handler.setFormatter(logging.Formatter("%(message)s"))
     logging.basicConfig(handlers=[handler], level=level.upper(), force=True)
-    # Alembic narrates every plugin and migration step at INFO; its warnings are what matter.
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
+    # These narrate routine work at INFO (every migration step; every job run, which for the
+    # outbox drain is once a second; every peer request): their warnings are what matter.
+    quiet = max(logging.WARNING, logging.getLevelName(level.upper()))
+    for chatty in NARRATORS:
+        logging.getLogger(chatty).setLevel(quiet)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
