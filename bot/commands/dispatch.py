@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -20,13 +21,16 @@ from bot.commands.intent import (
     looks_like_question,
     understand,
 )
+from bot.metrics import COMMANDS, ask_surface
 from bot.views.help import render_coming_soon, render_command_help, render_help, render_problem
 from bot.views.intent import (
     question_examples,
     render_did_you_mean,
+    render_not_understood,
     suggestion_buttons,
     with_reading,
 )
+from bot.views.mrkdwn import context, escape
 from bot.views.reply import Reply
 
 log = structlog.get_logger(__name__)
@@ -47,12 +51,22 @@ class AskContext:
 Handler = Callable[[ParsedCommand, AskContext], Awaitable[Reply]]
 
 TYPO_SCORE = 80.0
+# Where `/ops WORD` is typed as a command: one unknown word there is answered as an unknown
+# command (with the closest one). Mentions and DMs are conversation: they get a question's help.
+COMMAND_SURFACES = frozenset({"slash_command", "terminal", "sandbox"})
+_ONE_WORD = re.compile(r"[\w\-]+")
+# What a question that named nothing seemed to ask, and what it needed to name.
+_ABOUT = {
+    "owners": ("who owns something or is on call", "pipeline, model or team"),
+    "lineage": ("what a pipeline feeds or what feeds a model", "pipeline or model"),
+}
 
 
 @dataclass(frozen=True)
 class Answer:
     reply: Reply
     command: str | None = None  # the command text a handler answered; None for help and problems
+    name: str = "unknown"  # the /ops command that answered (help too): a bounded metrics label
 
 
 class CommandRouter:
@@ -76,6 +90,11 @@ class CommandRouter:
 
     async def answer_detail(self, text: str, ctx: AskContext) -> Answer:
         """The reply, and which command a handler ran for it (what "Share" and "More" re-run)."""
+        answer = await self._answer_detail(text, ctx)
+        COMMANDS.labels(command=answer.name, surface=ask_surface(ctx.surface)).inc()
+        return answer
+
+    async def _answer_detail(self, text: str, ctx: AskContext) -> Answer:
         text = text.strip()
         if text.startswith("/ops"):
             text = text[len("/ops") :].strip()
@@ -104,8 +123,16 @@ class CommandRouter:
         if isinstance(found, Ambiguous):
             options = [(c.label, c.command) for c in found.candidates]
             return Answer(render_did_you_mean(found.asked, options))
-        reply = render_problem(parsed, text)
-        return Answer(replace(reply, blocks=[*reply.blocks, question_examples()]))
+        mine = _asker_teams(ctx)
+        if found.intent == "owners" and not found.unknown and len(mine) == 1:
+            # "who's on call?" from someone in one team: that team, and the answer says so.
+            return await self._run_understood(
+                Understood(f"owners {mine[0]}", notes=(f"read as your team, {mine[0]}",)), ctx
+            )
+        if ctx.surface in COMMAND_SURFACES and len(words) == 1 and _ONE_WORD.fullmatch(head):
+            reply = render_problem(parsed, text)
+            return Answer(replace(reply, blocks=[*reply.blocks, question_examples()]))
+        return Answer(_not_understood(text, found, mine or _all_teams(ctx)))
 
     async def _understand(
         self, text: str, ctx: AskContext
@@ -125,23 +152,27 @@ class CommandRouter:
             return Answer(render_problem(parsed, found.command))
         answer = await self._run(parsed, replace(ctx, text=found.command))
         reply = with_reading(answer.reply, found.command, found.notes, found.leftovers)
-        return Answer(reply, answer.command)
+        return replace(answer, reply=reply)
 
     async def _run(self, parsed: ParsedCommand, ctx: AskContext) -> Answer:
-        if parsed.name == "help":
+        name = parsed.name
+        if name == "help":
             if parsed.args and parsed.args[0].lower() in BY_NAME:
-                return Answer(render_command_help(parsed.args[0].lower(), self.available))
-            return Answer(render_help(self.available))
-        handler = self._handlers.get(parsed.name)
+                return Answer(
+                    render_command_help(parsed.args[0].lower(), self.available), name=name
+                )
+            return Answer(render_help(self.available), name=name)
+        handler = self._handlers.get(name)
         if handler is None:
-            return Answer(render_coming_soon(parsed.name))
+            return Answer(render_coming_soon(name), name=name)
         try:
-            return Answer(await handler(parsed, ctx), ctx.text)
+            return Answer(await handler(parsed, ctx), ctx.text, name=name)
         except Exception:
             # A bug in one command must still give the user an answer, never a stack trace.
-            log.exception("command_failed", command=parsed.name)
+            log.exception("command_failed", command=name)
             return Answer(
-                Reply(text=f"Sorry, /ops {parsed.name} failed on my side; the error is logged.")
+                Reply(text=f"Sorry, /ops {name} failed on my side; the error is logged."),
+                name=name,
             )
 
 
@@ -185,3 +216,32 @@ def _typo_reply(problem: ParseProblem, text: str, words: list[str]) -> Reply:
         button = suggestion_buttons([(f"/ops {corrected}"[:75], corrected)])
         return replace(reply, blocks=[*reply.blocks, button])
     return reply
+
+
+def _asker_teams(ctx: AskContext) -> list[str]:
+    """The teams the asker belongs to (members and leads), in ops.yml order."""
+    config = ctx.services.get("ops_config")
+    if config is None:
+        return []
+    return [slug for slug, team in config.teams.items() if ctx.user_id in team.people]
+
+
+def _all_teams(ctx: AskContext) -> list[str]:
+    config = ctx.services.get("ops_config")
+    return list(config.teams) if config is not None else []
+
+
+def _not_understood(text: str, found: NotUnderstood, teams: list[str]) -> Reply:
+    """The short help for a question, saying what was understood of it, with a button per team
+    for a question about owners that named nothing ("who's on call?" from outside any team)."""
+    reply = render_not_understood(text)
+    said: list[str] = []
+    if about := _ABOUT.get(found.intent or ""):
+        said.append(f"I understood a question about {about[0]}, but not which {about[1]}.")
+        if found.unknown:
+            words = ", ".join(f"_{escape(w)}_" for w in found.unknown[:5])
+            said.append(f"I know no pipeline, model, team or service called {words}.")
+    extra = [context(" ".join(said))] if said else []
+    if found.intent == "owners" and teams and not found.unknown:
+        extra.append(suggestion_buttons([(f"/ops owners {t}", f"owners {t}") for t in teams[:5]]))
+    return replace(reply, blocks=[*reply.blocks[:1], *extra, *reply.blocks[1:]])

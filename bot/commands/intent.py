@@ -13,12 +13,13 @@ import time
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from rapidfuzz import fuzz, process
 
 from bot.commands.grammar import GROUP_DIMENSIONS, ParsedCommand, parse
+from integrations.models import SpendDimension, SpendQuery
 
 FUZZY_SUGGEST = 85.0  # a name this close is a candidate ("orders" for nightly_orders)
 FUZZY_ACCEPT = 88.0  # ... and taken as meant when it leads the runner-up clearly
@@ -60,6 +61,8 @@ class Ambiguous:
 @dataclass(frozen=True)
 class NotUnderstood:
     reason: str = ""
+    intent: str | None = None  # what the question seemed to ask ("owners"), when anything
+    unknown: tuple[str, ...] = ()  # words that named nothing Switchboard knows
 
 
 @dataclass(frozen=True)
@@ -93,8 +96,13 @@ _INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("digest", r"\bdigests?\b"),
         (
             "failure",
-            r"\b(fail\w*|broke\w*|broken|errors?|erroring|crash\w*|down|wrong|"
+            r"\b(fail\w*|broke\w*|broken|break|breaks|breaking|errors?|erroring|crash\w*|down|wrong|"
             r"problems?|issues?|late|stuck|behind)\b",
+        ),
+        (
+            "lineage",
+            r"\b(feeds?|fed|feeding|downstream|upstream|lineage|trains|trained (by|on)|"
+            r"depends? on|depend\w*)\b",
         ),
         ("models", r"\b(models|which model|list (the )?models?)\b"),
         (
@@ -117,7 +125,8 @@ _PERIODS: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
         (r"\b(?:last|previous|past) month\b|\blast-month\b", "last-month", ""),
         (r"\b(?:this|last|past|previous) week\b|\bweekly\b", "7d", "read as the last 7 days"),
         (r"\byesterday\b", "2d", "read as yesterday and today (there is no yesterday-only period)"),
-        (r"\btoday\b", "today", ""),
+        (r"\blast night\b|\bovernight\b", "2d", "read as yesterday and today"),
+        (r"\btoday\b|\btonight\b|\bthis (?:morning|afternoon|evening)\b", "today", ""),
         (r"\b([0-9]{4}-[0-9]{2})\b", "{0}", ""),
         (r"\b(?:last-)?([0-9]{1,3})d\b", "{0}d", ""),
     )
@@ -139,7 +148,14 @@ _STOPWORDS = frozenset(
     your since ago daily weekly monthly hourly yearly total forecast trend team teams pipeline
     model service services compared much many more most top biggest lot happened happening
     currently look looking like latest so far each per split broken grouped things everything
-    something stuff anyone someone today yesterday know open waiting""".split()
+    something stuff anyone someone today yesterday know open waiting night tonight morning
+    afternoon evening overnight""".split()
+)
+# Words of service names that say too little to name one service on their own ("compute" is
+# not "Savings Plans for AWS Compute usage"): only a service's full name or a telling word counts.
+_VENDOR_WORDS = frozenset(
+    """amazon aws google gcp azure microsoft cloud data compute storage usage savings plans plan
+    transfer web simple elastic engine platform managed database analytics""".split()
 )
 _QUESTION_WORDS = frozenset(
     "what why who whos how hows is are did does do which when where whose any show tell can "
@@ -184,7 +200,7 @@ class _Index:
         for slug, display in known.teams.items():
             self._add(_normal(display or slug), Entity("team", slug))
         self._add_unique_words("team", {slug: f"{slug} {d}" for slug, d in known.teams.items()})
-        self._add_unique_words("service", {s: s for s in known.services}, skip={"amazon", "aws"})
+        self._add_unique_words("service", {s: s for s in known.services}, skip=_VENDOR_WORDS)
 
     def _add(self, label: str, entity: Entity) -> None:
         if not label:
@@ -195,7 +211,7 @@ class _Index:
                 found.append(entity)
 
     def _add_unique_words(
-        self, kind: str, texts: dict[str, str], skip: set[str] | None = None
+        self, kind: str, texts: dict[str, str], skip: frozenset[str] | set[str] | None = None
     ) -> None:
         owners: dict[str, set[str]] = {}
         for name, text in texts.items():
@@ -229,6 +245,9 @@ class _Index:
                 i += 1
                 if word in _STOPWORDS or word.isdigit():
                     continue
+                if word in _VENDOR_WORDS:  # too generic to guess a name from: say it was unused
+                    unmatched.append(word)
+                    continue
                 found = self._fuzzy(word)
                 if isinstance(found, Entity):
                     hits.append(found)
@@ -260,8 +279,17 @@ class _Index:
 # -- periods and grouping ----------------------------------------------------------------------
 
 
-def _period(text: str, today: date | None) -> tuple[str | None, str, str]:
-    """The period token, its note, and the text with the period words removed."""
+@dataclass(frozen=True)
+class _Said:
+    """A period found in a question: the token, how it was read, and the words as typed."""
+
+    token: str
+    note: str
+    spoken: str
+
+
+def _period(text: str, today: date | None) -> tuple[_Said | None, str]:
+    """The period the text names, and the text with the period words removed."""
     for pattern, token, note in _PERIODS:
         found = pattern.search(text)
         if found:
@@ -272,15 +300,16 @@ def _period(text: str, today: date | None) -> tuple[str | None, str, str]:
                 continue
             spoken = found.group(0)
             told = note.format(*groups, w=weeks) if note else ""
-            return value, (f"“{spoken}” {told}" if told else ""), _cut(text, found)
+            said = _Said(value, f"“{spoken}” {told}" if told else "", spoken)
+            return said, _cut(text, found)
     found = _MONTH_RE.search(text)
     if found and today is not None and (found.group(1) != "may" or found.group(2)):
         month = _MONTHS.index(found.group(1)) + 1
         year = int(found.group(2)) if found.group(2) else today.year
         if not found.group(2) and (year, month) > (today.year, today.month):
             year -= 1
-        return f"{year:04d}-{month:02d}", "", _cut(text, found)
-    return None, "", text
+        return _Said(f"{year:04d}-{month:02d}", "", found.group(0)), _cut(text, found)
+    return None, text
 
 
 def _cut(text: str, found: re.Match[str]) -> str:
@@ -325,9 +354,14 @@ def _command(
         parts += [period] if period else []
         parts += [f"by {group}"] if group else []
         return " ".join(parts)
+    if intent == "lineage":
+        # What a pipeline feeds is on its page; what feeds a model is on the model's.
+        if entity is not None and entity.kind in ("pipeline", "model"):
+            return f"{entity.kind} {entity.name}"
+        return None
     if intent in ("budget", "incidents", "models"):
-        if intent == "models" and entity is not None and entity.kind == "model":
-            return f"model {entity.name}"
+        if intent == "models" and entity is not None and entity.kind in ("model", "pipeline"):
+            return f"{entity.kind} {entity.name}"
         team = _team_of(entity, known) if entity is not None else None
         return f"{intent} team:{team}" if team else intent
     if intent == "owners":
@@ -343,7 +377,8 @@ _PREFERRED: dict[str, tuple[str, ...]] = {
     "status": ("pipeline", "model", "team", "service"),
     "spend": ("model", "pipeline", "service", "team"),
     "owners": ("pipeline", "model", "service", "team"),
-    "models": ("team", "model"),
+    "models": ("team", "model", "pipeline"),
+    "lineage": ("pipeline", "model"),
     "budget": ("team", "model", "pipeline"),
     "incidents": ("team", "model", "pipeline"),
 }
@@ -356,8 +391,8 @@ def understand(text: str, *, known: KnownNames) -> Understood | Ambiguous | NotU
         return NotUnderstood("nothing to read")
     notes: list[str] = []
     explicit = [Entity(k, v) for k, v in _FILTER_RE.findall(cleaned)]
-    period, note, rest = _period(_FILTER_RE.sub(" ", cleaned), known.today)
-    notes += [note] if note else []
+    said, rest = _period(_FILTER_RE.sub(" ", cleaned), known.today)
+    period = said.token if said else None
     group = None
     if found := _GROUP_RE.search(rest):
         group, rest = found.group(1), _cut(rest, found)
@@ -375,7 +410,7 @@ def understand(text: str, *, known: KnownNames) -> Understood | Ambiguous | NotU
         elif hits or unclear:
             intent = "health"
         else:
-            return NotUnderstood("no question words or known names")
+            return NotUnderstood("no question words or known names", unknown=tuple(unmatched))
     kinds = _PREFERRED.get(intent, ())
     entity = _pick(hits, kinds) if kinds else None
     if kinds and entity is None:
@@ -388,14 +423,27 @@ def understand(text: str, *, known: KnownNames) -> Understood | Ambiguous | NotU
             ]
             unique = tuple(dict.fromkeys(candidates))[:MAX_CANDIDATES]
             if len(unique) == 1:
-                return _checked(unique[0].command, notes, unmatched)
+                return _checked(
+                    unique[0].command, [*notes, *_period_notes(said, intent)], unmatched
+                )
             return Ambiguous(asked=unclear[0][0], candidates=unique)
     command = _command(intent, entity, known, period if intent == "spend" else None, group)
     if command is None:
-        return NotUnderstood(f"I could not tell what the {intent} question is about")
-    if period and intent != "spend":
-        notes.append(f"the period “{period}” only applies to spend")
-    return _checked(command, notes, unmatched)
+        return NotUnderstood(
+            f"I could not tell what the {intent} question is about",
+            intent=intent,
+            unknown=tuple(unmatched),
+        )
+    return _checked(command, [*notes, *_period_notes(said, intent)], unmatched)
+
+
+def _period_notes(said: _Said | None, intent: str) -> list[str]:
+    """How the period was read for spend; for anything else, that it was not used."""
+    if said is None:
+        return []
+    if intent == "spend":
+        return [said.note] if said.note else []
+    return [f"“{said.spoken}” is not a period here: this is the latest state"]
 
 
 def _checked(command: str, notes: list[str], leftovers: list[str]) -> Understood | NotUnderstood:
@@ -408,34 +456,74 @@ def _checked(command: str, notes: list[str], leftovers: list[str]) -> Understood
 # -- the names a question may use, per process ---------------------------------------------------
 
 KNOWN_NAMES_TTL = 60.0  # seconds; new pipelines and models show up within a minute
+BILLED_SERVICES_TTL = 3600.0  # the services on the bill change rarely: one query an hour
+BILLED_SERVICES_DAYS = 90  # services billed in this many days can be asked about by name
 _known_cache: weakref.WeakKeyDictionary[Any, tuple[float, KnownNames]] = weakref.WeakKeyDictionary()
+_billed_cache: weakref.WeakKeyDictionary[Any, tuple[float, date, tuple[str, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+_NOT_A_SERVICE = frozenset({"", "unallocated", "unknown", "total"})
 
 
 async def known_names(services: Mapping[str, Any], *, today: date | None = None) -> KnownNames:
-    """Names from the sources (pipelines, models) and ops.yml (teams, services, owners).
+    """Names from the sources (pipelines, models, the services on the bill) and ops.yml (teams,
+    services, owners).
 
-    Cached per sources object for a minute: a question should not list every pipeline again.
-    A source that does not answer leaves its names out (the question may then be ambiguous).
+    Cached per sources object: a question should not list every pipeline again, nor scan the
+    bill for its services. A source that does not answer leaves its names out (the question may
+    then be ambiguous) and is asked again next time.
     """
     config = services.get("ops_config")
     sources = services.get("sources")
     if config is None or sources is None:
         return KnownNames(today=today)
+    names, billed = await asyncio.gather(
+        _catalog(config, sources), _billed_services(sources, today)
+    )
+    configured = tuple(config.ownership.services)
+    return replace(names, services=tuple(dict.fromkeys((*configured, *billed))), today=today)
+
+
+async def _catalog(config: Any, sources: Any) -> KnownNames:
+    """Pipelines and models from the sources, teams and owners from ops.yml (a minute's cache)."""
     cached = _known_cache.get(sources)
-    if cached is None or cached[0] < time.monotonic():
-        pipelines, models = await asyncio.gather(sources.all_pipelines(), sources.all_models())
-        pipeline_names = tuple(dict.fromkeys(p.name for p in pipelines.value))
-        model_names = tuple(dict.fromkeys(m.name for m in models.value))
-        owners = {p: t for p in pipeline_names if (t := config.team_of_pipeline(p))}
-        owners |= {m: t for m in model_names if (t := config.team_of_model(m))}
-        names = KnownNames(
-            pipelines=pipeline_names,
-            models=model_names,
-            teams={slug: team.name or slug for slug, team in config.teams.items()},
-            services=tuple(config.ownership.services),
-            owners=owners,
+    if cached is not None and cached[0] >= time.monotonic():
+        return cached[1]
+    pipelines, models = await asyncio.gather(sources.all_pipelines(), sources.all_models())
+    pipeline_names = tuple(dict.fromkeys(p.name for p in pipelines.value))
+    model_names = tuple(dict.fromkeys(m.name for m in models.value))
+    owners = {p: t for p in pipeline_names if (t := config.team_of_pipeline(p))}
+    owners |= {m: t for m in model_names if (t := config.team_of_model(m))}
+    names = KnownNames(
+        pipelines=pipeline_names,
+        models=model_names,
+        teams={slug: team.name or slug for slug, team in config.teams.items()},
+        owners=owners,
+    )
+    if not pipelines.problems and not models.problems:  # never keep a partial list
+        _known_cache[sources] = (time.monotonic() + KNOWN_NAMES_TTL, names)
+    return names
+
+
+async def _billed_services(sources: Any, today: date | None) -> tuple[str, ...]:
+    """The services the bill reports in the last BILLED_SERVICES_DAYS ("s3" is Amazon S3 even
+    when ops.yml assigns it to no team), from one grouped query an hour per sources object."""
+    if today is None:
+        return ()
+    cached = _billed_cache.get(sources)
+    if cached is not None and cached[0] >= time.monotonic() and cached[1] == today:
+        return cached[2]
+    window = SpendQuery(
+        start=today - timedelta(days=BILLED_SERVICES_DAYS),
+        end=today + timedelta(days=1),
+        group_by=SpendDimension.service,
+    )
+    found = await sources.spend(window)
+    names = tuple(
+        dict.fromkeys(
+            line.key for line in found.value.lines if line.key.casefold() not in _NOT_A_SERVICE
         )
-        cached = (time.monotonic() + KNOWN_NAMES_TTL, names)
-        if not pipelines.problems and not models.problems:  # never keep a partial list
-            _known_cache[sources] = cached
-    return replace(cached[1], today=today)
+    )
+    if not found.problems:
+        _billed_cache[sources] = (time.monotonic() + BILLED_SERVICES_TTL, today, names)
+    return names

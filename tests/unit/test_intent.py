@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,15 @@ from bot.settings import Settings
 from bot.store.db import make_engine
 from bot.views.ids import Action
 from bot.views.reply import Reply
+from integrations.models import (
+    Model,
+    Partial,
+    Pipeline,
+    SpendDimension,
+    SpendLine,
+    SpendQuery,
+    SpendSummary,
+)
 from tests.fakeslack.blockkit import validate_blocks
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -73,6 +83,15 @@ QUESTIONS = [
     ("which digests are there", "digest list"),
     ("chrn", "model churn"),
     ("fraud_training", "pipeline fraud_training"),
+    ("which models does nightly_orders feed?", "pipeline nightly_orders"),
+    ("what feeds churn?", "model churn"),
+    ("models of nightly_events", "pipeline nightly_events"),
+    ("did anything fail last night", "status"),
+    ("did anything break yesterday?", "status"),
+    ("what failed overnight", "status"),
+    ("how much did we spend on s3 this month", 'spend service:"Amazon S3" mtd'),
+    ("what does bigquery cost", 'spend service:"Google BigQuery"'),
+    ("who's on call for ml?", "owners ml-platform"),
 ]
 
 
@@ -136,8 +155,9 @@ def _echo_router() -> CommandRouter:
     return router
 
 
-def _ask(services: dict, text: str):  # type: ignore[no-untyped-def]
-    return asyncio.run(_echo_router().answer_detail(text, AskContext(services=services, now=NOW)))
+def _ask(services: dict, text: str, *, surface: str = "terminal", user: str = "U_TERMINAL"):  # type: ignore[no-untyped-def]
+    ctx = AskContext(services=services, now=NOW, surface=surface, user_id=user)
+    return asyncio.run(_echo_router().answer_detail(text, ctx))
 
 
 def test_router_answers_a_question_and_says_how_it_read_it(services: dict) -> None:
@@ -171,12 +191,105 @@ def test_command_with_extra_words_is_read_as_a_question_only_if_every_word_fits(
     assert problem.command is None and "can't group by `nonsense`" in problem.reply.text
 
 
-def test_not_understood_gets_the_problem_reply_and_question_examples(services: dict) -> None:
-    reply = _ask(services, "banana split").reply
+def test_one_unknown_word_typed_as_a_command_gets_the_unknown_command_reply(
+    services: dict,
+) -> None:
+    reply = _ask(services, "banana").reply
     text = str(reply.blocks)
     assert "I don't know the command `banana`" in text and "is churn healthy?" in text
+
+
+@pytest.mark.parametrize(
+    "question", ["who owns the warehouse?", "why?", "thanks!", "banana split", "who's on call?"]
+)
+@pytest.mark.parametrize("surface", ["slash_command", "mention", "im", "terminal"])
+def test_a_question_not_understood_gets_the_question_help_not_an_unknown_command(
+    services: dict, question: str, surface: str
+) -> None:
+    answer = _ask(services, question, surface=surface)
+    text = str(answer.reply.blocks)
+    assert answer.command is None and answer.name == "unknown"
+    assert "I did not understand" in text and "is churn healthy?" in text
+    assert "I don't know the command" not in text and "You typed: `/ops" not in text
+    assert validate_blocks(answer.reply.blocks, surface="message") == []
+
+
+def test_an_unknown_word_in_a_dm_is_a_question_not_a_command(services: dict) -> None:
+    text = str(_ask(services, "banana", surface="im").reply.blocks)
+    assert "I did not understand" in text and "I don't know the command" not in text
+
+
+def test_a_question_not_understood_says_what_was_understood(services: dict) -> None:
+    text = str(_ask(services, "who owns the warehouse?", surface="im").reply.blocks)
+    assert "a question about who owns something or is on call" in text
+    assert "called _warehouse_" in text
+
+
+def test_who_is_on_call_means_the_askers_team_when_they_are_in_one(services: dict) -> None:
+    answer = _ask(services, "who's on call?", surface="im", user="U0ML0EVA")  # ml-platform lead
+    assert answer.command == "owners ml-platform"
+    assert "read as your team, ml-platform" in str(answer.reply.blocks[0])
+
+
+def test_who_is_on_call_from_outside_every_team_offers_each_team(services: dict) -> None:
+    reply = _ask(services, "who's on call?", surface="im", user="U_NOBODY").reply
+    buttons = [e for b in reply.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert [b["value"] for b in buttons] == [
+        "owners data-eng",
+        "owners ml-platform",
+        "owners analytics",
+        "owners finance",
+    ]
 
 
 def test_commands_are_answered_as_before(services: dict) -> None:
     answer = _ask(services, "/ops model churn")
     assert answer.command == "model churn" and "I read this as" not in str(answer.reply.blocks)
+
+
+# -- names from the bill -----------------------------------------------------------------------
+
+
+class CountingSources:
+    """The hub's surface known_names reads, counting how often the bill is scanned."""
+
+    def __init__(self, services: tuple[str, ...]) -> None:
+        self.services = services
+        self.spend_calls = 0
+
+    async def all_pipelines(self):  # type: ignore[no-untyped-def]
+        return Partial[list[Pipeline]](value=[])
+
+    async def all_models(self):  # type: ignore[no-untyped-def]
+        return Partial[list[Model]](value=[])
+
+    async def spend(self, query: SpendQuery) -> Partial[SpendSummary]:
+        self.spend_calls += 1
+        assert query.group_by is SpendDimension.service
+        lines = tuple(SpendLine(key=s, cost=Decimal(1), currency="USD") for s in self.services)
+        return Partial[SpendSummary](value=SpendSummary(query=query, lines=lines))
+
+
+def test_services_on_the_bill_are_known_by_name_and_read_once_not_per_question(
+    services: dict,
+) -> None:
+    fake = CountingSources(("Amazon S3", "Google BigQuery", "unallocated"))
+    with_fake = services | {"sources": fake}
+    today = date(2026, 11, 23)
+
+    async def three_questions() -> list[KnownNames]:
+        return [await known_names(with_fake, today=today) for _ in range(3)]
+
+    first, *rest = asyncio.run(three_questions())
+    assert fake.spend_calls == 1
+    assert {"Amazon S3", "Google BigQuery"} <= set(first.services)
+    assert "unallocated" not in first.services
+    assert "Amazon SageMaker" in first.services  # ops.yml's ownership.services still count
+    assert all(r.services == first.services for r in rest)
+    found = understand("how much did we spend on s3 this month", known=first)
+    assert isinstance(found, Understood) and found.command == 'spend service:"Amazon S3" mtd'
+
+
+def test_generic_words_of_service_names_do_not_name_a_service(known: KnownNames) -> None:
+    found = understand("what does compute cost", known=known)
+    assert not (isinstance(found, Understood) and "Savings Plans" in found.command)
