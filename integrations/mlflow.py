@@ -227,6 +227,33 @@ class MlflowRegistry:
             for raw, m in zip(raw_versions, metrics, strict=True)
         ]
 
+    async def get_version(self, name: str, version: str) -> ModelVersion | None:
+        """One version as the registry has it now (no run metrics); None if there is none.
+
+        Its `created_by` is MLflow's `user_id`, which hosted MLflow fills and MLflow OSS
+        (3.17) leaves empty; `run_user` names who logged the run it was registered from.
+        """
+        try:
+            body = await self._http.get_json(
+                f"{API}/model-versions/get", params={"name": name, "version": str(version)}
+            )
+        except SourceNotFound:
+            return None
+        raw = body.get("model_version")
+        if not raw:
+            return None
+        aliases = {str(a): str(raw.get("version", "")) for a in raw.get("aliases") or []}
+        return self.parse_version(raw, aliases=aliases)
+
+    async def run_user(self, run_id: str) -> str | None:
+        """The user a run was logged by (MLflow clients send the login or `mlflow.user`)."""
+        try:
+            raw = await self._http.get_json(f"{API}/runs/get", params={"run_id": run_id})
+        except SourceNotFound:
+            return None
+        user = ((raw.get("run") or {}).get("info") or {}).get("user_id")
+        return (str(user).strip() or None) if user else None
+
     # -- writes --------------------------------------------------------------------------------
     async def set_alias(self, name: str, alias: str, version: str) -> None:
         """Point `alias` at `version`.
