@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from bot.answers.deps import AnswerDeps
+from bot.answers.model_spend import attributed_spend
 from bot.ops_config import OpsConfig
 from integrations.focus.analysis import daily_series, forecast_month_end, month_to_date
 from integrations.focus.sql import UNALLOCATED
@@ -189,7 +190,7 @@ async def team_burns(
             needs_models,
             await asyncio.gather(
                 *(
-                    deps.sources.spend(_mtd(deps, budgets[i].team, SpendDimension.model))
+                    attributed_spend(deps, _mtd(deps, budgets[i].team, SpendDimension.model))
                     for i in needs_models
                 )
             ),

@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Literal
 
 from bot.answers.deps import AnswerDeps
+from bot.ops_config import OpsConfig
 from integrations.hub import gather_partial
 from integrations.models import (
     Partial,
@@ -102,16 +103,23 @@ def add(*amounts: Mapping[str, Decimal]) -> Money:
     return out
 
 
-def _lineage(deps: AnswerDeps, model: str) -> list[tuple[str, Literal["trains", "feeds"]]]:
-    training = deps.config.pipelines_training(model)
-    feeding = [p for p in deps.config.pipelines_feeding(model) if p not in training]
+def lineage_of(config: OpsConfig, model: str) -> list[tuple[str, Literal["trains", "feeds"]]]:
+    """The pipelines whose cost a model carries (a share of), training first, from ops.yml."""
+    training = config.pipelines_training(model)
+    feeding = [p for p in config.pipelines_feeding(model) if p not in training]
     return [(p, "trains") for p in training] + [(p, "feeds") for p in feeding]
+
+
+def pipeline_share(config: OpsConfig, pipeline: str) -> Decimal:
+    """The part of a pipeline's cost each model it trains or feeds carries: 1/N for N models."""
+    models = config.models_fed_by(pipeline)
+    return Decimal(1) / Decimal(len(models)) if models else Decimal(0)
 
 
 async def model_cost(deps: AnswerDeps, model: str, *, start: date, end: date) -> ModelCost:
     """The cost of `model` over [start, end): every spend query runs concurrently; a cost
     source that does not answer leaves its part out and is named in `problems`."""
-    lineage = _lineage(deps, model)
+    lineage = lineage_of(deps.config, model)
     sources = deps.sources
 
     def spend(query: SpendQuery) -> Callable[[], Awaitable[Partial[SpendSummary]]]:

@@ -3,6 +3,8 @@ before, with group-by lines, top movers, the month-end forecast and the team's b
 
 Names are matched against known ones (ops.yml teams, registry models, orchestrator pipelines,
 the services the bill reports) before any query; every query of one answer runs concurrently.
+A model's spend (`model:M`, `by model`) is what it carries through lineage plus its serving, the
+same figure as `/ops model M` (model_spend).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from bot.answers.budgets import BudgetLine, budget_line, configured_budgets
 from bot.answers.deps import AnswerDeps
 from bot.answers.entities import Unknown, match_name, resolve_team
+from bot.answers.model_spend import attributed_spend
 from bot.answers.periods import NotAPeriod, Period, PeriodError, previous_period, resolve_period
 from integrations.focus.analysis import (
     Mover,
@@ -273,7 +276,9 @@ async def spend_answer(
     # One round trip: identical queries are asked once, all of them at the same time.
     unique = list(dict.fromkeys(queries.values()))
     budget_call = _team_budget(deps, scope.team) if scope.team else _no_budget()
-    *results, budget = await asyncio.gather(*(deps.sources.spend(q) for q in unique), budget_call)
+    *results, budget = await asyncio.gather(
+        *(attributed_spend(deps, q) for q in unique), budget_call
+    )
     by_query: dict[SpendQuery, Partial[SpendSummary]] = dict(zip(unique, results, strict=True))
     got = {name: by_query[q] for name, q in queries.items()}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.answers.budgets import budget_board
 from bot.answers.deps import deps_for
 from bot.answers.entities import Unknown, team_filter
@@ -9,9 +11,18 @@ from bot.answers.spend import spend_answer
 from bot.commands.dispatch import AskContext
 from bot.commands.grammar import ParsedCommand
 from bot.views.budgets import render_budgets
+from bot.views.limits import fit_message
+from bot.views.mrkdwn import context
 from bot.views.reply import Reply
 from bot.views.spend import render_spend
 from bot.views.unknown import render_unknown
+from integrations.models import SpendDimension
+
+MODEL_SPEND_NOTE = (
+    "A model's spend is its training and feeding pipelines (a pipeline shared by several models "
+    "split evenly) plus its serving, as `/ops model NAME` counts it."
+)
+UNALLOCATED_NOTE = " By model, `unallocated` is the spend no model carries."
 
 
 async def spend(cmd: ParsedCommand, ctx: AskContext) -> Reply:
@@ -29,7 +40,15 @@ async def spend(cmd: ParsedCommand, ctx: AskContext) -> Reply:
     )
     if isinstance(found, Unknown):
         return render_unknown(found)
-    return render_spend(found, command=ctx.text or "spend", page=ctx.page)
+    reply = render_spend(found, command=ctx.text or "spend", page=ctx.page)
+    if found.scope.model or found.group_by is SpendDimension.model:
+        # Say how a model's spend is counted: it is more than the spend tagged with it.
+        note = MODEL_SPEND_NOTE
+        if found.group_by is SpendDimension.model and not found.scope.model:
+            note += UNALLOCATED_NOTE
+        *body, footer = reply.blocks
+        reply = replace(reply, blocks=fit_message([*body, context(note), footer]))
+    return reply
 
 
 async def budget(cmd: ParsedCommand, ctx: AskContext) -> Reply:
