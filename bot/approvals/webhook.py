@@ -271,12 +271,28 @@ async def requester_of(
 
 
 # -- opening the request --------------------------------------------------------------------------
+def forget_cached(sources: Sources | None, model: str) -> None:
+    """MLflow just told us `model` changed: drop cached registry answers about it, or the new
+    version (or alias) would be unknown to the checks until the cache expires."""
+    for registry in sources.registries.values() if sources else ():
+        cache = getattr(registry, "cache", None)  # integrations.cache.CachedSource
+        if cache is not None:
+            cache.invalidate_where(
+                lambda key: (
+                    isinstance(key, tuple)
+                    and key[:1] in (("get_model",), ("versions",))
+                    and key[1:2] == (model,)
+                )
+            )
+
+
 async def open_promotion(
     services: dict[str, Any], asked: PromotionAsked, data: dict[str, Any]
 ) -> dict[str, Any]:
     from bot.commands.approvals import routed  # the same path as /ops promote
 
     service: ApprovalService = services["approvals"]
+    forget_cached(services.get("sources"), asked.model)
     requester = await requester_of(services, asked, data)
     made = await service.request_promotion(
         requester=requester.id,

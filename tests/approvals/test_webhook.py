@@ -643,3 +643,17 @@ def test_setting_challenger_asks_for_nothing_when_on_alias_does_not_list_it(real
             "reason": "alias 'challenger' is not in approvals.mlflow.on_alias (it is empty)",
         }
         assert app.run(app.approvals.snapshot(1)) is None
+
+
+def test_versions_registered_in_quick_succession_are_each_found(real_mlflow, tmp_path):
+    """The app caches registry answers for a minute; a delivery is news about the model."""
+    with mlflow_delivering(real_mlflow, tmp_path, [("MODEL_VERSION", "CREATED")]) as (
+        app,
+        registry,
+    ):
+        for count, alias in enumerate(("challenger", "champion"), start=1):
+            registry.register(
+                "churn", user=None, tags=[{"key": "switchboard.promote_to", "value": alias}]
+            )
+            exchanges = delivered(app, "model_version", count=count)
+            assert exchanges[-1].answer["status"] == "requested", exchanges[-1].answer
