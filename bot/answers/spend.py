@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -100,10 +100,15 @@ class SpendAnswer:
     daily: tuple[tuple[date, Decimal], ...]  # every day of the period up to today
     previous_daily: tuple[tuple[date, Decimal], ...]
     forecast: Decimal | None  # month-end, when the period reaches today
-    budget: BudgetLine | None  # when a team is in scope and has a budget
+    budget: BudgetLine | None  # when a team is in scope: its burn in the month asked about
+    # The day the answer is as of: today, or for a past month (last-month, 2026-10) that month's
+    # last day, so its budget, month name and budget pace are that month's, not this one's.
     today: date
     timezone: str
     problems: tuple[SourceProblem, ...] = ()
+    # The first day of cost data, when the previous period lies wholly before it: then there is
+    # nothing to compare with (no trend, no movers), not "nothing was spent".
+    data_starts: date | None = None
     rows_scanned: int | None = None
     queries: int = field(default=0, compare=False)  # how many spend queries the answer ran
 
@@ -239,10 +244,28 @@ def _plan(
         queries["movers"] = scope.query(current, movers_by)
     if reaches_today and not covers_month:
         queries["month"] = scope.query(month, None)  # the month-end forecast's run rate
+    # A team's budget burn is in the month asked about: a past month's, else this month's.
+    budget_month, covered = (current, True) if current.kind == "month" else (month, covers_month)
     team_only = SpendScope(team=scope.team)
-    if scope.team and (scope != team_only or not covers_month):
-        queries["team_month"] = team_only.query(month, None)  # the team's budget burn
+    if scope.team and (scope != team_only or not covered):
+        queries["team_month"] = team_only.query(budget_month, None)
     return queries
+
+
+def _as_of(current: Period, today: date) -> date:
+    """The day a budget is judged on: the last day of a past month asked about, else today."""
+    return current.last_day if current.kind == "month" else today
+
+
+async def _start_of_data(deps: AnswerDeps, before: Period, current: Period) -> date | None:
+    """The first day of cost data when it begins after `before` ends (nothing to compare with),
+    else None. One unfiltered query, asked only when the previous period shows no spend."""
+    found = await deps.sources.spend(SpendQuery(start=before.start, end=current.end))
+    if found.problems:
+        return None
+    days = [day for day, _currency, cost in found.value.daily if cost]
+    first = min(days, default=None)
+    return first if first is not None and first >= before.end else None
 
 
 async def spend_answer(
@@ -290,10 +313,21 @@ async def spend_answer(
     forecast = (
         forecast_month_end(daily_series(month_summary, main), today) if reaches_today else None
     )
+    as_of = _as_of(current, today)
     burn: BudgetLine | None = None
     if isinstance(budget, Budget) and scope.team:
         team_month = got["team_month"] if "team_month" in got else got["current"]
-        burn = budget_line(budget, team_month.value, today, partial=team_month.partial)
+        burn = budget_line(budget, team_month.value, as_of, partial=team_month.partial)
+    movers = tuple(top_movers(movers_now, prev, TOP_MOVERS, currency=main))
+    data_starts = None
+    if any(now.totals.values()) and not any(prev.totals.values()):
+        data_starts = await _start_of_data(deps, before, current)
+    if data_starts is not None:
+        # Nothing to compare with: no mover is "new", and the comparison says where data starts.
+        movers = ()
+        before = replace(
+            before, label=f"{before.label} (no cost data before {data_starts:%d %b %Y})"
+        )
 
     return SpendAnswer(
         scope=scope,
@@ -304,15 +338,16 @@ async def spend_answer(
         group_by=dimension,
         lines=_ordered_lines(now, dimension) if dimension else (),
         previous_lines=_by_key(prev) if dimension and dimension is not SpendDimension.day else {},
-        movers=tuple(top_movers(movers_now, prev, TOP_MOVERS, currency=main)),
+        movers=movers,
         movers_by=movers_by,
         daily=_filled(daily_series(now, main), current, today),
         previous_daily=_filled(daily_series(prev, main), before, today),
         forecast=forecast,
         budget=burn,
-        today=today,
+        today=as_of,
         timezone=str(deps.workspace_tz),
         problems=_merge(p for r in results for p in r.problems),
         rows_scanned=now.rows_scanned,
-        queries=len(unique),
+        queries=len(unique) + (1 if data_starts is not None else 0),
+        data_starts=data_starts,
     )

@@ -18,6 +18,7 @@ from bot.answers.models import model_detail
 from bot.answers.spend import SpendAnswer, spend_answer
 from bot.commands.dispatch import AskContext
 from bot.router import build_router
+from bot.views.spend import render_spend
 from integrations.errors import SourceUnavailable
 from integrations.hub import Sources
 from integrations.models import SpendDimension, SpendQuery, SpendSummary
@@ -252,3 +253,42 @@ async def test_spend_queries_of_one_answer_run_concurrently(deps):
     assert found.queries == slow.calls >= 4
     assert slow.most == slow.calls
     assert elapsed < 2 * SlowCosts.delay
+
+
+async def test_a_period_before_the_data_says_where_it_starts_and_calls_no_mover_new(deps):
+    found = await answer(deps, period="400d")
+    first = await deps.sources.spend(SpendQuery(start=date(2024, 1, 1), end=date(2026, 11, 24)))
+    data_starts = min(day for day, _currency, cost in first.value.daily if cost)
+    assert data_starts > found.previous.last_day  # the demo's 90 days: nothing before
+    assert found.data_starts == data_starts
+    assert found.movers == ()
+    assert f"no cost data before {data_starts:%d %b %Y}" in found.previous.label
+    reply = render_spend(found)
+    text = json.dumps(reply.blocks)
+    assert f"no cost data before {data_starts:%d %b %Y}" in reply.text
+    assert "(new)" not in text and "Top movers" not in text
+
+
+async def test_a_period_whose_previous_period_has_data_keeps_its_comparison(deps):
+    found = await answer(deps, period="30d")
+    assert found.data_starts is None
+    assert found.movers and "no cost data" not in found.previous.label
+
+
+@pytest.mark.parametrize("period", ["last-month", "2026-10"])
+async def test_a_past_month_shows_that_months_budget_burn(deps, period):
+    found = await answer(deps, team="ml-platform", period=period)
+    assert found.today == date(2026, 10, 31)  # the answer is as of the month's last day
+    burn = found.budget
+    assert burn is not None and found.total is not None
+    assert burn.spent_mtd == found.total.current  # all of October, not November so far
+    assert burn.forecast == found.total.current.quantize(Decimal("0.01"))
+    blocks = json.dumps(render_spend(found).blocks)
+    assert "(October)" in blocks and "(November)" not in blocks
+
+
+async def test_this_months_answers_keep_this_months_budget(deps):
+    found = await answer(deps, team="ml-platform", period="30d")
+    assert found.today == date(2026, 11, 23)
+    mtd = await answer(deps, team="ml-platform", period="mtd")
+    assert found.budget == mtd.budget
