@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from bot.views.limits import HEADER_MAX, SECTION_TEXT_MAX, truncate
+from bot.views.limits import FIELD_TEXT_MAX, FIELDS_MAX, HEADER_MAX, SECTION_TEXT_MAX, truncate
 
 
 def escape(text: str) -> str:
@@ -30,6 +31,20 @@ def section(
         block["block_id"] = block_id
     if accessory:
         block["accessory"] = accessory
+    return block
+
+
+def fields(texts: Sequence[str], *, text: str | None = None) -> dict[str, Any]:
+    """A section of mrkdwn fields (side by side), each within 2000 characters; past ten, the
+    tenth says how many more there were instead of dropping them silently."""
+    shown = list(texts)
+    if len(shown) > FIELDS_MAX:
+        rest = len(shown) - (FIELDS_MAX - 1)
+        shown = [*shown[: FIELDS_MAX - 1], f"_+{rest} more not shown_"]
+    block: dict[str, Any] = {"type": "section"}
+    if text:
+        block["text"] = {"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_MAX)}
+    block["fields"] = [{"type": "mrkdwn", "text": truncate(t, FIELD_TEXT_MAX)} for t in shown]
     return block
 
 
