@@ -25,7 +25,11 @@ HOME_TIMEOUT = 6.0  # seconds for all of App Home's sources; a slow one leaves i
 
 
 def strip_mentions(text: str) -> str:
-    return _MENTION.sub("", text).strip()
+    """The question without the bot's (or anyone's) mention, with Slack's escaping undone:
+    Slack sends `&`, `<`, `>` typed by a person as `&amp;`, `&lt;`, `&gt;`, and every answer
+    escapes what it echoes, so leaving them would show `&amp;lt;` to the asker."""
+    text = _MENTION.sub("", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
 
 
 async def post_reply(
@@ -68,7 +72,8 @@ def register(app: AsyncApp, *, router: CommandRouter, services: dict[str, Any]) 
         await post_reply(
             services,
             channel=event["channel"],
-            reply=reply,
+            # The channel sees the answer: "who owns churn?" must not ping the owners.
+            reply=reply.quiet(),
             thread_ts=event.get("thread_ts") or event["ts"],
         )
 

@@ -57,9 +57,10 @@ def render_problem(problem: ParseProblem, original: str) -> Reply:
         lines.append(f"Usage: `/ops {BY_NAME[problem.command].usage}`")
     blocks = [
         section("\n".join(lines)),
-        context(f"You typed: `/ops {escape(original)[:200]}`  ·  `/ops help` lists everything"),
+        context(f"You typed: `/ops {escape(original[:200])}`  ·  `/ops help` lists everything"),
     ]
-    return Reply(text=problem.message, blocks=blocks)
+    # The message quotes what was typed: escaped here too, the fallback text notifies.
+    return Reply(text=escape(problem.message), blocks=blocks)
 
 
 def render_coming_soon(name: str) -> Reply:

@@ -7,7 +7,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.views.ids import Action
-from bot.views.limits import MESSAGE_BLOCKS_MAX, fit_message
+from bot.views.limits import (
+    MESSAGE_BLOCKS_MAX,
+    MESSAGE_JSON_MAX,
+    SHARE_ROOM,
+    fit_message,
+    json_size,
+    truncate,
+)
 from bot.views.mrkdwn import actions, button, context, escape, section
 from bot.views.reply import Block, Reply
 
@@ -34,7 +41,8 @@ def read_as_line(command: str, notes: Sequence[str] = (), ignored: Sequence[str]
     parts = [f"I read this as {_command(command)}"]
     parts += [escape(note) for note in notes]
     if ignored:
-        parts.append("I did not use: " + ", ".join(f"_{escape(w)}_" for w in ignored[:5]))
+        words = ", ".join(f"_{escape(truncate(w, 40))}_" for w in ignored[:5])
+        parts.append("I did not use: " + words)
     return context(" · ".join(parts))
 
 
@@ -44,7 +52,7 @@ def with_reading(
     """`reply` with the "I read this as" line on top (a text-only reply gets its text as a block)."""
     body = reply.blocks or [section(reply.text)]
     blocks = [read_as_line(command, notes, ignored), *body]
-    return replace(reply, blocks=fit_message(blocks))
+    return replace(reply, blocks=fit_message(blocks, max_chars=MESSAGE_JSON_MAX - SHARE_ROOM))
 
 
 def render_did_you_mean(asked: str, options: Sequence[tuple[str, str]]) -> Reply:
@@ -54,9 +62,9 @@ def render_did_you_mean(asked: str, options: Sequence[tuple[str, str]]) -> Reply
         button(label[:75], action_id=did_you_mean_id(i), value=command[:2000])
         for i, (label, command) in enumerate(shown)
     ]
-    names = ", ".join(label for label, _ in shown)
+    names = ", ".join(escape(label) for label, _ in shown)
     blocks = [
-        section(f"`{escape(asked)[:100]}` matches more than one thing. Did you mean…?"),
+        section(f"`{escape(asked[:100])}` matches more than one thing. Did you mean…?"),
         actions(*buttons, block_id="did_you_mean"),
     ]
     return Reply(text=f"Did you mean: {names}?", blocks=blocks)
@@ -83,7 +91,7 @@ def render_not_understood(text: str) -> Reply:
     """A short help for a question that matched no intent and no known name."""
     blocks = [
         section(
-            f":thinking_face: I did not understand `{escape(text)[:200]}`.\n"
+            f":thinking_face: I did not understand `{escape(text[:200])}`.\n"
             "Ask about a pipeline, model, team or spend, or use an `/ops` command."
         ),
         question_examples(),
@@ -100,12 +108,19 @@ def with_share_button(reply: Reply, command: str) -> Reply:
         button("Share in channel", action_id=Action.share_in_channel, value=command[:1500]),
         block_id="share",
     )
-    blocks = fit_message(reply.blocks, limit=MESSAGE_BLOCKS_MAX - 1)
+    room = MESSAGE_JSON_MAX - json_size(share) - 1
+    blocks = fit_message(reply.blocks, limit=MESSAGE_BLOCKS_MAX - 1, max_chars=room)
     return replace(reply, blocks=[*blocks, share])
 
 
 def shared_by(reply: Reply, user_id: str, command: str) -> Reply:
-    """The answer as posted in the channel: for everyone, saying who shared which command."""
+    """The answer as posted in the channel: for everyone, saying who shared which command.
+    Nobody the answer names is notified (the owners of a model, who acknowledged an incident)."""
     note = context(f"Shared by <@{escape(user_id)}> · {_command(command)}")
-    blocks = fit_message([*reply.blocks] or [section(reply.text)], limit=MESSAGE_BLOCKS_MAX - 1)
+    reply = reply.quiet()
+    blocks = fit_message(
+        [*reply.blocks] or [section(reply.text)],
+        limit=MESSAGE_BLOCKS_MAX - 1,
+        max_chars=MESSAGE_JSON_MAX - json_size(note) - 1,
+    )
     return replace(reply, blocks=[*blocks, note], response_type="in_channel")

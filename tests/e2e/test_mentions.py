@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from bot.surfaces.user_zone import forget_zones
 from tests.e2e.conftest import wait_until
@@ -110,3 +111,40 @@ async def test_a_hanging_users_info_never_delays_the_slash_ack_past_three_second
     resp = await demo_app.signer.slash_command(text="help", user_id="U_BOB")
     assert resp.status_code == 200 and loop.time() - started < 3.0
     assert "/ops status" in str(resp.json()["blocks"])
+
+
+def _parsed_for_mentions(post) -> str:  # type: ignore[no-untyped-def]
+    """The fallback text and every mrkdwn text of a post: what Slack turns into mentions."""
+
+    def mrkdwn(value: object) -> list[str]:
+        if isinstance(value, list):
+            return [t for item in value for t in mrkdwn(item)]
+        if not isinstance(value, dict):
+            return []
+        if value.get("type") == "mrkdwn" and isinstance(value.get("text"), str):
+            return [value["text"]]
+        return [t for item in value.values() for t in mrkdwn(item)]
+
+    return "\n".join([post.params["text"], *mrkdwn(post.params["blocks"])])
+
+
+async def test_a_mention_saying_channel_is_answered_without_pinging_the_channel(demo_app):
+    for n, question in enumerate(("<!channel>", "status <!channel>", "spend by <!here>")):
+        ts = f"1790000000.00{n}900"
+        await demo_app.signer.event(event=_mention(question, ts=ts))
+        post = await _first_post(demo_app, lambda c, ts=ts: c.params.get("thread_ts") == ts)
+        text, blocks = post.params["text"], json.dumps(post.params["blocks"])
+        for token in ("<!channel>", "<!here>"):
+            assert token not in text and token not in blocks, (question, token)
+        assert "&lt;!" in text + blocks  # it is echoed, as text
+        assert validate_blocks(post.params["blocks"], surface="message") == []
+    assert not demo_app.slack.invalid
+
+
+async def test_asking_who_owns_churn_in_a_channel_names_the_owners_without_pinging_them(demo_app):
+    await demo_app.signer.event(event=_mention("who owns churn?", ts="1790000000.000800"))
+    post = await _first_post(demo_app)
+    parsed = _parsed_for_mentions(post)
+    assert "<@U" not in parsed and "<!subteam^" not in parsed
+    assert "@U0ML0EVA" in parsed and "@U0ML0FARID" in parsed  # lead and on-call, as text
+    assert "ML Platform" in parsed
