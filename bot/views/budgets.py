@@ -7,12 +7,21 @@ from decimal import Decimal
 
 from bot.answers.budgets import BudgetBoard, BudgetLine
 from bot.views.format import money, partial_note, pct
-from bot.views.limits import MESSAGE_BLOCKS_MAX, fit_message
+from bot.views.limits import (
+    ANSWER_JSON_MAX,
+    MESSAGE_BLOCKS_MAX,
+    SECTION_TEXT_MAX,
+    fit_message,
+    join_within,
+    json_size,
+)
 from bot.views.mrkdwn import context, escape, header, section
+from bot.views.paging import page_blocks
 from bot.views.reply import Block, Reply
 
 BAR_CELLS = 10
-MESSAGE_LINES = 40  # team lines in one message, leaving room for the header and notes
+HEADLINE_NAMED = 3  # at-risk teams named in the headline; every one has its own line below
+NOTE_CHARS = 1200  # characters of team names in a note ("No budget: …")
 
 
 def burn_bar(fraction: float) -> str:
@@ -80,8 +89,9 @@ def board_headline(board: BudgetBoard) -> str:
     lines = board.lines
     if not lines:
         if board.without_budget:
-            teams = ", ".join(f"*{escape(t)}*" for t in board.without_budget)
-            return f"{teams} has no monthly budget: add one under `budgets:` in ops.yml."
+            teams = join_within([f"*{escape(t)}*" for t in board.without_budget], NOTE_CHARS)
+            verb = "has" if len(board.without_budget) == 1 else "have"
+            return f"{teams} {verb} no monthly budget: add one under `budgets:` in ops.yml."
         return "No team has a monthly budget yet: add them under `budgets:` in ops.yml."
     risky = board.at_risk
     if len(lines) == 1:
@@ -90,7 +100,11 @@ def board_headline(board: BudgetBoard) -> str:
         return f"*{escape(line.team)}* {state} this month ({_forecast_of(line)})."
     if not risky:
         return f"All {len(lines)} teams are on track to stay within budget this month."
-    named = ", ".join(f"*{escape(line.team)}* ({_forecast_of(line)})" for line in risky)
+    named = ", ".join(
+        f"*{escape(line.team)}* ({_forecast_of(line)})" for line in risky[:HEADLINE_NAMED]
+    )
+    if len(risky) > HEADLINE_NAMED:
+        named += f" and {len(risky) - HEADLINE_NAMED} more"
     return f"{len(risky)} of {len(lines)} teams will go over budget this month: {named}"
 
 
@@ -103,8 +117,9 @@ def _line_block(line: BudgetLine, *, drivers: bool) -> Block:
     text = f"*{escape(line.team)}*\n{burn_text(line)}"
     if drivers and line.drivers and (line.at_risk or line.will_cross):
         cur = line.budget.currency
-        parts = " · ".join(f"{escape(name)} {_amount(cost, cur)}" for name, cost in line.drivers)
-        text += f"\nDrivers this month: {parts}"
+        parts = [f"{escape(name)} {_amount(cost, cur)}" for name, cost in line.drivers]
+        room = SECTION_TEXT_MAX - len(text) - 40
+        text += f"\nDrivers this month: {join_within(parts, room, sep=' · ')}"
     return section(text)
 
 
@@ -121,25 +136,35 @@ def budget_board_blocks(board: BudgetBoard, *, limit: int = 5, drivers: bool = T
 
 
 def _sources_note(board: BudgetBoard) -> str | None:
-    raised = [line.team for line in board.lines if line.budget.source == "store"]
+    raised = [escape(line.team) for line in board.lines if line.budget.source == "store"]
     if not raised:
         return None
-    return "Raised by approval: " + ", ".join(escape(t) for t in raised) + "; others from ops.yml."
+    return f"Raised by approval: {join_within(raised, NOTE_CHARS)}; others from ops.yml."
 
 
-def render_budgets(board: BudgetBoard) -> Reply:
-    """The `/ops budget` answer: every team's budget, burn, forecast and breach risk."""
-    blocks: list[Block] = [header(f"Budgets · {board.month_label}")]
-    blocks += budget_board_blocks(board, limit=MESSAGE_LINES)
+def render_budgets(board: BudgetBoard, *, command: str = "budget", page: int = 0) -> Reply:
+    """The `/ops budget` answer: every team's budget, burn, forecast and breach risk, at-risk
+    first; as many teams as fit in one message, then "More" (`command` again, `page` + 1)."""
+    headline = board_headline(board)
+    top: list[Block] = [header(f"Budgets · {board.month_label}"), section(headline)]
     notes = []
     if board.lines and board.without_budget:
-        notes.append("No budget: " + ", ".join(escape(t) for t in board.without_budget) + ".")
+        no_budget = join_within([escape(t) for t in board.without_budget], NOTE_CHARS)
+        notes.append(f"No budget: {no_budget}.")
     if note := _sources_note(board):
         notes.append(note)
     notes.append(
         f"Month to date up to {_day(board.today)}; forecasts at the month's daily run rate."
     )
-    blocks.append(context(" ".join(notes)))
+    end: list[Block] = [context(" ".join(notes))]
     if partial := partial_note(board.problems):
-        blocks.append(partial)
-    return Reply(text=board_headline(board), blocks=fit_message(blocks, limit=MESSAGE_BLOCKS_MAX))
+        end.append(partial)
+    items = [[_line_block(line, drivers=True)] for line in board.lines]
+    body = page_blocks(
+        items,
+        page=page,
+        command=command,
+        max_chars=ANSWER_JSON_MAX - json_size(top + end) - 4,
+        max_blocks=MESSAGE_BLOCKS_MAX - len(top) - len(end),
+    )
+    return Reply(text=headline, blocks=fit_message(top + body + end))

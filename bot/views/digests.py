@@ -12,9 +12,16 @@ from bot.approvals.cards import list_line
 from bot.views.budgets import budget_board_blocks
 from bot.views.format import code, local_time, slack_date
 from bot.views.incidents import incident_blocks, incidents_headline
-from bot.views.limits import MESSAGE_BLOCKS_MAX, fit_message
+from bot.views.limits import (
+    ANSWER_JSON_MAX,
+    MESSAGE_BLOCKS_MAX,
+    fit_message,
+    join_within,
+    json_size,
+)
 from bot.views.models import model_board_blocks
 from bot.views.mrkdwn import context, divider, escape, header, section
+from bot.views.paging import page_blocks
 from bot.views.pipelines import pipeline_board_blocks
 from bot.views.reply import Block, Reply
 from bot.views.spend import spend_headline
@@ -28,6 +35,7 @@ TITLES = {
     "incidents": "Open incidents",
 }
 ROWS = 5  # rows per board in a digest or on the Home tab
+TEXT_NAMES = 600  # characters of digest names in the list's fallback text
 
 
 def channel_ref(channel: str) -> str:
@@ -75,38 +83,93 @@ def board_blocks(item: SectionBoard, *, rows: int, tz: tzinfo) -> list[Block]:
 # -- list ----------------------------------------------------------------------------------------
 
 
-def render_digest_list(plans: Sequence[Any], *, tz: tzinfo) -> Reply:
-    """`/ops digest list`: every digest with channel, schedule, next run, sections and teams."""
+def _plan_block(plan: Any, tz: tzinfo) -> Block:
+    digest = plan.digest
+    teams = ", ".join(escape(n) for n in plan.team_names) if plan.team_names else "every team"
+    when = f"{escape(plan.schedule_words)} ({escape(digest.timezone or 'UTC')})"
+    if not digest.enabled:
+        upcoming = "_disabled_"
+    elif plan.next_run is None:
+        upcoming = "no further run"
+    else:
+        upcoming = slack_date(plan.next_run, tz)
+    sections = ", ".join(TITLES.get(s, s).split(" (")[0].lower() for s in digest.sections)
+    return section(
+        f"*{code(digest.name)}* → {channel_ref(digest.channel)}\n"
+        f"{when} · next: {upcoming}\n"
+        f"Sections: {escape(sections)} · Teams: {teams}"
+    )
+
+
+def render_digest_list(
+    plans: Sequence[Any], *, tz: tzinfo, command: str = "digest list", page: int = 0
+) -> Reply:
+    """`/ops digest list`: every digest with channel, schedule, next run, sections and teams,
+    as many as fit in one message, then "More" (`command` again, `page` + 1)."""
     if not plans:
         return Reply(
             text="No digests are configured.",
             blocks=[section("No digests are configured: add them under `digests:` in ops.yml.")],
         )
-    blocks: list[Block] = [header("Digests")]
-    for plan in plans[:20]:
-        digest = plan.digest
-        teams = ", ".join(escape(n) for n in plan.team_names) if plan.team_names else "every team"
-        when = f"{escape(plan.schedule_words)} ({escape(digest.timezone or 'UTC')})"
-        if not digest.enabled:
-            upcoming = "_disabled_"
-        elif plan.next_run is None:
-            upcoming = "no further run"
-        else:
-            upcoming = slack_date(plan.next_run, tz)
-        sections = ", ".join(TITLES.get(s, s).split(" (")[0].lower() for s in digest.sections)
-        blocks.append(
-            section(
-                f"*{code(digest.name)}* → {channel_ref(digest.channel)}\n"
-                f"{when} · next: {upcoming}\n"
-                f"Sections: {escape(sections)} · Teams: {teams}"
-            )
-        )
-    blocks.append(context("`/ops digest preview NAME` shows one exactly as it would be posted."))
-    names = ", ".join(p.digest.name for p in plans)
-    return Reply(text=f"{len(plans)} digests: {names}", blocks=fit_message(blocks))
+    top: list[Block] = [header("Digests")]
+    end = [context("`/ops digest preview NAME` shows one exactly as it would be posted.")]
+    body = page_blocks(
+        [[_plan_block(plan, tz)] for plan in plans],
+        page=page,
+        command=command,
+        max_chars=ANSWER_JSON_MAX - json_size(top + end) - 2,
+        max_blocks=MESSAGE_BLOCKS_MAX - len(top) - len(end),
+    )
+    names = join_within([escape(p.digest.name) for p in plans], TEXT_NAMES)
+    return Reply(text=f"{len(plans)} digests: {names}", blocks=fit_message(top + body + end))
 
 
 # -- preview -------------------------------------------------------------------------------------
+
+
+SECTION_COMMANDS = {
+    "pipelines": "status",
+    "models": "models",
+    "spend": "spend 7d by team",
+    "budgets": "budget",
+    "approvals": "approvals",
+    "incidents": "incidents",
+}
+
+
+def _section_part(
+    name: str,
+    mine: Sequence[SectionBoard],
+    *,
+    rows: int,
+    room: int,
+    several: bool,
+    team_names: dict[str, str],
+    tz: tzinfo,
+) -> tuple[list[Block], int]:
+    """One section of a digest within `room` blocks, and how many teams' boards did not fit
+    (a closing line says so and which command shows them)."""
+    part: list[Block] = [divider(), section(f"*{escape(TITLES.get(name, name))}*")]
+    for index, item in enumerate(mine):
+        piece = (
+            [context(f"*{escape(team_names.get(item.team, item.team))}*")]
+            if (several and item.team)
+            else []
+        )
+        piece += board_blocks(item, rows=rows, tz=tz)
+        last = index == len(mine) - 1
+        if len(part) + len(piece) + (0 if last else 1) > room:
+            left = len(mine) - index
+            command = SECTION_COMMANDS.get(name, "help")
+            part.append(
+                context(
+                    f"…and {left} more team{'s' if left != 1 else ''} not shown here: "
+                    f"`/ops {command}`."
+                )
+            )
+            return part, left
+        part += piece
+    return part, 0
 
 
 def render_digest(
@@ -125,19 +188,28 @@ def render_digest(
         top.append(context(f"Only you see this preview. Posts to {channel_ref(digest.channel)}."))
     end: list[Block] = [context("Ask for more with `/ops status`, `/ops models`, `/ops budget`.")]
     pairs = [b for b in boards if b.section in digest.sections]
-    teams = list(dict.fromkeys(b.team for b in pairs))
-    # Divide what is left of the 50 blocks between the sections, so every one is shown.
+    several = len(dict.fromkeys(b.team for b in pairs)) > 1
+    # Each section gets its share of the 50 blocks, so every one is shown; within it, boards
+    # are whole (their own "…and N more" lines stay) and teams that do not fit are counted.
     room = MESSAGE_BLOCKS_MAX - len(top) - len(end)
-    per_section = max(2, room // max(len(digest.sections), 1))
-    body: list[Block] = []
-    for name in digest.sections:
-        mine = [b for b in pairs if b.section == name]
-        part: list[Block] = [divider(), section(f"*{escape(TITLES.get(name, name))}*")]
-        per_team = max(1, (per_section - 2) // max(len(mine), 1))
-        for item in mine:
-            if len(teams) > 1 and item.team:
-                part.append(context(f"*{escape(team_names.get(item.team, item.team))}*"))
-            part += board_blocks(item, rows=ROWS, tz=tz)[:per_team]
-        body += part[:per_section]
-    blocks = fit_message(top + body[:room] + end)
-    return Reply(text=f"Digest {digest.name}", blocks=blocks)
+    per_section = max(3, room // max(len(digest.sections), 1))
+    for rows in (ROWS, 3, 1, 0):
+        body: list[Block] = []
+        cut = False
+        for name in digest.sections:
+            mine = [b for b in pairs if b.section == name]
+            part, left_out = _section_part(
+                name,
+                mine,
+                rows=rows,
+                room=per_section,
+                several=several,
+                team_names=team_names,
+                tz=tz,
+            )
+            body += part
+            cut = cut or left_out > 0
+        if not cut and json_size(top + body + end) <= ANSWER_JSON_MAX:
+            break
+    blocks = fit_message(top + body + end)
+    return Reply(text=f"Digest {escape(digest.name)}", blocks=blocks)

@@ -11,12 +11,13 @@ from bot.commands.grammar import COMMANDS
 from bot.views.digests import TITLES, board_blocks, channel_ref
 from bot.views.ids import Action
 from bot.views.intent import QUESTION_EXAMPLES
-from bot.views.limits import VIEW_BLOCKS_MAX, fit_message
+from bot.views.limits import VIEW_BLOCKS_MAX, fit_message, join_within
 from bot.views.mrkdwn import actions, button, context, divider, escape, header, section
 from bot.views.reply import Block
 
 ROWS = 5  # rows per board
 APPROVALS_SHOWN = 5
+MORE_TEAMS_CHARS = 2800  # characters of team names in one section
 
 
 def _request_buttons() -> Block:
@@ -41,17 +42,48 @@ def _approvals(data: HomeData) -> list[Block]:
     return [section(f"*Waiting for you ({len(waiting)})*\n" + "\n".join(lines))]
 
 
-def _team(glance: TeamGlance, data: HomeData, room: int) -> list[Block]:
-    where = f" · {channel_ref(glance.channel)}" if glance.channel else ""
-    blocks: list[Block] = [divider(), header(glance.name)]
-    if where:
-        blocks.append(context(f"{escape(glance.team or '')}{where}"))
-    per_board = max(2, (room - len(blocks)) // max(len(glance.boards), 1))
+def _team(glance: TeamGlance, data: HomeData, rows: int) -> list[Block]:
+    """One team's boards, whole: a board's own "…and N more" line is never cut off."""
+    title = glance.name or glance.team or "Every team"
+    blocks: list[Block] = [divider(), header(title)]
+    if glance.channel:
+        blocks.append(context(f"{escape(glance.team or '')} · {channel_ref(glance.channel)}"))
     for item in glance.boards:
-        part = [section(f"*{escape(TITLES.get(item.section, item.section))}*")]
-        part += board_blocks(item, rows=ROWS, tz=data.tz)
-        blocks += part[:per_board]
-    return blocks[:room]
+        blocks.append(section(f"*{escape(TITLES.get(item.section, item.section))}*"))
+        blocks += board_blocks(item, rows=rows, tz=data.tz)
+    return blocks
+
+
+def _teams(data: HomeData, room: int) -> list[Block]:
+    """Every team with as many rows per board as fit in `room` blocks; when even the most
+    compact boards do not fit them all, the first teams that fit and a note naming the rest
+    with the command that shows each."""
+    for rows in (ROWS, 3, 1, 0):
+        parts = [_team(glance, data, rows) for glance in data.teams]
+        if sum(len(part) for part in parts) <= room:
+            return [block for part in parts for block in part]
+    blocks: list[Block] = []
+    shown = 0
+    for part in parts:  # the most compact ones (rows=0)
+        if len(blocks) + len(part) > room - 2:
+            break
+        blocks += part
+        shown += 1
+    rest = data.teams[shown:]
+    named = [
+        f"*{escape(g.name or g.team or '')}* `/ops status team:{escape(g.team)}`"
+        if g.team
+        else f"*{escape(g.name)}*"
+        for g in rest
+    ]
+    blocks += [
+        divider(),
+        section(
+            f"…{len(rest)} more team{'s' if len(rest) != 1 else ''}, not shown here: "
+            + join_within(named, MORE_TEAMS_CHARS, sep=" · ")
+        ),
+    ]
+    return blocks
 
 
 def _ask_me() -> list[Block]:
@@ -77,20 +109,18 @@ def render_home(data: HomeData) -> dict[str, Any]:
             )
         )
     else:
-        names = ", ".join(f"*{escape(t.name)}*" for t in data.teams)
+        names = join_within([f"*{escape(t.name)}*" for t in data.teams], MORE_TEAMS_CHARS)
         top.append(section(f"Your teams at a glance: {names}."))
     top.append(_request_buttons())
     top += _approvals(data)
     tail = _ask_me()
     if data.problems:
-        tail.insert(0, context(":hourglass: Partly loaded: " + escape("; ".join(data.problems))))
+        problems = join_within([escape(p) for p in dict.fromkeys(data.problems)], 2500, sep="; ")
+        tail.insert(0, context(":hourglass: Partly loaded: " + problems))
     room = VIEW_BLOCKS_MAX - len(top) - len(tail)
-    per_team = max(4, room // max(len(data.teams), 1))
-    body: list[Block] = []
-    for glance in data.teams:
-        body += _team(glance, data, per_team)
-    blocks = fit_message(top + body[:room] + tail, limit=VIEW_BLOCKS_MAX)
-    return {"type": "home", "blocks": blocks}
+    blocks = top + _teams(data, room) + tail
+    # The Home tab has no message size limit, only its 100 blocks.
+    return {"type": "home", "blocks": fit_message(blocks, limit=VIEW_BLOCKS_MAX, max_chars=None)}
 
 
 def render_welcome(available: Iterable[str]) -> dict[str, Any]:

@@ -66,12 +66,13 @@ def incidents_headline(incidents: Sequence[Incident], *, team: str | None = None
         return f":white_check_mark: No open incidents{where}."
     critical = sum(i.severity == "critical" for i in incidents)
     unacked = sum(i.status == IncidentStatus.open for i in incidents)
-    count = f"{len(incidents)} open incident{'s' if len(incidents) != 1 else ''}{where}"
+    count = f"{len(incidents)} open incident{'s' if len(incidents) != 1 else ''}"
     notes = [f"{critical} critical"] if critical else []
     if unacked:
         notes.append(f"{unacked} not acknowledged")
     emoji = ":rotating_light:" if critical else ":warning:"
-    return f"{emoji} *{count}*" + (f" ({', '.join(notes)})" if notes else "") + "."
+    # The team stays outside the count's bold: Slack does not nest *bold*.
+    return f"{emoji} *{count}*{where}" + (f" ({', '.join(notes)})" if notes else "") + "."
 
 
 def incident_blocks(
@@ -80,16 +81,19 @@ def incident_blocks(
     tz: tzinfo = UTC,
     limit: int = 5,
     threads: Mapping[int, RootPost] | None = None,
+    more_command: str = "incidents",
 ) -> list[Block]:
-    """Up to `limit` incident lines, most severe first, and how many were left out; for the
-    scorecard, the Home tab and digests (no headline: the caller has its own)."""
+    """Up to `limit` incident lines, most severe first, and how many were left out with the
+    command listing them all (`more_command`); for the scorecard, the Home tab and digests (no
+    headline: the caller has its own)."""
     threads = threads or {}
     shown = list(incidents[: max(limit, 0)])
     blocks: list[Block] = [
         section(incident_text(i, tz, thread=threads.get(i.id or -1))) for i in shown
     ]
     if len(incidents) > len(shown):
-        blocks.append(context(f"…and {len(incidents) - len(shown)} more: `/ops incidents`."))
+        rest = len(incidents) - len(shown)
+        blocks.append(context(f"…and {rest} more: `/ops {escape(more_command)}`."))
     return blocks
 
 

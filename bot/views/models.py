@@ -10,15 +10,29 @@ from typing import Any
 from bot.answers.model_cost import ModelCost, PipelineCost
 from bot.answers.models import BoardRow, ModelBoard, ModelDetail, UpstreamPipeline
 from bot.views.format import ago, code, link, money, partial_note, slack_date
-from bot.views.limits import FIELD_TEXT_MAX, FIELDS_MAX, fit_message, truncate
+from bot.views.limits import (
+    ANSWER_JSON_MAX,
+    FIELD_TEXT_MAX,
+    FIELDS_MAX,
+    MESSAGE_BLOCKS_MAX,
+    SECTION_TEXT_MAX,
+    fit_message,
+    join_within,
+    json_size,
+    lines_within,
+    truncate,
+)
 from bot.views.mrkdwn import context, divider, escape, header, section
-from bot.views.paging import more_blocks, page_of
+from bot.views.paging import page_blocks
 from bot.views.reply import Block, Reply
 from integrations.models import Model, ModelHealth, ModelVersion
 
 PER_PAGE = 20
 BOARD_LIMIT = 5
 METRICS_IN_VERSION_LINE = 2
+COMPARISONS = 3  # alias-vs-current comparisons on the model page; the rest are named in a note
+HEADLINE_REASONS = 600  # characters of "recs drifting, …" in the board's headline
+LIST_CHARS = SECTION_TEXT_MAX - 120  # a section's list, leaving room for its title
 # Metric names where smaller is better; anything else (auc, ndcg, recall …) is better when larger.
 LOWER_IS_BETTER_HINTS = ("rmse", "mae", "mape", "mse", "loss", "error", "latency", "brier")
 
@@ -99,12 +113,14 @@ def _comparison(name: str, new: float | None, old: float | None, new_v: str, old
 def metrics_comparison_fields(
     candidate: ModelVersion, current: ModelVersion | None
 ) -> list[dict[str, Any]]:
-    """Section fields comparing evaluation metrics, candidate against current (at most 10)."""
+    """Section fields comparing evaluation metrics, candidate against current: at most 10, the
+    tenth naming the metrics left out when there are more."""
     names = list(candidate.metrics)
     if current is not None:
         names += [m for m in current.metrics if m not in candidate.metrics]
+    shown = names if len(names) <= FIELDS_MAX else names[: FIELDS_MAX - 1]
     fields = []
-    for name in names[:FIELDS_MAX]:
+    for name in shown:
         text = _comparison(
             name,
             candidate.metrics.get(name),
@@ -113,6 +129,11 @@ def metrics_comparison_fields(
             current.version if current else "",
         )
         fields.append({"type": "mrkdwn", "text": truncate(text, FIELD_TEXT_MAX)})
+    if rest := names[len(shown) :]:
+        listed = join_within([escape(n) for n in rest], FIELD_TEXT_MAX - 60)
+        fields.append(
+            {"type": "mrkdwn", "text": f"*{len(rest)} more metrics*\n{listed} (see the registry)"}
+        )
     return fields
 
 
@@ -134,8 +155,9 @@ def headline(board: ModelBoard) -> str:
     unhealthy = board.unhealthy
     unknown = sum(1 for _m, h, _t in board.rows if h is None)
     if unhealthy:
-        reasons = ", ".join(
-            f"{escape(m.name)} {escape(health_reason(h))}" for m, h, _t in unhealthy if h
+        reasons = join_within(
+            [f"{escape(m.name)} {escape(health_reason(h))}" for m, h, _t in unhealthy if h],
+            HEADLINE_REASONS,
         )
         text = f"{count}, {len(unhealthy)} unhealthy: {reasons}"
     elif unknown == total:
@@ -172,22 +194,26 @@ def _as_of(board: ModelBoard, tz: tzinfo) -> str | None:
 
 
 def render_models(board: ModelBoard, *, command: str, page: int, tz: tzinfo) -> Reply:
-    """The `/ops models` answer: headline, unhealthy first with reasons, a page at a time."""
+    """The `/ops models` answer: headline, unhealthy first with reasons, a page at a time (at
+    most PER_PAGE models, fewer when their lines are long)."""
     title = headline(board)
-    rows, more = page_of(board.rows, page, PER_PAGE)
-    blocks: list[Block] = [header("Models"), section(f"*{title}*")]
-    if rows:
-        blocks.append(divider())
-    blocks += [section(row_text(row)) for row in rows]
+    top: list[Block] = [header("Models"), section(f"*{title}*")]
+    if board.rows:
+        top.append(divider())
+    end: list[Block] = []
     if note := partial_note(board.problems):
-        blocks.append(note)
-    if more:
-        shown = page * PER_PAGE + len(rows)
-        blocks += more_blocks(command=command, page=page, shown=shown, total=len(board.rows))
+        end.append(note)
     footer = [t for t in (_as_of(board, tz),) if t]
     footer.append("`/ops model NAME` for versions, metrics and cost")
-    blocks.append(context(" · ".join(footer)))
-    return Reply(text=title, blocks=fit_message(blocks))
+    end.append(context(" · ".join(footer)))
+    body = page_blocks(
+        [[section(row_text(row))] for row in board.rows],
+        page=page,
+        command=command,
+        max_chars=ANSWER_JSON_MAX - json_size(top + end) - 2,
+        max_blocks=min(PER_PAGE + 2, MESSAGE_BLOCKS_MAX - len(top) - len(end)),
+    )
+    return Reply(text=title, blocks=fit_message(top + body + end))
 
 
 def model_board_blocks(board: ModelBoard, limit: int = BOARD_LIMIT) -> list[Block]:
@@ -291,7 +317,8 @@ def cost_blocks(mtd: ModelCost, last_30d: ModelCost) -> list[Block]:
         )
     if not mtd.pipelines:
         lines.append("No pipeline trains or feeds it in ops.yml `lineage`.")
-    blocks.append(section("*Pipelines behind it*\n" + "\n".join(lines)))
+    listed = lines_within(lines, LIST_CHARS, more="…and {n} more pipelines")
+    blocks.append(section("*Pipelines behind it*\n" + listed))
     if mtd.shared_pipelines:
         blocks.append(
             context(
@@ -315,7 +342,8 @@ def _versions_text(detail: ModelDetail, now: datetime) -> str:
             parts.append(", ".join(f"{escape(k)} {number(v)}" for k, v in shown))
         lines.append(" · ".join(parts))
     title = f"*Versions* ({detail.version_count}, newest first)"
-    return title + "\n" + ("\n".join(lines) if lines else "_none reported by the registry_")
+    listed = lines_within(lines, LIST_CHARS, more="…and {n} more versions in the registry")
+    return title + "\n" + (listed if lines else "_none reported by the registry_")
 
 
 def _metrics_blocks(detail: ModelDetail) -> list[Block]:
@@ -332,7 +360,18 @@ def _metrics_blocks(detail: ModelDetail) -> list[Block]:
     if not blocks and current is not None and current_alias is not None:
         title = f"*{escape(current_alias)} v{escape(current.version)}*: evaluation metrics"
         blocks.append(_with_fields(title, metrics_comparison_fields(current, None)))
-    return blocks[:3]
+    if len(blocks) > COMPARISONS:
+        others = [
+            f"{escape(a)} v{escape(v.version)}"
+            for a, v in detail.aliased.items()
+            if a != current_alias
+        ][COMPARISONS:]
+        note = context(
+            f"Also aliased, not compared here: {join_within(others, 1500)}; "
+            "their metrics are in the registry."
+        )
+        return [*blocks[:COMPARISONS], note]
+    return blocks
 
 
 def _summary(detail: ModelDetail, tz: tzinfo, now: datetime) -> str:
@@ -346,8 +385,10 @@ def _summary(detail: ModelDetail, tz: tzinfo, now: datetime) -> str:
         status = f"{UNHEALTHY} *Unhealthy*: {problems}"
     lines = [status]
     if detail.model.description:
-        lines.append(f"_{escape(detail.model.description)}_")
-    lines += [upstream_line(u, tz, now) for u in detail.failing_upstream]
+        lines.append(f"_{escape(truncate(detail.model.description, 300))}_")
+    failing = [upstream_line(u, tz, now) for u in detail.failing_upstream]
+    if failing:
+        lines.append(lines_within(failing, 1200, more="…and {n} more failing upstream"))
     owner = f"Owner *{escape(detail.team)}*" if detail.team else "No owner in ops.yml"
     if channel := _channel(detail.channel):
         owner += f" {channel}"
@@ -389,7 +430,8 @@ def render_model(detail: ModelDetail, *, tz: tzinfo, now: datetime) -> Reply:
     blocks += cost_blocks(detail.cost_mtd, detail.cost_30d)
     if detail.upstream:
         lines = [upstream_line(u, tz, now) for u in detail.upstream]
-        blocks.append(section("*Upstream pipelines* (ops.yml lineage)\n" + "\n".join(lines)))
+        listed = lines_within(lines, LIST_CHARS, more="…and {n} more pipelines")
+        blocks.append(section("*Upstream pipelines* (ops.yml lineage)\n" + listed))
     if note := partial_note(detail.problems):
         blocks.append(note)
     blocks.append(context("Drift and latency thresholds come from ops.yml `incidents.detectors`."))

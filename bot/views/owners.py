@@ -7,8 +7,9 @@ import re
 from bot.answers.entities import Unknown
 from bot.answers.owners import Owned, OwnersAnswer, TeamCard
 from bot.views.format import code, money, partial_note
-from bot.views.limits import fit_message
-from bot.views.mrkdwn import context, escape, header, section
+from bot.views.intent import suggestion_buttons
+from bot.views.limits import FIELD_TEXT_MAX, SECTION_TEXT_MAX, fit_message, join_within
+from bot.views.mrkdwn import context, escape, fields, header, section
 from bot.views.reply import Block, Reply
 
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,20}$")
@@ -37,7 +38,10 @@ def channel_ref(channel: str) -> str:
 
 
 def person_ref(user_or_group: str) -> str:
-    """`<@U…>` for a user, `<!subteam^S…>` for a user group; anything else escaped."""
+    """`<@U…>` for a user, `<!subteam^S…>` for a user group; anything else escaped.
+
+    Slack shows these as names, and an ephemeral answer notifies nobody; an answer posted for a
+    channel goes through `Reply.quiet()` first, so asking "who owns churn?" pings no one."""
     if _USER_ID.match(user_or_group):
         return f"<@{user_or_group}>"
     if _GROUP_ID.match(user_or_group):
@@ -53,7 +57,7 @@ def _subject(item: Owned) -> str:
 
 def team_fields(card: TeamCard) -> list[str]:
     """The team's people and channel as section fields (leads, on-call, channel, members)."""
-    leads = ", ".join(person_ref(u) for u in card.leads) or "—"
+    leads = join_within([person_ref(u) for u in card.leads], FIELD_TEXT_MAX - 20) or "—"
     fields = [
         f"*Leads*\n{leads}",
         f"*On-call*\n{person_ref(card.oncall) if card.oncall else '—'}",
@@ -69,10 +73,6 @@ def team_fields(card: TeamCard) -> list[str]:
     elif card.pipelines is not None:
         fields.append("*Budget*\nnone in ops.yml")
     return fields
-
-
-def _fields_block(fields: list[str]) -> Block:
-    return {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields[:10]]}
 
 
 def owners_headline(answer: OwnersAnswer) -> str:
@@ -101,8 +101,9 @@ def _subject_block(item: Owned, answer: OwnersAnswer) -> list[Block]:
     if item.kind != "team" and len(answer.subjects) > 1:
         text = f"{_subject(item)} → {text}"
     if fed := answer.models_fed.get(item.name):
-        text += "\nFeeds models " + ", ".join(code(m) for m in fed)
-    return [section(text), _fields_block(team_fields(card))]
+        room = SECTION_TEXT_MAX - len(text) - 20
+        text += "\nFeeds models " + join_within([code(m) for m in fed], room)
+    return [section(text), fields(team_fields(card))]
 
 
 def render_owners(answer: OwnersAnswer) -> Reply:
@@ -124,11 +125,14 @@ def render_owners_unknown(found: Unknown) -> Reply:
     )
     if found.suggestions:
         text += " Did you mean " + " or ".join(code(s) for s in found.suggestions[:3]) + "?"
-    blocks: list[Block] = [
-        section(text),
+    blocks: list[Block] = [section(text)]
+    if found.suggestions:
+        options = [(f"/ops owners {s}", f"owners {s}") for s in found.suggestions[:3]]
+        blocks.append(suggestion_buttons(options))
+    blocks.append(
         context(
             "Owners come from `ownership:` and `teams:` in ops.yml; names from the "
             "orchestrators and the model registry."
-        ),
-    ]
+        )
+    )
     return Reply(text=text, blocks=blocks)

@@ -8,17 +8,28 @@ from datetime import UTC, datetime, tzinfo
 from bot.answers.entities import Unknown
 from bot.answers.pipelines import PipelineBoard, PipelineDetail, RunCost, failing_streak
 from bot.views.format import code, duration, link, money, partial_note, pct, slack_date
-from bot.views.limits import fit_message, truncate
-from bot.views.mrkdwn import context, escape, header, section
+from bot.views.intent import suggestion_buttons
+from bot.views.limits import (
+    ANSWER_JSON_MAX,
+    FIELD_TEXT_MAX,
+    MESSAGE_BLOCKS_MAX,
+    fit_message,
+    join_within,
+    json_size,
+    truncate,
+)
+from bot.views.mrkdwn import context, escape, fields, header, section
 from bot.views.owners import channel_ref
-from bot.views.paging import more_blocks, page_of
+from bot.views.paging import MORE_RESERVE, more_blocks, pages_by_size
 from bot.views.reply import Block, Reply
+from bot.views.unknown import suggestion_commands
 from integrations.models import PipelineRun, PipelineStatus, RunState
 
 PER_PAGE = 12
 RUNS_SHOWN = 10
 ERROR_SHORT = 160  # characters of an error in a board line
 ERROR_LONG = 900  # characters of an error in the pipeline answer
+FEEDS_CHARS = 400  # characters of model names a board line lists ("Feeds `a`, `b` +9 more")
 
 STATE_EMOJI = {
     RunState.success: ":white_check_mark:",
@@ -80,7 +91,7 @@ def _links(run: PipelineRun) -> str:
 
 def _feeds(board: PipelineBoard, name: str) -> str:
     models = board.models_fed_by(name)
-    return ("\nFeeds " + ", ".join(code(m) for m in models)) if models else ""
+    return ("\nFeeds " + join_within([code(m) for m in models], FEEDS_CHARS)) if models else ""
 
 
 def _title(board: PipelineBoard, status: PipelineStatus, group: str) -> str:
@@ -151,27 +162,39 @@ def render_status(
     board: PipelineBoard, *, now: datetime, tz: tzinfo, command: str = "status", page: int = 0
 ) -> Reply:
     """The `/ops status` answer: the counts in one line, then each failing, late and running
-    pipeline with its evidence, a page at a time; healthy ones as a count."""
+    pipeline with its evidence, a page at a time (at most PER_PAGE, fewer when they are long);
+    healthy ones as a count."""
     headline = board_headline(board)
     title = "Pipeline status" + (f" · {_plain(board.team)}" if board.team else "")
-    blocks: list[Block] = [header(title), section(headline)]
+    top: list[Block] = [header(title), section(headline)]
+    end: list[Block] = []
+    if partial := partial_note(board.problems):
+        end.append(partial)
     items = board.attention
-    shown, more = page_of(items, page, PER_PAGE)
+    texts = [_item(board, status, tz, short=False, now=now) for status in items]
+    groups = [_group_of(board, status) for status in items]
+    # Sized with their group line, which each page repeats for the group it starts in.
+    chunks = [[context(f"*{g}*"), section(t)] for g, t in zip(groups, texts, strict=True)]
+    room = ANSWER_JSON_MAX - json_size(top + end) - MORE_RESERVE - 200
+    pages = pages_by_size(
+        chunks, max_chars=room, max_blocks=min(PER_PAGE * 2, MESSAGE_BLOCKS_MAX - 8)
+    )
+    span = pages[min(max(page, 0), len(pages) - 1)] if items else range(0)
+    blocks = top
     group = None
-    for status in shown:
-        if (name := _group_of(board, status)) != group:
-            group = name
-            blocks.append(context(f"*{name}*"))
-        blocks.append(section(_item(board, status, tz, short=False, now=now)))
+    for index in span:
+        if groups[index] != group:
+            group = groups[index]
+            blocks.append(context(f"*{group}*"))
+        blocks.append(section(texts[index]))
+    more = span.stop < len(items)
     if board.healthy and not more:
         blocks.append(context(f":white_check_mark: {len(board.healthy)} healthy, not listed."))
     if more:
         blocks += more_blocks(
-            command=command, page=page, shown=page * PER_PAGE + len(shown), total=len(items)
+            command=command, page=pages.index(span), shown=span.stop, total=len(items)
         )
-    if partial := partial_note(board.problems):
-        blocks.append(partial)
-    return Reply(text=headline, blocks=fit_message(blocks))
+    return Reply(text=headline, blocks=fit_message(blocks + end))
 
 
 def pipeline_board_blocks(
@@ -194,10 +217,14 @@ def pipeline_board_blocks(
 
 # -- one pipeline -------------------------------------------------------------------------------
 def render_unknown_pipeline(found: Unknown) -> Reply:
+    """An unknown pipeline name: the closest names, each a button showing that pipeline."""
     text = f"I don't know a pipeline called {code(found.asked)}."
     if found.suggestions:
         text += " Did you mean " + " or ".join(code(s) for s in found.suggestions[:3]) + "?"
-    return Reply(text=text, blocks=[section(text)])
+    blocks: list[Block] = [section(text)]
+    if options := suggestion_commands(found, f"pipeline {found.asked}"):
+        blocks.append(suggestion_buttons(options))
+    return Reply(text=text, blocks=blocks)
 
 
 def detail_headline(detail: PipelineDetail, tz: tzinfo) -> str:
@@ -251,12 +278,14 @@ def _stats(detail: PipelineDetail) -> str:
     )
 
 
-def _lineage(detail: PipelineDetail) -> str:
+def _lineage(detail: PipelineDetail, limit: int = FIELD_TEXT_MAX - 20) -> str:
+    """`trains a; feeds b, c +117 more`: within one section field (2000 characters)."""
+    lists = [(verb, names) for verb, names in (("trains", detail.trains), ("feeds", detail.feeds))]
+    lists = [(verb, names) for verb, names in lists if names]
     parts = []
-    if detail.trains:
-        parts.append("trains " + ", ".join(code(m) for m in detail.trains))
-    if detail.feeds:
-        parts.append("feeds " + ", ".join(code(m) for m in detail.feeds))
+    for verb, names in lists:
+        room = limit // len(lists) - len(verb) - 3
+        parts.append(f"{verb} " + join_within([code(m) for m in names], room))
     return "; ".join(parts) or "no models in ops.yml lineage"
 
 
@@ -297,23 +326,19 @@ def _failure_block(run: PipelineRun, tz: tzinfo) -> Block:
     return section(text)
 
 
-def _fields(items: list[str]) -> Block:
-    return {"type": "section", "fields": [{"type": "mrkdwn", "text": t} for t in items[:10]]}
-
-
 def render_pipeline(detail: PipelineDetail, *, tz: tzinfo) -> Reply:
     """The `/ops pipeline NAME` answer: state, owner, lineage, run cost, failure, recent runs."""
     headline = detail_headline(detail, tz)
     blocks: list[Block] = [header(f"Pipeline {_plain(detail.name)}"), section(headline)]
     status = detail.status
     if status is not None:
-        fields = [
+        items = [
             f"*Owner*\n{_owner(detail)}",
             f"*Models*\n{_lineage(detail)}",
             f"*Schedule*\n{_schedule(status)}",
             f"*Runs*\n{_stats(detail)}",
         ]
-        blocks.append(_fields(fields))
+        blocks.append(fields(items))
         if detail.cost is not None:
             blocks.append(section(f"*Spend* {cost_text(detail.cost)}"))
         if failed := detail.failed_last:

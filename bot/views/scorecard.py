@@ -9,13 +9,15 @@ from bot.answers.scorecard import ModelRow, TeamScorecard, TeamSpend
 from bot.views.budgets import burn_text
 from bot.views.format import code, money, partial_note, pct
 from bot.views.incidents import incident_blocks
-from bot.views.limits import fit_message, truncate
-from bot.views.mrkdwn import context, escape, header, section
+from bot.views.limits import ANSWER_JSON_MAX, MESSAGE_BLOCKS_MAX, fit_message, json_size, truncate
+from bot.views.mrkdwn import context, escape, fields, header, section
 from bot.views.owners import channel_ref
-from bot.views.pipelines import failing_text, late_text
+from bot.views.paging import more_blocks, page_blocks
+from bot.views.pipelines import PER_PAGE, failing_text, late_text
 from bot.views.reply import Block, Reply
+from integrations.models import PipelineStatus
 
-EVIDENCE = 5  # lines per domain; the full lists are one command away
+EVIDENCE = 5  # lines per domain; more pipelines page with "More", other lists name their command
 
 
 def _amount(value: object, currency: str) -> str:
@@ -117,51 +119,85 @@ def _model_line(row: ModelRow) -> str:
     return f":warning: {code(model.name)} — {escape(truncate(reasons, 300))}"
 
 
-def render_scorecard(card: TeamScorecard, *, tz: tzinfo) -> Reply:
-    """The `/ops status team:T` answer: the four domains at a glance, then the evidence."""
+def _problem_text(card: TeamScorecard, status: PipelineStatus, tz: tzinfo) -> str:
+    board = card.pipelines
+    if status in board.failing:
+        return failing_text(board, status, tz, short=False)
+    return late_text(board, status, tz, short=False)
+
+
+def _more_pipelines(card: TeamScorecard, *, tz: tzinfo, command: str, page: int) -> Reply:
+    """Page 1, 2 … of a scorecard: the pipelines needing attention past the first EVIDENCE."""
+    headline = scorecard_headline(card)
+    board = card.pipelines
+    rest = [*board.failing, *board.late][EVIDENCE:]
+    top: list[Block] = [
+        header(f"Scorecard · {_plain(card.name)}"),
+        section(headline),
+        context(f"*Pipelines needing attention* (after the first {EVIDENCE})"),
+    ]
+    chunks = [[section(_problem_text(card, status, tz))] for status in rest]
+    body = page_blocks(
+        chunks,
+        page=page,
+        first_page=1,
+        counted_before=EVIDENCE,
+        command=command,
+        max_chars=ANSWER_JSON_MAX - json_size(top),
+        max_blocks=min(PER_PAGE + 2, MESSAGE_BLOCKS_MAX - len(top)),
+    )
+    return Reply(text=headline, blocks=fit_message(top + body))
+
+
+def _plain(text: str) -> str:
+    return text.replace("<", "‹").replace(">", "›")
+
+
+def render_scorecard(
+    card: TeamScorecard, *, tz: tzinfo, command: str | None = None, page: int = 0
+) -> Reply:
+    """The `/ops status team:T` answer: the four domains at a glance, then the evidence; past
+    EVIDENCE pipelines needing attention, "More" (`command` again, `page` + 1) lists the rest."""
+    slug = escape(card.team)
+    command = command or f"status team:{card.team}"
+    if page > 0 and len(card.pipelines.failing) + len(card.pipelines.late) > EVIDENCE:
+        return _more_pipelines(card, tz=tz, command=command, page=page)
     headline = scorecard_headline(card)
     blocks: list[Block] = [
-        header(f"Scorecard · {card.name.replace('<', '‹').replace('>', '›')}"),
+        header(f"Scorecard · {_plain(card.name)}"),
         section(headline),
-        {
-            "type": "section",
-            "fields": [
-                {"type": "mrkdwn", "text": text}
-                for text in (
-                    _pipelines_field(card),
-                    _models_field(card),
-                    _spend_field(card),
-                    _incidents_field(card),
-                )
-            ],
-        },
+        fields(
+            [
+                _pipelines_field(card),
+                _models_field(card),
+                _spend_field(card),
+                _incidents_field(card),
+            ]
+        ),
     ]
     board = card.pipelines
     problems = [*board.failing, *board.late]
     if problems:
         blocks.append(context("*Pipelines needing attention*"))
-        for status in problems[:EVIDENCE]:
-            text = (
-                failing_text(board, status, tz, short=False)
-                if status in board.failing
-                else late_text(board, status, tz, short=False)
-            )
-            blocks.append(section(text))
+        blocks += [section(_problem_text(card, status, tz)) for status in problems[:EVIDENCE]]
         if len(problems) > EVIDENCE:
-            rest = len(problems) - EVIDENCE
-            blocks.append(context(f"…and {rest} more: `/ops status` lists every pipeline."))
-    if card.unhealthy_models:
+            blocks += more_blocks(command=command, page=0, shown=EVIDENCE, total=len(problems))
+    if unhealthy := card.unhealthy_models:
         blocks.append(context("*Unhealthy models*"))
-        lines = [_model_line(row) for row in card.unhealthy_models[:EVIDENCE]]
+        lines = [_model_line(row) for row in unhealthy[:EVIDENCE]]
+        if len(unhealthy) > EVIDENCE:
+            rest = len(unhealthy) - EVIDENCE
+            lines.append(f"…and {rest} more: `/ops models team:{slug}` lists them all.")
         blocks.append(section("\n".join(lines)))
     if card.spend.budget is not None:
         blocks.append(context("*Budget*"))
         blocks.append(section(burn_text(card.spend.budget)))
     if card.incidents:
         blocks.append(context("*Open incidents*"))
-        blocks += incident_blocks(card.incidents, tz=tz, limit=EVIDENCE)
+        blocks += incident_blocks(
+            card.incidents, tz=tz, limit=EVIDENCE, more_command=f"incidents team:{card.team}"
+        )
     channel = f"Team channel {channel_ref(card.channel)} · " if card.channel else ""
-    slug = escape(card.team)
     blocks.append(
         context(
             f"{channel}More: `/ops models team:{slug}` · `/ops spend team:{slug}` · "
