@@ -2,6 +2,7 @@
 
 import asyncio
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -108,3 +109,22 @@ def test_terminal_lays_out_two_line_fields_as_two_columns():
     lines = render_blocks([{"type": "section", "fields": fields}], width=40).splitlines()
     assert lines[0].split() == ["Latency", "Errors"]
     assert lines[1].split() == ["49", "ms", "0.2%"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bot/commands/grammar.py (another owner) still shows `digest preview monday-platform`",
+)
+def test_help_examples_preview_digests_that_the_example_config_has():
+    from pathlib import Path
+
+    from bot.ops_config import load_ops_config
+
+    digests = {d.name for d in load_ops_config(Path("ops.example.yml")).digests}
+    previewed = [
+        example.split()[-1]
+        for spec in COMMANDS
+        for example in spec.examples
+        if example.startswith("/ops digest preview ")
+    ]
+    assert previewed and set(previewed) <= digests
