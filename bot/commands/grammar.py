@@ -109,7 +109,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "digest",
         "digest list | preview NAME | run NAME",
         "Scheduled digests: list, preview, post now",
-        ("/ops digest list", "/ops digest preview monday-platform"),
+        ("/ops digest list", "/ops digest preview weekly-ops"),
         "Digests",
     ),
     CommandSpec(
