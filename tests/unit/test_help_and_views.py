@@ -2,7 +2,6 @@
 
 import asyncio
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -111,10 +110,6 @@ def test_terminal_lays_out_two_line_fields_as_two_columns():
     assert lines[1].split() == ["49", "ms", "0.2%"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/commands/grammar.py (another owner) still shows `digest preview monday-platform`",
-)
 def test_help_examples_preview_digests_that_the_example_config_has():
     from pathlib import Path
 
