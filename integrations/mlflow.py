@@ -134,6 +134,7 @@ class MlflowRegistry:
             tags=_pairs(raw.get("tags")),
             metrics=dict(metrics or {}),
             created_at=_ts(raw.get("creation_timestamp")),
+            created_by=raw.get("user_id") or None,
             url=self.version_url(name, version),
         )
 
@@ -191,15 +192,14 @@ class MlflowRegistry:
         raw = await self._registered_model(name)
         return self.parse_model(raw) if raw else None
 
-    async def _run_metrics(self, run_id: str | None, limit: asyncio.Semaphore) -> dict[str, float]:
+    async def _run(self, run_id: str | None, limit: asyncio.Semaphore) -> dict[str, Any]:
         if not run_id:
             return {}
         async with limit:
             try:
-                raw = await self._http.get_json(f"{API}/runs/get", params={"run_id": run_id})
+                return await self._http.get_json(f"{API}/runs/get", params={"run_id": run_id})
             except SourceNotFound:  # the run was deleted; the version is still worth listing
                 return {}
-        return self.parse_run_metrics(raw)
 
     async def versions(self, name: str) -> list[ModelVersion]:
         filter_string, needs_exact = version_filter(name)
@@ -218,13 +218,16 @@ class MlflowRegistry:
         raw_versions.sort(key=_version_number, reverse=True)
         # A semaphore per call: it binds to the running loop, and adapters outlive loops in tests.
         limit = asyncio.Semaphore(self.run_concurrency)
-        metrics = await asyncio.gather(
-            *(self._run_metrics(v.get("run_id"), limit) for v in raw_versions)
-        )
+        runs = await asyncio.gather(*(self._run(v.get("run_id"), limit) for v in raw_versions))
         aliases = _pairs(model.get("aliases"), "alias", "version")
+        # MLflow OSS leaves a version's user_id empty; the user of its run is who registered it.
         return [
-            self.parse_version(raw, aliases=aliases, metrics=m)
-            for raw, m in zip(raw_versions, metrics, strict=True)
+            self.parse_version(
+                {**raw, "user_id": raw.get("user_id") or _run_user(run)},
+                aliases=aliases,
+                metrics=self.parse_run_metrics(run) if run else {},
+            )
+            for raw, run in zip(raw_versions, runs, strict=True)
         ]
 
     async def get_version(self, name: str, version: str) -> ModelVersion | None:
@@ -251,8 +254,7 @@ class MlflowRegistry:
             raw = await self._http.get_json(f"{API}/runs/get", params={"run_id": run_id})
         except SourceNotFound:
             return None
-        user = ((raw.get("run") or {}).get("info") or {}).get("user_id")
-        return (str(user).strip() or None) if user else None
+        return _run_user(raw)
 
     # -- writes --------------------------------------------------------------------------------
     async def set_alias(self, name: str, alias: str, version: str) -> None:
@@ -286,3 +288,9 @@ class MlflowRegistry:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+def _run_user(raw: dict[str, Any]) -> str | None:
+    """The user_id of a runs/get answer, if it names one."""
+    user = ((raw.get("run") or {}).get("info") or {}).get("user_id")
+    return (str(user).strip() or None) if user else None

@@ -88,6 +88,7 @@ class ModelVersion(Domain):
         default_factory=dict, description="evaluation metrics of its run"
     )
     created_at: datetime | None = None
+    created_by: str | None = Field(None, description="registry user who registered it")
     url: str | None = None
 
 

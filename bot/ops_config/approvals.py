@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from bot.ops_config.common import (
@@ -77,6 +77,16 @@ Alias = Annotated[str, BeforeValidator(_check_alias)]
 DEFAULT_ALIASES = ["champion", "challenger", "production", "staging"]
 
 
+def _always_separate(value: object) -> object:
+    if value is False:
+        raise PydanticCustomError(
+            "separation_of_duties",
+            "separation_of_duties cannot be turned off: a requester never approves their own "
+            "request (remove the key, or set it to true)",
+        )
+    return value
+
+
 class PolicyMatch(StrictModel):
     """Which requests a policy covers; an empty match covers every request of its kind."""
 
@@ -108,12 +118,62 @@ class ApprovalPolicy(StrictModel):
         default_factory=list, description="Groups (also in approvers) that must each approve"
     )
     quorum: int = Field(1, ge=1, description="Distinct approvals needed (N of M)")
-    separation_of_duties: bool = Field(True, description="The requester never counts as approver")
+    separation_of_duties: Annotated[Literal[True], BeforeValidator(_always_separate)] = Field(
+        True,
+        description="Always true: the requester never approves their own request (kept so "
+        "files that state it stay valid; false is an error)",
+    )
+    exclude_committer: bool = Field(
+        False,
+        description="Promotion: whoever registered the candidate version (its registry user, "
+        "mapped through workspace.identities) may not approve it either",
+    )
     ttl: Duration = Field(timedelta(hours=72), description="Request expires after this, e.g. 72h")
     remind_every: Duration | None = Field(
         timedelta(hours=24), description="Remind pending approvers this often; null for never"
     )
-    escalate_to: Slug | None = Field(None, description="Team told when a request expires")
+    escalate_to: Slug | None = Field(
+        None,
+        description="Fallback team: after escalate_after it may approve in place of the silent "
+        "approvers; it is also told when the request expires",
+    )
+    escalate_after: Duration | None = Field(
+        None,
+        description="How long a request waits before escalate_to is asked too (needs "
+        "escalate_to; shorter than ttl); null: escalate_to only hears of the expiry",
+    )
+
+    @model_validator(mode="after")
+    def _escalation_fits(self) -> ApprovalPolicy:
+        if self.escalate_after is not None:
+            if self.escalate_to is None:
+                raise PydanticCustomError(
+                    "escalation", "escalate_after needs escalate_to (the team to ask)"
+                )
+            if self.escalate_after >= self.ttl:
+                raise PydanticCustomError(
+                    "escalation",
+                    "escalate_after ({after}) must be shorter than ttl ({ttl}), or the request "
+                    "expires before anyone is asked",
+                    {"after": str(self.escalate_after), "ttl": str(self.ttl)},
+                )
+        return self
+
+
+class MlflowRequests(StrictModel):
+    """Promotion requests opened by MLflow's model-registry webhooks (POST /webhooks/mlflow)."""
+
+    promote_tag: str | None = Field(
+        "switchboard.promote_to",
+        min_length=1,
+        description="A version carrying this tag (at registration or set later) asks for the "
+        "tag's value as its alias; null turns tag requests off",
+    )
+    on_alias: dict[Alias, Alias] = Field(
+        default_factory=dict,
+        description="alias set in MLflow -> alias to request: {challenger: champion} asks to "
+        "make every new challenger the champion",
+    )
 
 
 class Approvals(StrictModel):
@@ -124,8 +184,14 @@ class Approvals(StrictModel):
         default_factory=lambda: list(DEFAULT_ALIASES),
         description="Registry aliases `/ops promote` may set",
     )
-    max_budget_increase: PositiveAmount | None = Field(
-        None, description="Largest increase one request may ask for (workspace currency)"
+    max_budget_increase: PositiveAmount = Field(
+        Decimal(100_000),
+        description="Largest increase one request may ask for (workspace currency); a typo "
+        "like 500000 instead of 5000 is refused before anyone is asked",
+    )
+    mlflow: MlflowRequests = Field(
+        default_factory=lambda: MlflowRequests(),
+        description="Which MLflow model-registry webhook events open a promotion request",
     )
 
     def policy_for(

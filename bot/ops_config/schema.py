@@ -36,6 +36,18 @@ class Workspace(StrictModel):
     admins: Annotated[list[UserId], NoDuplicates] = Field(
         default_factory=list, description="Slack user ids allowed to administer Switchboard"
     )
+    identities: dict[str, UserId] = Field(
+        default_factory=dict,
+        description="Who is who outside Slack: a registry or cloud user (e.g. the MLflow user "
+        "that registered a model version, often an email) -> Slack user id",
+    )
+
+    def slack_id(self, identity: str | None) -> str | None:
+        """The Slack user id of an outside identity (case-insensitive), if known."""
+        if not identity:
+            return None
+        folded = identity.strip().casefold()
+        return next((u for k, u in self.identities.items() if k.casefold() == folded), None)
 
 
 class Team(StrictModel):

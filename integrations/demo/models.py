@@ -17,6 +17,8 @@ from integrations.demo.pipelines import seeded
 from integrations.models import Model, ModelHealth, ModelVersion
 
 _FRAMEWORK = {"classification": "xgboost", "regression": "lightgbm", "ranking": "pytorch"}
+# Who registers versions, in turn (ops.example.yml maps the first three to Slack users).
+REGISTRARS = ("eva@acme.example", "kemi@acme.example", "farid@acme.example", "ml-ci-bot")
 
 
 def training_pipeline(model: str) -> str | None:
@@ -54,6 +56,7 @@ def versions(spec: ModelSpec, *, seed: int, now: datetime) -> list[ModelVersion]
                 tags=tags,
                 metrics=metrics,
                 created_at=created,
+                created_by=REGISTRARS[v % len(REGISTRARS)],
                 url=f"{BASE_URL}/mlflow/#/models/{spec.name}/versions/{v}",
             )
         )
