@@ -24,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import Engine
 
-from bot.approvals.notices import slack_notifier
+from bot.approvals.delivery import notice_handler
 from bot.commands.dispatch import CommandRouter
 from bot.metrics import LATENCY, REQUESTS, classify
 from bot.outbox import Outbox, OutboxSender
@@ -101,7 +101,7 @@ def load_domain_services(
     services: dict[str, Any] = {
         "ops_config": cfg,
         "sources": built.sources,
-        "budgets": StoredBudgets(engine, cfg),
+        "budgets": StoredBudgets(engine, cfg, mirror=built.budget_mirror),
     }
     from bot.approvals.executor import SourcesExecutor
     from bot.approvals.service import ApprovalService
@@ -162,7 +162,7 @@ def create_app(
                 replica_id=me,
                 outbox_sender=sender,
                 approvals=approvals,
-                approval_notifier=slack_notifier(services) if approvals is not None else None,
+                approval_notices=notice_handler(services) if approvals is not None else None,
             )
             sched.start()
         socket_handler = None

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from decimal import Decimal
 
 import structlog
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bot.approvals.models import BudgetIncrease
 from bot.ops_config import OpsConfig
 from bot.store.db import session_scope
 from bot.store.models import StoredBudget
@@ -60,6 +64,29 @@ class StoredBudgets:
     async def budget(self, team: str) -> Budget | None:
         return next((b for b in await self.budgets() if b.team == team), None)
 
+    async def raise_by(
+        self, team: str, amount: Decimal, *, request_id: int, by: str, reason: str
+    ) -> Raised:
+        """Add `amount` to the team's monthly budget once per approval request (the ledger's
+        key), then mirror the result; a mirror failure is raised while the increase stays."""
+        if not amount.is_finite() or amount <= 0:
+            raise ValueError(f"an increase must be a positive amount, got {amount}")
+        base = await self.budget(team)
+        if base is None:
+            raise LookupError(f"team {team} has no budget to raise")
+        raised = await asyncio.to_thread(
+            _raise_once, self.engine, base, amount=amount, request_id=request_id, by=by,
+            reason=reason,
+        )
+        log.info("budget_raised", team=team, monthly=str(raised.budget.monthly), by=by,
+                 request=request_id, applied_now=raised.now)
+        if self.mirror is not None:
+            try:
+                await self.mirror.set_budget(raised.budget)
+            except Exception as exc:
+                raise MirrorFailed(raised, exc) from exc
+        return raised
+
     async def set_budget(
         self, budget: Budget, *, by: str | None = None, reason: str | None = None
     ) -> None:
@@ -84,3 +111,88 @@ class StoredBudgets:
         log.info("budget_stored", team=budget.team, monthly=str(budget.monthly), by=by)
         if self.mirror is not None:
             await self.mirror.set_budget(budget)
+
+
+@dataclass(frozen=True)
+class Raised:
+    """An increase as recorded in the ledger; `now` is False when an earlier attempt of the
+    same request had already applied it."""
+
+    budget: Budget
+    before: Decimal
+    now: bool
+
+
+class MirrorFailed(Exception):
+    """The increase is stored, but AWS Budgets (the mirror) was not updated."""
+
+    def __init__(self, raised: Raised, cause: Exception) -> None:
+        super().__init__(str(cause) or type(cause).__name__)
+        self.raised = raised
+
+
+BUDGET = StoredBudget.__table__  # type: ignore[attr-defined]
+LEDGER = BudgetIncrease.__table__  # type: ignore[attr-defined]
+
+
+def _raise_once(
+    engine: Engine, base: Budget, *, amount: Decimal, request_id: int, by: str, reason: str
+) -> Raised:
+    """One transaction: claim the request's ledger row first (the write that serialises
+    concurrent increases: PostgreSQL row locks, SQLite's write lock), then add to the figure
+    as it is now, so neither a retry nor a concurrent increase of the same team is lost."""
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    now = time.time()
+    with engine.begin() as conn:
+        claimed = conn.execute(
+            dialect.insert(LEDGER)
+            .values(
+                request_id=request_id,
+                team=base.team,
+                amount=str(amount),
+                currency=base.currency,
+                monthly_before="",
+                monthly_after="",
+                applied_at=now,
+                applied_by=by,
+            )
+            .on_conflict_do_nothing(index_elements=["request_id"])
+            .returning(LEDGER.c.request_id)
+        ).first()
+        if claimed is None:
+            # Applied by an earlier attempt: nothing to add. The figure to mirror is the one
+            # stored now (it may have moved since), not the one that attempt wrote.
+            row = conn.execute(sa_select(LEDGER).where(LEDGER.c.request_id == request_id)).one()
+            current = conn.execute(
+                sa_select(BUDGET.c.monthly).where(BUDGET.c.team == base.team)
+            ).scalar()
+            now_monthly = Decimal(current if current is not None else row.monthly_after)
+            return Raised(_moved(base, now_monthly), Decimal(row.monthly_before), False)
+        # The team's row exists before it is locked, so two first increases cannot both insert.
+        conn.execute(
+            dialect.insert(BUDGET)
+            .values(
+                team=base.team, monthly=str(base.monthly), currency=base.currency, updated_at=now
+            )
+            .on_conflict_do_nothing(index_elements=["team"])
+        )
+        current = conn.execute(
+            sa_select(BUDGET.c.monthly).where(BUDGET.c.team == base.team).with_for_update()
+        ).scalar_one()
+        before = Decimal(current)
+        after = before + amount
+        conn.execute(
+            BUDGET.update()
+            .where(BUDGET.c.team == base.team)
+            .values(monthly=str(after), updated_at=now, updated_by=by, reason=reason)
+        )
+        conn.execute(
+            LEDGER.update()
+            .where(LEDGER.c.request_id == request_id)
+            .values(monthly_before=str(before), monthly_after=str(after))
+        )
+    return Raised(_moved(base, after), before, True)
+
+
+def _moved(base: Budget, monthly: Decimal) -> Budget:
+    return base.model_copy(update={"monthly": monthly, "source": "store"})

@@ -25,6 +25,8 @@ class BuiltSources:
     sources: Sources
     # Problems found while wiring (an env var ops.yml names is unset), reported by check-sources.
     wiring: list[ProbeResult] = field(default_factory=list)
+    # Where approved budgets are also written (AWS Budgets, with aws_cost_explorer.mirror_budgets).
+    budget_mirror: Any = None
 
 
 class _Secrets:
@@ -116,10 +118,12 @@ def build_sources(
                 service_owners=dict(cfg.ownership.services) or None,
             )
         )
+    mirror = None
     if blocks.is_enabled("aws_cost_explorer") and (b := blocks.aws_cost_explorer) is not None:
-        costs.append(
-            _aws_cost_explorer(b.region, env.get("aws_cost_explorer", "profile_env", b.profile_env))
-        )
+        profile = env.get("aws_cost_explorer", "profile_env", b.profile_env)
+        costs.append(_aws_cost_explorer(b.region, profile))
+        if b.mirror_budgets:
+            mirror = _aws_budgets(b.region, profile)
 
     ttl = blocks.cache_ttl
     wrapped: dict[int, Any] = {}  # one cache per adapter, even when it plays several roles
@@ -145,7 +149,7 @@ def build_sources(
         )
         for source, key, variable in env.missing
     ]
-    return BuiltSources(sources=sources, wiring=wiring)
+    return BuiltSources(sources=sources, wiring=wiring, budget_mirror=mirror)
 
 
 def _aws_cost_explorer(region: str, profile: str | None) -> Any:
@@ -155,6 +159,15 @@ def _aws_cost_explorer(region: str, profile: str | None) -> Any:
 
     session = boto3.Session(profile_name=profile, region_name=region) if profile else None
     return AwsCostExplorer(region=region, session=session)
+
+
+def _aws_budgets(region: str, profile: str | None) -> Any:
+    import boto3
+
+    from integrations.aws_budgets import AwsBudgetsMirror
+
+    session = boto3.Session(profile_name=profile, region_name=region) if profile else None
+    return AwsBudgetsMirror(region=region, session=session)
 
 
 async def probe_sources(built: BuiltSources) -> list[ProbeResult]:

@@ -8,8 +8,10 @@ import sys
 
 import structlog
 
+from bot.app import load_domain_services
+from bot.approvals.delivery import notice_handler
 from bot.logging import configure_logging
-from bot.outbox import OutboxSender
+from bot.outbox import Outbox, OutboxSender
 from bot.settings import Settings, get_settings
 from bot.store.db import make_engine, readiness
 from scheduler.runner import build_scheduler, default_replica_id
@@ -25,7 +27,25 @@ async def serve(settings: Settings, *, replica_id: str) -> int:
             log.error("scheduler.not_ready", reason=reason, hint="run `switchboard db upgrade`")
             return 2
         sender = OutboxSender.from_settings(engine, settings, replica_id=replica_id)
-        sched = build_scheduler(settings, engine, replica_id=replica_id, outbox_sender=sender)
+        outbox = Outbox(engine)
+        outbox.attach(sender)
+        # The approvals tick needs ops.yml's policies and the sources (it executes stalled
+        # approvals and renders cards), exactly as in the app.
+        services = {
+            "outbox": outbox,
+            "engine": engine,
+            "settings": settings,
+            **load_domain_services(settings, engine),
+        }
+        approvals = services.get("approvals")
+        sched = build_scheduler(
+            settings,
+            engine,
+            replica_id=replica_id,
+            outbox_sender=sender,
+            approvals=approvals,
+            approval_notices=notice_handler(services) if approvals is not None else None,
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -15,11 +15,12 @@ from sqlalchemy.engine import Engine
 
 from bot.outbox import Outbox, OutboxSender
 from bot.settings import Settings
-from scheduler.approval_jobs import Notifier, register_approval_jobs
+from scheduler.approval_jobs import register_approval_jobs
 from scheduler.jobs import JobContext, register_jobs
 
 if TYPE_CHECKING:
     from bot.approvals.service import ApprovalService
+    from bot.approvals.types import NoticeHandler
 
 log = structlog.get_logger(__name__)
 
@@ -102,7 +103,7 @@ def build_scheduler(
     outbox: Outbox | None = None,
     heartbeat_seconds: float = HEARTBEAT_SECONDS,
     approvals: ApprovalService | None = None,
-    approval_notifier: Notifier | None = None,
+    approval_notices: NoticeHandler | None = None,
 ) -> Scheduler:
     """A scheduler with every job registered (scheduler.jobs.register_jobs).
 
@@ -119,7 +120,7 @@ def build_scheduler(
     )
     register_jobs(aps, ctx)
     if approvals is not None:
-        register_approval_jobs(aps, service=approvals, notify=approval_notifier)
+        register_approval_jobs(aps, service=approvals, deliver=approval_notices)
     if outbox is not None and outbox_sender is not None:
         outbox.subscribe(outbox_sender.wake)
     return Scheduler(aps, ctx, executor)

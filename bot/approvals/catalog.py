@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from integrations.errors import SourceError
 from integrations.hub import Sources
-from integrations.models import Model
+from integrations.models import Model, ModelVersion
 from integrations.protocols import ModelRegistry
 
 
@@ -45,8 +45,8 @@ async def find_model(sources: Sources, name: str) -> Found | None:
     return None
 
 
-async def known_versions(sources: Sources, found: Found) -> list[str]:
-    """Known version numbers of the model, or raises CatalogProblem."""
+async def known_versions(sources: Sources, found: Found) -> list[ModelVersion]:
+    """Known versions of the model, or raises CatalogProblem."""
     try:
         async with asyncio.timeout(sources.timeout):
             versions = await found.registry.versions(found.model.name)
@@ -54,4 +54,4 @@ async def known_versions(sources: Sources, found: Found) -> list[str]:
         raise CatalogProblem(f"{found.model.source}: timed out listing versions") from exc
     except SourceError as exc:
         raise CatalogProblem(str(exc)) from exc
-    return [v.version for v in versions]
+    return list(versions)

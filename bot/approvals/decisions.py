@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 
 from bot.approvals import policy as rules
 from bot.approvals import store
-from bot.approvals.snapshot import policy_of
+from bot.approvals.snapshot import escalated, policy_of
 from bot.approvals.store import REQUEST, Stored, moment
 from bot.approvals.types import RequestState
 
@@ -59,7 +59,14 @@ def expire_if_due(conn: Connection, stored: Stored, *, now: float) -> bool:
     if row.state != RequestState.pending or now < row.expires_at:
         return False
     assert row.id is not None
-    return store.transition(
+    return expire(conn, stored, now=now)
+
+
+def expire(conn: Connection, stored: Stored, *, now: float) -> bool:
+    """Pending -> expired if still past due; the escalation team hears of it."""
+    row = stored.request
+    assert row.id is not None
+    won = store.transition(
         conn,
         request_id=row.id,
         from_state=RequestState.pending,
@@ -71,6 +78,18 @@ def expire_if_due(conn: Connection, stored: Stored, *, now: float) -> bool:
         detail={"expires_at": row.expires_at},
         decided_at=now,
     )
+    team = policy_of(stored).escalate_to
+    if won and team:
+        store.audit(
+            conn,
+            request_id=row.id,
+            at=now,
+            actor=SYSTEM,
+            action="escalated",
+            detail={"team": team, "why": "expired"},
+        )
+        store.notice(conn, request_id=row.id, kind="expired", at=now, detail={"team": team})
+    return won
 
 
 def decide_locked(
@@ -94,19 +113,20 @@ def decide_locked(
     if stored.request.state != RequestState.pending:
         return Decided("closed", closed_message(stored))
     policy = policy_of(stored)
-    if policy.separation_of_duties and user == row.requester:
-        return Decided(
-            "not_allowed",
-            "You made this request, so you cannot approve or reject it (separation of duties). "
-            "You can cancel it instead.",
-        )
-    if user not in rules.approvers(policy, requester=row.requester):
+    refused = rules.why_not(policy, requester=row.requester, user=user)
+    if refused:
+        return Decided("not_allowed", refused)
+    widened = escalated(stored)
+    eligible = rules.approvers(policy, requester=row.requester, escalated=widened)
+    if user not in eligible:
         asked = ", ".join(policy.labels[g] for g in policy.members)
+        if widened and policy.escalate_to:
+            asked += f", and since the escalation team {policy.escalate_to}"
         return Decided(
             "not_allowed",
             f"You are not an approver of this request: policy {policy.name} asks {asked}.",
         )
-    groups = rules.groups_of(policy, user)
+    groups = rules.groups_of(policy, user, escalated=widened)
     if not store.add_vote(
         conn,
         values={
@@ -136,7 +156,9 @@ def decide_locked(
         )
         return Decided("recorded", "Rejected. The requester will be told.")
     approved_by = [v.user for v in stored.votes if v.approve] + [user]
-    if rules.quorum_met(policy, requester=row.requester, approved_by=approved_by):
+    if rules.quorum_met(
+        policy, requester=row.requester, approved_by=approved_by, escalated=widened
+    ):
         won = store.transition(
             conn,
             request_id=row.id,
@@ -160,7 +182,10 @@ def decide_locked(
         surface=surface,
         detail=detail,
     )
-    counted = len({u for u in approved_by if u in rules.approvers(policy, requester=row.requester)})
-    missing = [n.label for n in rules.needs(policy, approved_by) if not n.satisfied]
+    store.notice(conn, request_id=row.id, kind="card", at=now)  # the count on every card
+    counted = len({u for u in approved_by if u in eligible})
+    missing = [
+        n.label for n in rules.needs(policy, approved_by, escalated=widened) if not n.satisfied
+    ]
     still = f" Still needed: an approval from {', '.join(missing)}." if missing else ""
     return Decided("recorded", f"Approval recorded ({counted} of {policy.quorum}).{still}")

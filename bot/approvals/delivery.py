@@ -1,9 +1,12 @@
-"""Where approval cards go: every approver's DM and the owning team's channel, each copy recorded
-so it can be updated later, and the result replied in each copy's thread — all through the outbox.
+"""Telling people about approval requests: the NoticeHandler the approval service delivers its
+notices to. Cards go to every approver's DM and the owning team's channel (and, once escalated,
+to the fallback team), each copy recorded so every later change updates all of them; reminders,
+escalations and expiries are posted too. Everything goes through the outbox.
 
-A later update names the copy's outbox message as its parent, so the outbox sends it after the
-card itself and fills in the card's ts (and, for a DM, the D… channel Slack answered with):
-an update never races the post it edits.
+Until Slack's ts of a card is known, an update names the copy's outbox message as its parent, so
+the outbox sends it after the card itself and fills in the ts (and, for a DM, the D… channel
+Slack answered with): an update never races the post it edits. Then the ts and channel the
+approvals tick copied into approval_copy are used, which outlive the outbox's pruning.
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ from typing import Any
 import structlog
 
 from bot.answers.deps import AnswerDeps, deps_for
-from bot.approvals.cards import USER_ID, approval_card, people, result_reply
+from bot.approvals.cards import USER_ID, approval_card, people, result_reply, subject_text
 from bot.approvals.evidence import Evidence, evidence_for
 from bot.approvals.service import ApprovalService
-from bot.approvals.types import RequestSnapshot, RequestState
+from bot.approvals.types import Notice, NoticeHandler, PostedCopy, RequestSnapshot, RequestState
 from bot.commands.dispatch import AskContext
 from bot.views.reply import Reply
 
@@ -71,25 +74,42 @@ def _payload(reply: Reply) -> dict[str, Any]:
     }
 
 
-def targets(services: dict[str, Any], snapshot: RequestSnapshot) -> list[tuple[str, str]]:
-    """(channel, kind): a DM to each approver who may still decide, then the team channel."""
-    found = [(user, "dm") for user in snapshot.eligible if USER_ID.fullmatch(user)]
+def _team_channel(services: dict[str, Any], team: str | None) -> str | None:
     config = services.get("ops_config")
-    team = config.teams.get(snapshot.team) if config else None
-    if team is not None and team.channel:
-        found.append((team.channel, "team_channel"))
+    found = config.teams.get(team) if config and team else None
+    return found.channel if found is not None and found.channel else None
+
+
+def targets(services: dict[str, Any], snapshot: RequestSnapshot) -> list[tuple[str, str]]:
+    """(channel, kind): a DM to each approver who may still decide, then the team channel,
+    then (once escalated) the fallback team's channel."""
+    found = [(user, "dm") for user in snapshot.eligible if USER_ID.fullmatch(user)]
+    rooms = [_team_channel(services, snapshot.team)]
+    if snapshot.escalated_at is not None:
+        rooms.append(_team_channel(services, snapshot.escalate_to))
+    found += [(room, "team_channel") for room in dict.fromkeys(rooms) if room]
     return found
 
 
-async def announce(services: dict[str, Any], snapshot: RequestSnapshot) -> str:
-    """Post the card to every target and record each copy; says where it went."""
-    outbox = services.get("outbox")
-    if outbox is None:  # the commands refuse to open a request without Slack; a safety net
-        return "nobody yet (no Slack connection here; the request waits in the database)"
+def where(snapshot: RequestSnapshot) -> str:
+    """Where the cards of a request went, for the requester."""
+    dms = [c.channel for c in snapshot.messages if c.kind == "dm"]
+    rooms = [f"<#{c.channel}>" if c.channel[:1] in "CG" else c.channel
+             for c in snapshot.messages if c.kind == "team_channel"]
+    parts = ([people(dms) + " (DM)"] if dms else []) + rooms
+    return " and ".join(parts) if parts else "nobody yet (it will be sent shortly)"
+
+
+async def announce(services: dict[str, Any], snapshot: RequestSnapshot) -> RequestSnapshot:
+    """Post the card to every target that has no copy yet and record each copy."""
+    outbox = services["outbox"]
     service: ApprovalService = services["approvals"]
+    posted = {c.channel for c in snapshot.messages}
+    fresh = [(c, k) for c, k in targets(services, snapshot) if c not in posted]
+    if not fresh:
+        return snapshot
     card = await card_of(services, snapshot)
-    sent: list[tuple[str, str]] = []
-    for channel, kind in targets(services, snapshot):
+    for channel, kind in fresh:
         outbox_id = await outbox.aenqueue(
             method="chat.postMessage",
             channel=channel,
@@ -99,52 +119,156 @@ async def announce(services: dict[str, Any], snapshot: RequestSnapshot) -> str:
         await service.record_copy(
             request_id=snapshot.id, channel=channel, kind=kind, outbox_id=outbox_id
         )
-        sent.append((channel, kind))
-    log.info("approval.announced", id=snapshot.id, copies=len(sent))
-    dms = [c for c, k in sent if k == "dm"]
-    rooms = [f"<#{c}>" if c[:1] in "CG" else c for c, k in sent if k == "team_channel"]
-    parts = ([people(dms) + " (DM)"] if dms else []) + rooms
-    return " and ".join(parts) if parts else "nobody (no approver or channel could be reached)"
+    log.info("approval.announced", id=snapshot.id, copies=len(fresh))
+    return await service.snapshot(snapshot.id) or snapshot
 
 
 def _version(snapshot: RequestSnapshot) -> str:
     """Changes whenever the card would look different: one update per version per copy."""
     votes = ",".join(v.user for v in snapshot.approvals)
-    raw = f"{snapshot.state}|{votes}|{snapshot.error}|{snapshot.result}"
+    raw = (
+        f"{snapshot.state}|{votes}|{snapshot.error}|{snapshot.result}|"
+        f"{snapshot.escalated_at}|{len(snapshot.messages)}"
+    )
     return hashlib.sha1(raw.encode()).hexdigest()[:16]
+
+
+async def _on_copy(
+    services: dict[str, Any],
+    copy: PostedCopy,
+    *,
+    method: str,
+    payload: dict[str, Any],
+    dedupe_key: str,
+) -> bool:
+    """Queue an update of (or a thread reply to) one posted card; False if it cannot be found.
+
+    Every message about a copy is queued under the copy's own channel key, so the outbox keeps
+    them in order. Once Slack's ts is known (the tick copies it in within a minute of posting)
+    it is used directly: the posted message may be pruned from the outbox after a week.
+    """
+    outbox = services["outbox"]
+    at_key = "ts" if method == "chat.update" else "thread_ts"
+    if copy.ts is not None:
+        where = {"channel": copy.posted_channel} if copy.posted_channel else {}
+        await outbox.aenqueue(
+            method=method,
+            channel=copy.channel,
+            payload={**payload, **where, at_key: copy.ts},
+            dedupe_key=dedupe_key,
+        )
+        return True
+    if copy.outbox_id is None:
+        log.warning("approval.copy_unreachable", channel=copy.channel, key=dedupe_key)
+        return False
+    await outbox.aenqueue(
+        method=method,
+        channel=copy.channel,
+        payload=payload,
+        parent_id=copy.outbox_id,
+        dedupe_key=dedupe_key,
+    )
+    return True
 
 
 async def refresh(services: dict[str, Any], snapshot: RequestSnapshot) -> int:
     """Update every copy of the card to `snapshot`; replies in each thread once it is final."""
-    outbox = services["outbox"]
     card = await card_of(services, snapshot)
     version = _version(snapshot)
     deps = _deps(services)
     thread = result_reply(snapshot, tz=deps.workspace_tz if deps else UTC)
     updated = 0
     for copy in snapshot.messages:
-        if copy.outbox_id is None and copy.ts is None:
-            continue
-        parent = {"parent_id": copy.outbox_id} if copy.outbox_id else {}
-        at = {} if copy.outbox_id else {"ts": copy.ts}
-        await outbox.aenqueue(
+        updated += await _on_copy(
+            services,
+            copy,
             method="chat.update",
-            channel=copy.channel,
-            payload={"text": card.text, "blocks": card.blocks, **at},
-            **parent,
+            payload={"text": card.text, "blocks": card.blocks},
             dedupe_key=f"approval:{snapshot.id}:update:{version}:{copy.channel}",
         )
-        updated += 1
         if snapshot.state in THREAD_STATES:
-            at = {} if copy.outbox_id else {"thread_ts": copy.ts}
-            await outbox.aenqueue(
+            await _on_copy(
+                services,
+                copy,
                 method="chat.postMessage",
-                channel=copy.channel,
-                payload={**_payload(thread), **at},
-                **parent,
+                payload=_payload(thread),
                 dedupe_key=f"approval:{snapshot.id}:thread:{version}:{copy.channel}",
             )
     return updated
+
+
+async def _remind(services: dict[str, Any], snapshot: RequestSnapshot, notice: Notice) -> None:
+    for user in notice.detail.get("users", []):
+        if user not in snapshot.eligible:  # decided since the reminder was due
+            continue
+        await services["outbox"].aenqueue(
+            method="chat.postMessage",
+            channel=user,
+            payload={
+                "text": f":bell: Reminder: request #{snapshot.id} still needs your decision — "
+                f"{subject_text(snapshot)}. The card with the buttons is in this conversation "
+                "and in the team channel.",
+            },
+            dedupe_key=f"approval:{snapshot.id}:notice:{notice.id}:{user}",
+        )
+
+
+async def _tell_team(
+    services: dict[str, Any], snapshot: RequestSnapshot, notice: Notice, text: str
+) -> None:
+    channel = _team_channel(services, notice.detail.get("team"))
+    if channel is None:
+        return
+    await services["outbox"].aenqueue(
+        method="chat.postMessage",
+        channel=channel,
+        payload={"text": text},
+        dedupe_key=f"approval:{snapshot.id}:notice:{notice.id}",
+    )
+
+
+async def deliver(services: dict[str, Any], snapshot: RequestSnapshot, notices: list[Notice]) -> None:
+    """The NoticeHandler: posts new copies, refreshes the cards once for all state changes,
+    then sends reminders and escalation messages (idempotent per notice id)."""
+    kinds = {n.kind for n in notices}
+    if snapshot.messages and kinds & {"card", "expired", "escalate"}:
+        await refresh(services, snapshot)
+    if kinds & {"announce", "escalate"}:
+        snapshot = await announce(services, snapshot)
+    asked_by = f"asked by {people([snapshot.requester])}"
+    for notice in notices:
+        if notice.kind == "remind":
+            await _remind(services, snapshot, notice)
+        elif notice.kind == "escalate":
+            await _tell_team(
+                services, snapshot, notice,
+                f":rotating_light: Request #{snapshot.id} has waited too long — "
+                f"{subject_text(snapshot)}, {asked_by}. Your team may now decide it in place "
+                "of the approvers who have not answered: the card is in this channel.",
+            )
+        elif notice.kind == "expired":
+            await _tell_team(
+                services, snapshot, notice,
+                f":rotating_light: Request #{snapshot.id} expired without a decision — "
+                f"{subject_text(snapshot)}, {asked_by}. Please follow up: it can be "
+                "requested again with the same command.",
+            )
+
+
+def notice_handler(services: dict[str, Any]) -> NoticeHandler:
+    async def handle(snapshot: RequestSnapshot, notices: list[Notice]) -> None:
+        await deliver(services, snapshot, notices)
+
+    return handle
+
+
+async def deliver_now(services: dict[str, Any], request_id: int) -> RequestSnapshot | None:
+    """Deliver the request's notices at once (after a command, click or webhook); whatever
+    fails here is delivered by the next approvals tick."""
+    service: ApprovalService = services["approvals"]
+    if services.get("outbox") is not None:
+        await service.deliver_notices(notice_handler(services), request_id=request_id)
+    return await service.snapshot(request_id)
 
 
 async def tell(services: dict[str, Any], *, channel: str | None, user: str, text: str) -> None:

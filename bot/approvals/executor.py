@@ -6,26 +6,12 @@ import asyncio
 from decimal import Decimal
 
 from bot.approvals.catalog import CatalogProblem, find_model
-from bot.budgets import StoredBudgets
-from bot.store.db import session_scope
-from bot.store.models import StoredBudget
+from bot.budgets import MirrorFailed, StoredBudgets
 from integrations.hub import Sources
-from integrations.models import Budget
 
 
 class ExecutionError(Exception):
     """An approved request could not be carried out; `str()` is shown to people."""
-
-
-def marker(request_id: int) -> str:
-    """Written into the stored budget's reason, so a retry can see the increase is already in."""
-    return f"approval #{request_id}"
-
-
-def applied(stored_reason: str | None, request_id: int) -> bool:
-    """Whether the stored budget was last set by this request ('approval #1' is not '#12')."""
-    mark = marker(request_id)
-    return bool(stored_reason) and (stored_reason == mark or stored_reason.startswith(mark + ":"))
 
 
 class SourcesExecutor:
@@ -36,7 +22,9 @@ class SourcesExecutor:
         self.sources = sources
         self.budgets = budgets
 
-    async def set_alias(self, *, model: str, alias: str, version: str) -> str:
+    async def set_alias(
+        self, *, model: str, alias: str, version: str, expected: str | None = None
+    ) -> str:
         try:
             found = await find_model(self.sources, model)
         except CatalogProblem as exc:
@@ -44,54 +32,47 @@ class SourcesExecutor:
         if found is None:
             raise ExecutionError(f"no model registry has a model called {model!r}")
         previous = found.model.aliases.get(alias)
+        if previous == version:
+            return f"{alias} of {model} already points at version {version} in {found.model.source}"
+        if previous != expected:
+            # Approvers agreed to replace what the alias pointed at when they were asked; the
+            # registry has no compare-and-set, so this check narrows the race to one call.
+            was = f"version {expected}" if expected else "no version"
+            raise ExecutionError(
+                f"{alias} of {model} was moved while the request waited: it pointed at {was}, "
+                f"now at version {previous or 'none'}. Nothing was changed; ask again if "
+                "the promotion still makes sense"
+            )
         async with asyncio.timeout(self.sources.timeout):
             await found.registry.set_alias(found.model.name, alias, version)
         was = f" (was version {previous})" if previous else ""
         return f"{alias} of {model} now points at version {version}{was} in {found.model.source}"
 
-    def _stored_reason(self, team: str) -> str | None:
-        with session_scope(self.budgets.engine) as session:
-            row = session.get(StoredBudget, team)
-            return row.reason if row else None
-
     async def raise_budget(
         self, *, team: str, amount: Decimal, by: str, reason: str | None, request_id: int
     ) -> str:
-        mark = marker(request_id)
-        current = await self.budgets.budget(team)
-        if current is None:
-            raise ExecutionError(f"team {team} has no budget to raise")
-        if applied(await asyncio.to_thread(self._stored_reason, team), request_id):
-            # Stored by an earlier attempt whose mirror failed: only the mirror is left to do.
-            if self.budgets.mirror is not None:
-                await self._mirror(current)
-            return f"{team} budget is {current.monthly} {current.currency} a month (raised earlier)"
-        raised = Budget(
-            team=team,
-            monthly=current.monthly + amount,
-            currency=current.currency,
-            alert_at=current.alert_at,
-            source="store",
-        )
-        why = reason if applied(reason, request_id) else f"{mark}: {reason or ''}"
+        why = f"approval #{request_id}" + (f": {reason}" if reason else "")
         try:
-            await self.budgets.set_budget(raised, by=by, reason=why.rstrip(": "))
-        except Exception as exc:
-            if applied(await asyncio.to_thread(self._stored_reason, team), request_id):
-                raise ExecutionError(
-                    f"stored the new {team} budget ({raised.monthly} {raised.currency}), but "
-                    f"AWS Budgets was not updated: {exc}"
-                ) from exc
-            raise
+            raised = await self.budgets.raise_by(
+                team, amount, request_id=request_id, by=by, reason=why
+            )
+        except LookupError as exc:
+            raise ExecutionError(str(exc)) from exc
+        except MirrorFailed as exc:
+            stored = exc.raised.budget
+            raise ExecutionError(
+                f"stored the new {team} budget ({stored.monthly} {stored.currency} a month), but "
+                f"AWS Budgets was not updated: {exc}. Retry to update AWS Budgets; the increase "
+                "is not added twice"
+            ) from exc
+        budget = raised.budget
         mirrored = " and in AWS Budgets" if self.budgets.mirror is not None else ""
+        if not raised.now:
+            return (
+                f"{team} budget is {budget.monthly} {budget.currency} a month{mirrored} (this "
+                f"request's increase of {amount} was stored by an earlier attempt)"
+            )
         return (
-            f"{team} budget raised from {current.monthly} to {raised.monthly} "
-            f"{raised.currency} a month{mirrored}"
+            f"{team} budget raised from {raised.before} to {budget.monthly} "
+            f"{budget.currency} a month{mirrored}"
         )
-
-    async def _mirror(self, budget: Budget) -> None:
-        assert self.budgets.mirror is not None
-        try:
-            await self.budgets.mirror.set_budget(budget)
-        except Exception as exc:
-            raise ExecutionError(f"AWS Budgets was not updated: {exc}") from exc

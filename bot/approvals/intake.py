@@ -16,6 +16,7 @@ from bot.approvals.types import BudgetSubject, PromotionSubject, Refused
 from bot.budgets import StoredBudgets
 from bot.ops_config import OpsConfig
 from integrations.hub import Sources
+from integrations.models import ModelVersion
 
 
 @dataclass(frozen=True)
@@ -26,14 +27,26 @@ class Admitted:
 
 
 def _routed(
-    config: OpsConfig, *, kind: str, what: str, team: str, requester: str, **match: object
+    config: OpsConfig,
+    *,
+    kind: str,
+    what: str,
+    team: str,
+    requester: str,
+    candidate: ModelVersion | None = None,
+    **match: object,
 ) -> ResolvedPolicy | Refused:
     found = config.approvals.policy_for(kind, **match)  # type: ignore[arg-type]
     if found is None:
         return Refused(
             reason=f"no approval policy in ops.yml covers {what}; add one under approvals.policies"
         )
-    resolved = rules.resolve(config, found, team=team)
+    excluded: dict[str, str] = {}
+    if found.exclude_committer and candidate is not None:
+        committer = config.workspace.slack_id(candidate.created_by)
+        if committer and committer != requester:
+            excluded[committer] = f"you registered version {candidate.version} of {candidate.model}"
+    resolved = rules.resolve(config, found, team=team, excluded=excluded)
     problem = rules.unreachable(resolved, requester=requester)
     return Refused(reason=f"{what} cannot be approved: {problem}") if problem else resolved
 
@@ -54,6 +67,7 @@ async def admit_promotion(
         )
     version = version.strip().removeprefix("v")
     current: str | None = None
+    candidate: ModelVersion | None = None
     if catalog is not None:
         try:
             found = await find_model(catalog, model)
@@ -62,8 +76,9 @@ async def admit_promotion(
             versions = await known_versions(catalog, found)
         except CatalogProblem as exc:
             return Refused(reason=f"could not check {model!r} in the model registry: {exc}")
-        if version not in versions:
-            shown = ", ".join(versions[:10]) or "none"
+        candidate = next((v for v in versions if v.version == version), None)
+        if candidate is None:
+            shown = ", ".join(v.version for v in versions[:10]) or "none"
             return Refused(reason=f"{model} has no version {version} (versions: {shown})")
         current = found.model.aliases.get(alias)
         if current == version:
@@ -76,7 +91,13 @@ async def admit_promotion(
         )
     what = f"promoting {model} v{version} to {alias}"
     routed = _routed(
-        config, kind="promotion", what=what, team=team, requester=requester, alias=alias
+        config,
+        kind="promotion",
+        what=what,
+        team=team,
+        requester=requester,
+        candidate=candidate,
+        alias=alias,
     )
     if isinstance(routed, Refused):
         return routed
@@ -96,17 +117,18 @@ async def admit_budget_increase(
         return Refused(reason=f"{team!r} is not a team in ops.yml ({', '.join(config.teams)})")
     if not amount.is_finite() or amount <= 0:
         return Refused(reason=f"a budget increase must be a positive amount, got {amount}")
-    ceiling = config.approvals.max_budget_increase
-    if ceiling is not None and amount > Decimal(str(ceiling)):
-        return Refused(
-            reason=f"{amount} is above the largest increase one request may ask for "
-            f"({ceiling}, approvals.max_budget_increase)"
-        )
     current = await budgets.budget(team) if budgets is not None else None
     configured = config.budgets.get(team)
     if current is None and configured is None:
         return Refused(reason=f"team {team} has no budget to raise; add one under budgets:")
     currency = current.currency if current else (configured.currency if configured else None)
+    ceiling = config.approvals.max_budget_increase
+    workspace_currency = config.workspace.currency
+    if (currency or workspace_currency) == workspace_currency and amount > Decimal(str(ceiling)):
+        return Refused(
+            reason=f"{amount} {workspace_currency} is above the largest increase one request may "
+            f"ask for ({ceiling} {workspace_currency}, approvals.max_budget_increase)"
+        )
     monthly = current.monthly if current else Decimal(str(configured.monthly))  # type: ignore[union-attr]
     what = f"raising the {team} budget by {amount} {currency}"
     routed = _routed(

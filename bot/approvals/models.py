@@ -16,6 +16,7 @@ class ApprovalRequest(SQLModel, table=True):
     __table_args__ = (
         Index("ix_approval_request_state", "state", "expires_at"),
         Index("ix_approval_request_requester", "requester"),
+        UniqueConstraint("open_key", name="uq_approval_request_open_key"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -32,7 +33,8 @@ class ApprovalRequest(SQLModel, table=True):
     created_at: float
     expires_at: float
     next_reminder_at: float | None = None
-    escalated_at: float | None = None
+    escalate_at: float | None = Field(default=None, description="when the fallback is asked")
+    escalated_at: float | None = Field(default=None, description="when the fallback was asked")
     decided_at: float | None = None
     claimed_at: float | None = Field(default=None, description="when execution was claimed")
     executed_at: float | None = None
@@ -41,6 +43,11 @@ class ApprovalRequest(SQLModel, table=True):
     # Bumped by every transaction that changes the request; the bump also locks its row, so
     # decisions on one request are serialised on PostgreSQL and SQLite alike.
     version: int = 0
+    # The subject ("promotion:churn:champion") while the request is open, NULL once closed:
+    # the unique key makes "one open request per subject" hold across replicas.
+    open_key: str | None = Field(default=None, max_length=255)
+    # One replica at a time delivers the request's notices, in order.
+    notice_lease_until: float | None = None
 
 
 class ApprovalVote(SQLModel, table=True):
@@ -69,7 +76,43 @@ class ApprovalCopy(SQLModel, table=True):
     kind: str = Field(max_length=16)
     outbox_id: int | None = None
     ts: str | None = Field(default=None, max_length=32)
+    posted_channel: str | None = Field(
+        default=None, max_length=64, description="where Slack put it (a DM's D… id)"
+    )
     created_at: float
+
+
+class ApprovalNotice(SQLModel, table=True):
+    """What people must be told after a change, written in the change's own transaction and
+    delivered afterwards (at once by the replica that made the change, else by the next tick):
+    a change is never committed without its notice, and a notice is delivered until it is
+    marked sent. kinds: announce, card, remind, escalate, expired."""
+
+    __tablename__ = "approval_notice"
+    __table_args__ = (Index("ix_approval_notice_unsent", "sent_at", "request_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="approval_request.id")
+    kind: str = Field(max_length=16)
+    detail: str = Field(sa_column=Column(Text, nullable=False), description="JSON object")
+    created_at: float
+    sent_at: float | None = None
+
+
+class BudgetIncrease(SQLModel, table=True):
+    """The ledger of executed budget increases: one row per request (its primary key), written
+    in the same transaction as the new figure, so an increase is applied once whatever retries."""
+
+    __tablename__ = "budget_increase"
+
+    request_id: int = Field(primary_key=True, foreign_key="approval_request.id")
+    team: str = Field(max_length=64)
+    amount: str = Field(max_length=32, description="Decimal as text")
+    currency: str = Field(max_length=3)
+    monthly_before: str = Field(max_length=32)
+    monthly_after: str = Field(max_length=32)
+    applied_at: float
+    applied_by: str | None = Field(default=None, max_length=64)
 
 
 class ApprovalAudit(SQLModel, table=True):

@@ -2,6 +2,11 @@
 
 Resolution happens once, when the request is made; the result (`ResolvedPolicy`) is stored with
 the request so later edits of ops.yml do not change the rules of a request already pending.
+
+Separation of duties always holds: the requester (and, where the policy says so, whoever
+registered the candidate version) never decides. Once a pending request is escalated, the
+fallback team stands in for the silent approvers: its members may decide, count towards quorum
+and satisfy any required group.
 """
 
 from __future__ import annotations
@@ -22,14 +27,16 @@ class ResolvedPolicy(BaseModel):
 
     name: str
     quorum: int
-    separation_of_duties: bool
     ttl_seconds: float
     remind_every_seconds: float | None
     escalate_to: str | None
+    escalate_after_seconds: float | None = None
     approvers: list[str]
     required: list[str]
     members: dict[str, list[str]]
     labels: dict[str, str]
+    fallback: list[str] = []  # members of escalate_to, who may stand in once escalated
+    excluded: dict[str, str] = {}  # user id -> why they may not decide (besides the requester)
 
 
 def group_members(config: OpsConfig, group: str, *, team: str | None) -> tuple[list[str], str]:
@@ -46,43 +53,75 @@ def group_members(config: OpsConfig, group: str, *, team: str | None) -> tuple[l
     return [arg or ""], f"<@{arg}>"
 
 
-def resolve(config: OpsConfig, policy: ApprovalPolicy, *, team: str | None) -> ResolvedPolicy:
+def resolve(
+    config: OpsConfig,
+    policy: ApprovalPolicy,
+    *,
+    team: str | None,
+    excluded: dict[str, str] | None = None,
+) -> ResolvedPolicy:
     groups = list(dict.fromkeys([*policy.approvers, *policy.required]))
     members: dict[str, list[str]] = {}
     labels: dict[str, str] = {}
     for group in groups:
         members[group], labels[group] = group_members(config, group, team=team)
+    fallback = config.teams.get(policy.escalate_to) if policy.escalate_to else None
+    after = policy.escalate_after
     return ResolvedPolicy(
         name=policy.name,
         quorum=policy.quorum,
-        separation_of_duties=policy.separation_of_duties,
         ttl_seconds=policy.ttl.total_seconds(),
         remind_every_seconds=policy.remind_every.total_seconds() if policy.remind_every else None,
         escalate_to=policy.escalate_to,
+        escalate_after_seconds=after.total_seconds() if after else None,
         approvers=list(policy.approvers),
         required=list(policy.required),
         members=members,
         labels=labels,
+        fallback=fallback.people if fallback and after else [],
+        excluded=dict(excluded or {}),
     )
 
 
-def approvers(policy: ResolvedPolicy, *, requester: str) -> list[str]:
-    """Everyone who may decide, in ops.yml order; the requester is out under separation of
-    duties."""
+def approvers(policy: ResolvedPolicy, *, requester: str, escalated: bool = False) -> list[str]:
+    """Everyone who may decide, in ops.yml order (then the fallback team once escalated);
+    never the requester nor anyone the policy excludes."""
     people = dict.fromkeys(u for g in policy.members for u in policy.members[g])
-    if policy.separation_of_duties:
-        people.pop(requester, None)
+    if escalated:
+        people.update(dict.fromkeys(policy.fallback))
+    for out in (requester, *policy.excluded):
+        people.pop(out, None)
     return list(people)
 
 
-def groups_of(policy: ResolvedPolicy, user: str) -> list[str]:
-    return [g for g, people in policy.members.items() if user in people]
+def why_not(policy: ResolvedPolicy, *, requester: str, user: str) -> str | None:
+    """Why `user` may never decide this request (separation of duties), or None."""
+    if user == requester:
+        return (
+            "You made this request, so you cannot approve or reject it (separation of duties). "
+            "You can cancel it instead."
+        )
+    if user in policy.excluded:
+        return f"You cannot decide this request: {policy.excluded[user]} (separation of duties)."
+    return None
+
+
+def groups_of(policy: ResolvedPolicy, user: str, *, escalated: bool = False) -> list[str]:
+    found = [g for g, people in policy.members.items() if user in people]
+    if escalated and user in policy.fallback and policy.escalate_to:
+        found.append(f"team:{policy.escalate_to} (escalation)")
+    return found
 
 
 def unreachable(policy: ResolvedPolicy, *, requester: str) -> str | None:
-    """Why no set of decisions could ever approve this request, or None if one can."""
+    """Why no set of decisions could ever approve this request, or None if one can.
+
+    Judged without escalation: a request must be approvable by the people first asked.
+    """
     people = approvers(policy, requester=requester)
-    without = " other than the requester" if policy.separation_of_duties else ""
+    without = " other than the requester" + (
+        " and " + ", ".join(f"<@{u}>" for u in policy.excluded) if policy.excluded else ""
+    )
     if not people:
         return f"policy {policy.name} names no approver{without} (check its groups in ops.yml)"
     if len(people) < policy.quorum:
@@ -99,21 +138,28 @@ def unreachable(policy: ResolvedPolicy, *, requester: str) -> str | None:
     return None
 
 
-def needs(policy: ResolvedPolicy, approved_by: Iterable[str]) -> list[GroupNeed]:
+def needs(
+    policy: ResolvedPolicy, approved_by: Iterable[str], *, escalated: bool = False
+) -> list[GroupNeed]:
     done = set(approved_by)
+    stand_ins = done.intersection(policy.fallback) if escalated else set()
     return [
         GroupNeed(
             group=group,
             label=policy.labels[group],
             members=list(policy.members[group]),
-            satisfied=bool(done.intersection(policy.members[group])),
+            satisfied=bool(done.intersection(policy.members[group]) or stand_ins),
         )
         for group in policy.required
     ]
 
 
-def quorum_met(policy: ResolvedPolicy, *, requester: str, approved_by: Iterable[str]) -> bool:
+def quorum_met(
+    policy: ResolvedPolicy, *, requester: str, approved_by: Iterable[str], escalated: bool = False
+) -> bool:
     """Enough distinct eligible approvals, and one from every required group."""
-    eligible = set(approvers(policy, requester=requester))
+    eligible = set(approvers(policy, requester=requester, escalated=escalated))
     counted = {u for u in approved_by if u in eligible}
-    return len(counted) >= policy.quorum and all(n.satisfied for n in needs(policy, counted))
+    return len(counted) >= policy.quorum and all(
+        n.satisfied for n in needs(policy, counted, escalated=escalated)
+    )

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import structlog
+from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 from bot.approvals import intake, store
@@ -22,17 +23,20 @@ from bot.approvals.audit import audit_records
 from bot.approvals.decisions import SYSTEM, decide_locked, expire_if_due
 from bot.approvals.snapshot import policy_of, snapshot_of
 from bot.approvals.store import REQUEST, epoch
-from bot.approvals.ticks import run_tick
+from bot.approvals.ticks import run_tick, stalled_approvals
 from bot.approvals.types import (
     AuditRecord,
     BudgetSubject,
     DecisionOutcome,
     Executor,
+    Notice,
+    NoticeHandler,
     PromotionSubject,
     Refused,
     RequestKind,
     RequestSnapshot,
     RequestState,
+    Subject,
     TickReport,
     UnknownRequest,
 )
@@ -44,8 +48,19 @@ from integrations.hub import Sources
 log = structlog.get_logger(__name__)
 
 
+# How long one replica may take to deliver a request's notices before another may try.
+NOTICE_LEASE_SECONDS = 120
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def subject_key(subject: Subject) -> str:
+    """What 'the same request' means: one open request per model alias, or per team budget."""
+    if isinstance(subject, PromotionSubject):
+        return f"promotion:{subject.model}:{subject.alias}"
+    return f"budget_increase:{subject.team}"
 
 
 class ApprovalService:
@@ -117,6 +132,8 @@ class ApprovalService:
             else RequestKind.budget_increase
         )
         remind = policy.remind_every_seconds
+        escalate_after = policy.escalate_after_seconds
+        open_key = subject_key(admitted.subject)
         values = {
             "kind": kind.value,
             "state": RequestState.pending.value,
@@ -129,12 +146,16 @@ class ApprovalService:
             "created_at": now,
             "expires_at": now + policy.ttl_seconds,
             "next_reminder_at": now + remind if remind else None,
+            "escalate_at": now + escalate_after if escalate_after else None,
+            "open_key": open_key,
         }
         routed_to = rules.approvers(policy, requester=requester)
 
-        def write() -> int:
+        def write() -> int | Refused:
             with store.transaction(self.engine) as conn:
                 request_id = store.create(conn, values=values)
+                if request_id is None:
+                    return self._already_open(conn, open_key, admitted.subject)
                 store.audit(
                     conn,
                     request_id=request_id,
@@ -156,13 +177,41 @@ class ApprovalService:
                         "approvers": routed_to,
                         "required": policy.required,
                         "quorum": policy.quorum,
+                        "excluded": policy.excluded,
                     },
                 )
+                store.notice(conn, request_id=request_id, kind="announce", at=now)
                 return request_id
 
-        request_id = await asyncio.to_thread(write)
-        log.info("approval.created", id=request_id, kind=kind.value, policy=policy.name)
-        return await self._get(request_id)
+        made = await asyncio.to_thread(write)
+        if isinstance(made, Refused):
+            log.info("approval.refused", requester=requester, reason=made.reason)
+            return made
+        log.info("approval.created", id=made, kind=kind.value, policy=policy.name)
+        return await self._get(made)
+
+    @staticmethod
+    def _already_open(conn: Connection, open_key: str, subject: Subject) -> Refused:
+        other = store.open_request_for(conn, open_key)
+        what = (
+            f"{subject.alias} of {subject.model}"
+            if isinstance(subject, PromotionSubject)
+            else f"the {subject.team} budget"
+        )
+        return Refused(
+            reason=f"request #{other} for {what} is still open; decide, cancel or let it "
+            "expire before asking again",
+            open_request=other,
+        )
+
+    async def open_request(self, subject: Subject) -> int | None:
+        """The open request for this subject (model+alias, or team budget), if any."""
+
+        def work() -> int | None:
+            with store.transaction(self.engine) as conn:
+                return store.open_request_for(conn, subject_key(subject))
+
+        return await asyncio.to_thread(work)
 
     # -- decisions -------------------------------------------------------------------------
     async def decide(
@@ -269,10 +318,10 @@ class ApprovalService:
         except Exception as exc:
             error = redact(str(exc) or type(exc).__name__)[:2000]
             log.warning("approval.execution_failed", id=request_id, error=error)
-            await self._finish(request_id, RequestState.failed, error=error)
+            await self._finish(request_id, RequestState.failed, claimed=now, error=error)
         else:
             log.info("approval.executed", id=request_id, result=result)
-            await self._finish(request_id, RequestState.executed, result=result)
+            await self._finish(request_id, RequestState.executed, claimed=now, result=result)
         return await self._get(request_id)
 
     async def _run(self, snapshot: RequestSnapshot) -> str:
@@ -287,7 +336,10 @@ class ApprovalService:
                 request_id=snapshot.id,
             )
         return await self.executor.set_alias(
-            model=subject.model, alias=subject.alias, version=subject.version
+            model=subject.model,
+            alias=subject.alias,
+            version=subject.version,
+            expected=subject.current_version,
         )
 
     async def _finish(
@@ -295,6 +347,7 @@ class ApprovalService:
         request_id: int,
         state: RequestState,
         *,
+        claimed: float,
         result: str | None = None,
         error: str | None = None,
     ) -> None:
@@ -304,10 +357,11 @@ class ApprovalService:
             if state == RequestState.executed
             else {"error": error}
         )
+        detail = {"result": result} if result else {"error": error}
 
         def write() -> None:
             with store.transaction(self.engine) as conn:
-                store.transition(
+                if store.transition(
                     conn,
                     request_id=request_id,
                     from_state=RequestState.executing,
@@ -315,9 +369,25 @@ class ApprovalService:
                     at=now,
                     actor=SYSTEM,
                     action=state.value,
-                    detail={"result": result} if result else {"error": error},
+                    detail=detail,
                     **fields,
-                )
+                ):
+                    return
+                # The tick took this execution for interrupted (it ran very long) and marked
+                # it failed; the real outcome still wins, or a done change would be hidden.
+                if state == RequestState.executed:
+                    store.transition(
+                        conn,
+                        request_id=request_id,
+                        from_state=RequestState.failed,
+                        to_state=state,
+                        at=now,
+                        actor=SYSTEM,
+                        action=state.value,
+                        detail={**detail, "late": True},
+                        extra=REQUEST.c.claimed_at == claimed,
+                        **fields,
+                    )
 
         await asyncio.to_thread(write)
 
@@ -419,10 +489,78 @@ class ApprovalService:
         await asyncio.to_thread(work)
 
     # -- time ------------------------------------------------------------------------------
-    async def tick(self, *, now: datetime | None = None) -> TickReport:
-        """Expire, remind and escalate; each exactly once across replicas."""
+    async def tick(
+        self, *, now: datetime | None = None, deliver: NoticeHandler | None = None
+    ) -> TickReport:
+        """Expire, remind and escalate (each exactly once across replicas), run approved
+        requests whose execution stalled, then deliver every notice not yet delivered."""
         at = epoch(now or self.clock())
-        return await asyncio.to_thread(run_tick, self.engine, now=at)
+        report = await asyncio.to_thread(run_tick, self.engine, now=at)
+        stalled = await asyncio.to_thread(stalled_approvals, self.engine, now=at)
+        executed = [await self.execute(request_id=i) for i in stalled]
+        sent = await self.deliver_notices(deliver) if deliver is not None else 0
+        return report.model_copy(update={"executed": executed, "notices_sent": sent})
+
+    async def deliver_notices(
+        self, deliver: NoticeHandler, *, request_id: int | None = None
+    ) -> int:
+        """Hand undelivered notices to `deliver`, one request at a time under a lease (so
+        each request's notices go out in order, from one replica); a failed delivery is left
+        for the next call. Returns how many notices were delivered."""
+        now = self._now()
+
+        def candidates() -> list[int]:
+            with store.transaction(self.engine) as conn:
+                return store.with_unsent_notices(conn, now=now)
+
+        ids = [request_id] if request_id is not None else await asyncio.to_thread(candidates)
+        delivered = 0
+        for rid in ids:
+            delivered += await self._deliver_one(deliver, rid)
+        return delivered
+
+    async def _deliver_one(self, deliver: NoticeHandler, request_id: int) -> int:
+        now = self._now()
+
+        def take() -> tuple[RequestSnapshot, list[Notice]] | None:
+            with store.transaction(self.engine) as conn:
+                if not store.lease_notices(
+                    conn, request_id=request_id, now=now, until=now + NOTICE_LEASE_SECONDS
+                ):
+                    return None
+                rows = store.unsent_notices(conn, request_id)
+                stored = store.read(conn, request_id)
+            if stored is None:
+                return None
+            notices = [
+                Notice(
+                    id=r.id,
+                    request_id=r.request_id,
+                    kind=r.kind,
+                    detail=json.loads(r.detail),
+                    created_at=datetime.fromtimestamp(r.created_at, UTC),
+                )
+                for r in rows
+            ]
+            return snapshot_of(stored), notices
+
+        def done(ids: list[int]) -> None:
+            with store.transaction(self.engine) as conn:
+                store.notices_sent(conn, request_id=request_id, ids=ids, at=self._now())
+
+        taken = await asyncio.to_thread(take)
+        if taken is None:
+            return 0
+        snapshot, notices = taken
+        try:
+            if notices:
+                await deliver(snapshot, notices)
+        except Exception:
+            log.exception("approval.notice_delivery_failed", id=request_id)
+            await asyncio.to_thread(done, [])  # release the lease; the notices stay unsent
+            return 0
+        await asyncio.to_thread(done, [n.id for n in notices])
+        return len(notices)
 
     async def audit(
         self, *, since: datetime | None = None, request_id: int | None = None

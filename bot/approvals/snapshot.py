@@ -47,13 +47,19 @@ def policy_of(stored: Stored) -> ResolvedPolicy:
     return ResolvedPolicy.model_validate_json(stored.request.policy)
 
 
+def escalated(stored: Stored) -> bool:
+    """Whether the fallback team was asked to stand in (which widens who may decide)."""
+    return stored.request.escalated_at is not None and bool(policy_of(stored).fallback)
+
+
 def snapshot_of(stored: Stored) -> RequestSnapshot:
     row = stored.request
     policy = policy_of(stored)
     votes = [vote_of(v) for v in stored.votes]
     approvals = [v for v in votes if v.approve]
     state = RequestState(row.state)
-    everyone = rules.approvers(policy, requester=row.requester)
+    widened = escalated(stored)
+    everyone = rules.approvers(policy, requester=row.requester, escalated=widened)
     voted = {v.user for v in votes}
     assert row.id is not None
     return RequestSnapshot(
@@ -68,11 +74,13 @@ def snapshot_of(stored: Stored) -> RequestSnapshot:
         quorum=policy.quorum,
         approvals=approvals,
         rejection=next((v for v in votes if not v.approve), None),
-        needs=rules.needs(policy, [v.user for v in approvals]),
+        needs=rules.needs(policy, [v.user for v in approvals], escalated=widened),
         eligible=[u for u in everyone if u not in voted] if state == RequestState.pending else [],
         approvers=everyone,
         team=row.team,
         escalate_to=policy.escalate_to,
+        escalated_at=moment(row.escalated_at) if widened else None,
+        excluded=dict(policy.excluded),
         created_at=_at(row.created_at),
         expires_at=_at(row.expires_at),
         decided_at=moment(row.decided_at),
@@ -80,7 +88,13 @@ def snapshot_of(stored: Stored) -> RequestSnapshot:
         result=row.result,
         error=row.error,
         messages=[
-            PostedCopy(channel=c.channel, ts=c.ts, outbox_id=c.outbox_id, kind=c.kind)  # type: ignore[arg-type]
+            PostedCopy(
+                channel=c.channel,
+                ts=c.ts,
+                outbox_id=c.outbox_id,
+                kind=c.kind,  # type: ignore[arg-type]
+                posted_channel=c.posted_channel,
+            )
             for c in stored.copies
         ],
     )

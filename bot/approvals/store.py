@@ -1,8 +1,9 @@
 """Database work of the approval engine (sync, short transactions; called via asyncio.to_thread).
 
 Every state change is a conditional UPDATE (`WHERE id = ? AND state = <expected>`) whose
-RETURNING row says whether this transaction won, and it writes its audit record in the same
-transaction: a change and its record commit together or not at all. `lock` bumps the request's
+RETURNING row says whether this transaction won, and it writes its audit record and a `card`
+notice (every copy of the card must show the new state) in the same transaction: a change, its
+record and the duty to tell people commit together or not at all. `lock` bumps the request's
 version first thing in a transaction, which takes the row's write lock on PostgreSQL and the
 database write lock on SQLite, so concurrent decisions on one request run one after another.
 """
@@ -16,17 +17,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from bot.approvals.models import ApprovalAudit, ApprovalCopy, ApprovalRequest, ApprovalVote
-from bot.approvals.types import TRANSITIONS, RequestState
+from bot.approvals.models import (
+    ApprovalAudit,
+    ApprovalCopy,
+    ApprovalNotice,
+    ApprovalRequest,
+    ApprovalVote,
+)
+from bot.approvals.types import OPEN_STATES, TRANSITIONS, RequestState
 
 REQUEST = ApprovalRequest.__table__  # type: ignore[attr-defined]
 VOTE = ApprovalVote.__table__  # type: ignore[attr-defined]
 COPY = ApprovalCopy.__table__  # type: ignore[attr-defined]
 AUDIT = ApprovalAudit.__table__  # type: ignore[attr-defined]
+NOTICE = ApprovalNotice.__table__  # type: ignore[attr-defined]
 
 
 def epoch(at: datetime) -> float:
@@ -113,8 +121,14 @@ def audit(
     )
 
 
-def create(conn: Connection, *, values: dict[str, Any]) -> int:
-    return int(conn.execute(insert(REQUEST).values(**values).returning(REQUEST.c.id)).scalar_one())
+def create(conn: Connection, *, values: dict[str, Any]) -> int | None:
+    """Insert a request; None if another open request holds its `open_key` (its subject)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(REQUEST).values(**values).on_conflict_do_nothing(
+        index_elements=["open_key"]
+    )
+    found = conn.execute(stmt.returning(REQUEST.c.id)).scalar()
+    return None if found is None else int(found)
 
 
 def transition(
@@ -137,6 +151,8 @@ def transition(
     """
     if to_state not in TRANSITIONS[from_state]:
         raise ValueError(f"an approval request cannot go from {from_state} to {to_state}")
+    if to_state not in OPEN_STATES:
+        fields["open_key"] = None  # the subject may be requested again
     stmt = update(REQUEST).where(REQUEST.c.id == request_id, REQUEST.c.state == from_state.value)
     if extra is not None:
         stmt = stmt.where(extra)
@@ -147,6 +163,7 @@ def transition(
     ).first()
     if won is None:
         return False
+    notice(conn, request_id=request_id, kind="card", at=at)
     audit(
         conn,
         request_id=request_id,
@@ -158,6 +175,77 @@ def transition(
         detail=detail,
     )
     return True
+
+
+def notice(
+    conn: Connection,
+    *,
+    request_id: int,
+    kind: str,
+    at: float,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Record that people must be told something about the request (see ApprovalNotice)."""
+    conn.execute(
+        insert(NOTICE).values(
+            request_id=request_id,
+            kind=kind,
+            detail=json.dumps(detail or {}, sort_keys=True, default=str),
+            created_at=at,
+        )
+    )
+
+
+def unsent_notices(conn: Connection, request_id: int) -> list[Any]:
+    return list(
+        conn.execute(
+            select(NOTICE)
+            .where(NOTICE.c.request_id == request_id, NOTICE.c.sent_at.is_(None))
+            .order_by(NOTICE.c.id)
+        ).all()
+    )
+
+
+def with_unsent_notices(conn: Connection, *, now: float) -> list[int]:
+    """Requests with notices to deliver whose delivery lease is free."""
+    rows = conn.execute(
+        select(NOTICE.c.request_id)
+        .join(REQUEST, REQUEST.c.id == NOTICE.c.request_id)
+        .where(
+            NOTICE.c.sent_at.is_(None),
+            or_(REQUEST.c.notice_lease_until.is_(None), REQUEST.c.notice_lease_until < now),
+        )
+        .distinct()
+    ).scalars()
+    return sorted(rows)
+
+
+def lease_notices(conn: Connection, *, request_id: int, now: float, until: float) -> bool:
+    """Take the request's delivery lease (one replica delivers its notices at a time)."""
+    stmt = (
+        update(REQUEST)
+        .where(
+            REQUEST.c.id == request_id,
+            or_(REQUEST.c.notice_lease_until.is_(None), REQUEST.c.notice_lease_until < now),
+        )
+        .values(notice_lease_until=until)
+        .returning(REQUEST.c.id)
+    )
+    return conn.execute(stmt).first() is not None
+
+
+def notices_sent(conn: Connection, *, request_id: int, ids: list[int], at: float) -> None:
+    if ids:
+        conn.execute(
+            update(NOTICE).where(NOTICE.c.id.in_(ids), NOTICE.c.sent_at.is_(None)).values(sent_at=at)
+        )
+    conn.execute(
+        update(REQUEST).where(REQUEST.c.id == request_id).values(notice_lease_until=None)
+    )
+
+
+def open_request_for(conn: Connection, open_key: str) -> int | None:
+    return conn.execute(select(REQUEST.c.id).where(REQUEST.c.open_key == open_key)).scalar()
 
 
 def claim_field(
@@ -193,6 +281,7 @@ def save_copy(
     outbox_id: int | None,
     ts: str | None,
     at: float,
+    posted_channel: str | None = None,
 ) -> None:
     """Insert or complete the record of one posted card (outbox id first, ts once sent)."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
@@ -202,6 +291,7 @@ def save_copy(
         kind=kind,
         outbox_id=outbox_id,
         ts=ts,
+        posted_channel=posted_channel,
         created_at=at,
     )
     changes: dict[str, Any] = {"kind": kind}
@@ -209,6 +299,8 @@ def save_copy(
         changes["outbox_id"] = outbox_id
     if ts is not None:
         changes["ts"] = ts
+    if posted_channel is not None:
+        changes["posted_channel"] = posted_channel
     conn.execute(stmt.on_conflict_do_update(index_elements=["request_id", "channel"], set_=changes))
 
 

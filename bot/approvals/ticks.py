@@ -1,26 +1,32 @@
 """The periodic pass over open requests: expire, remind, escalate, recover stuck executions.
 
-Each step is a compare-and-set on the request row, so when several replicas tick at once
-each expiry, reminder and escalation happens (and is reported to the notifier) exactly once.
+Each step is a compare-and-set on the request row, so when several replicas tick at once each
+expiry, reminder and escalation happens exactly once; what people must be told is written as a
+notice in the same transaction, and delivered afterwards (see ApprovalService.deliver_notices).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from sqlalchemy.engine import Engine
 
 from bot.approvals import store
-from bot.approvals.decisions import SYSTEM
+from bot.approvals.decisions import SYSTEM, expire
 from bot.approvals.snapshot import policy_of, snapshot_of
-from bot.approvals.store import REQUEST
-from bot.approvals.types import Escalation, Reminder, RequestState, TickReport
+from bot.approvals.store import COPY, REQUEST
+from bot.approvals.types import OPEN_STATES, Escalation, Reminder, RequestState, TickReport
+from bot.store.models import OutboxMessage, OutboxStatus
 
 # An execution claimed this long ago without finishing was interrupted (its replica stopped).
 STALE_EXECUTION_SECONDS = 15 * 60
+# An approved request not claimed for execution this long after its approval was left behind
+# (the replica that completed quorum stopped, or its execute call never ran): the tick runs it.
+STALLED_APPROVAL_SECONDS = 60
+OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
 def _ids(conn: Connection, *conditions: object) -> list[int]:
-    return [s.request.id for s in store.read_many(conn, *conditions) if s.request.id]
+    return list(conn.execute(select(REQUEST.c.id).where(*conditions).order_by(REQUEST.c.id)).scalars())
 
 
 def recover_stale(engine: Engine, *, now: float) -> None:
@@ -44,60 +50,74 @@ def recover_stale(engine: Engine, *, now: float) -> None:
             )
 
 
-def expire_due(engine: Engine, *, now: float) -> list[int]:
-    expired = []
+def stalled_approvals(engine: Engine, *, now: float) -> list[int]:
     with store.transaction(engine) as conn:
-        for request_id in _ids(
+        return _ids(
+            conn,
+            REQUEST.c.state == RequestState.approved.value,
+            REQUEST.c.decided_at <= now - STALLED_APPROVAL_SECONDS,
+        )
+
+
+def expire_due(engine: Engine, *, now: float) -> tuple[list[int], list[Escalation]]:
+    """Expire overdue requests; the escalation team of each is told (an Escalation with nobody
+    asked: it can only follow up now)."""
+    expired: list[int] = []
+    told: list[Escalation] = []
+    with store.transaction(engine) as conn:
+        due = store.read_many(
             conn, REQUEST.c.state == RequestState.pending.value, REQUEST.c.expires_at <= now
-        ):
-            if store.transition(
-                conn,
-                request_id=request_id,
-                from_state=RequestState.pending,
-                to_state=RequestState.expired,
-                at=now,
-                actor=SYSTEM,
-                action="expired",
-                extra=REQUEST.c.expires_at <= now,
-                decided_at=now,
-            ):
-                expired.append(request_id)
-    return expired
+        )
+        for stored in due:
+            if not expire(conn, stored, now=now):
+                continue
+            assert stored.request.id is not None
+            expired.append(stored.request.id)
+            team = policy_of(stored).escalate_to
+            if team:
+                after = store.read(conn, stored.request.id) or stored
+                told.append(Escalation(request=snapshot_of(after), team=team))
+    return expired, told
 
 
 def escalate(engine: Engine, *, now: float) -> list[Escalation]:
-    """Expired requests not yet considered for escalation; `escalated_at` marks them done."""
+    """Pending requests past their escalate_at: the fallback team is asked to stand in."""
     escalations = []
     with store.transaction(engine) as conn:
-        candidates = store.read_many(
-            conn, REQUEST.c.state == RequestState.expired.value, REQUEST.c.escalated_at.is_(None)
+        due = store.read_many(
+            conn,
+            REQUEST.c.state == RequestState.pending.value,
+            REQUEST.c.escalate_at <= now,
+            REQUEST.c.escalated_at.is_(None),
+            REQUEST.c.expires_at > now,
         )
-    for stored in candidates:
+    for stored in due:
         request_id = stored.request.id
         assert request_id is not None
-        team = policy_of(stored).escalate_to
+        policy = policy_of(stored)
+        team = policy.escalate_to
         with store.transaction(engine) as conn:
             if not store.claim_field(
                 conn,
                 request_id=request_id,
-                state=RequestState.expired,
+                state=RequestState.pending,
                 column="escalated_at",
                 old=None,
                 new=now,
             ):
                 continue
+            after = store.read(conn, request_id) or stored
+            snapshot = snapshot_of(after)
+            voted = {v.user for v in after.votes}
+            asked = [u for u in policy.fallback if u in snapshot.eligible and u not in voted]
             if team is None:
                 continue
+            detail = {"team": team, "asked": asked, "why": "no decision in time"}
             store.audit(
-                conn,
-                request_id=request_id,
-                at=now,
-                actor=SYSTEM,
-                action="escalated",
-                detail={"team": team},
+                conn, request_id=request_id, at=now, actor=SYSTEM, action="escalated", detail=detail
             )
-            after = store.read(conn, request_id) or stored
-        escalations.append(Escalation(request=snapshot_of(after), team=team))
+            store.notice(conn, request_id=request_id, kind="escalate", at=now, detail=detail)
+        escalations.append(Escalation(request=snapshot, team=team, asked=asked))
     return escalations
 
 
@@ -126,24 +146,44 @@ def remind(engine: Engine, *, now: float) -> list[Reminder]:
             ):
                 continue
             if snapshot.eligible:
+                detail = {"users": snapshot.eligible}
                 store.audit(
-                    conn,
-                    request_id=row.id,
-                    at=now,
-                    actor=SYSTEM,
-                    action="reminded",
-                    detail={"users": snapshot.eligible},
+                    conn, request_id=row.id, at=now, actor=SYSTEM, action="reminded", detail=detail
                 )
+                store.notice(conn, request_id=row.id, kind="remind", at=now, detail=detail)
         if snapshot.eligible:
             reminders.append(Reminder(request=snapshot, users=snapshot.eligible))
     return reminders
 
 
+def settle_copies(engine: Engine) -> int:
+    """Copy Slack's ts and channel of every sent card of an open request into approval_copy,
+    so its card can still be updated after the outbox prunes the posted message."""
+    with store.transaction(engine) as conn:
+        rows = conn.execute(
+            select(COPY.c.id, OUTBOX.c.result_ts, OUTBOX.c.result_channel)
+            .join(OUTBOX, OUTBOX.c.id == COPY.c.outbox_id)
+            .join(REQUEST, REQUEST.c.id == COPY.c.request_id)
+            .where(
+                COPY.c.ts.is_(None),
+                OUTBOX.c.status == OutboxStatus.sent.value,
+                OUTBOX.c.result_ts.is_not(None),
+                REQUEST.c.state.in_([s.value for s in OPEN_STATES]),
+            )
+        ).all()
+        for copy_id, ts, channel in rows:
+            conn.execute(
+                COPY.update().where(COPY.c.id == copy_id).values(ts=ts, posted_channel=channel)
+            )
+    return len(rows)
+
+
 def run_tick(engine: Engine, *, now: float) -> TickReport:
     recover_stale(engine, now=now)
-    expired = expire_due(engine, now=now)
-    escalations = escalate(engine, now=now)
+    expired, told = expire_due(engine, now=now)
+    escalations = told + escalate(engine, now=now)
     reminders = remind(engine, now=now)
+    settle_copies(engine)
     with store.transaction(engine) as conn:
         shown = [snapshot_of(s) for s in (store.read(conn, i) for i in expired) if s]
     return TickReport(expired=shown, reminders=reminders, escalations=escalations)

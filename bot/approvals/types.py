@@ -16,10 +16,14 @@ Notes on the shape:
 - `ApprovalService(...)` also takes optional `catalog` (Sources: checks model/version exist)
   and `budgets` (StoredBudgets: the current figure shown on budget requests).
 - `Executor.raise_budget` also takes `request_id`, so retrying a half-done increase (stored,
-  but the AWS Budgets mirror failed) never adds the amount twice.
+  but the AWS Budgets mirror failed) never adds the amount twice (the budget_increase ledger).
+- `Executor.set_alias` takes the version the alias pointed at when the request was made, and
+  refuses if someone moved the alias since: approvers approved replacing *that* version.
 - `decide`/`execute`/`record_copy` raise `UnknownRequest` (a LookupError) for an unknown id.
 - `TickReport` lists `Reminder`s and `Escalation`s that this replica claimed (each exactly once
-  across replicas) and the requests it expired.
+  across replicas), the requests it expired, and stalled approved requests it executed.
+- What people must be told after a change is a `Notice`, written in the change's transaction
+  and delivered afterwards to a `NoticeHandler` (the Slack side), until it succeeds.
 """
 
 from __future__ import annotations
@@ -55,7 +59,9 @@ TRANSITIONS: dict[RequestState, frozenset[RequestState]] = {
     ),
     RequestState.approved: frozenset({RequestState.executing}),
     RequestState.executing: frozenset({RequestState.executed, RequestState.failed}),
-    RequestState.failed: frozenset({RequestState.approved}),
+    # failed -> executed only for an execution that finished after the tick took it for
+    # interrupted (see ApprovalService._finish)
+    RequestState.failed: frozenset({RequestState.approved, RequestState.executed}),
     RequestState.executed: frozenset(),
     RequestState.rejected: frozenset(),
     RequestState.expired: frozenset(),
@@ -108,10 +114,11 @@ class GroupNeed(Value):
 
 
 class PostedCopy(Value):
-    channel: str
+    channel: str = Field(description="where it was addressed: a user id for a DM")
     ts: str | None = None
     outbox_id: int | None = None
     kind: Literal["dm", "team_channel"]
+    posted_channel: str | None = Field(None, description="where Slack put it (D… for a DM)")
 
 
 class RequestSnapshot(Value):
@@ -131,6 +138,12 @@ class RequestSnapshot(Value):
     approvers: list[str] = Field(description="everyone the policy names, requester excluded")
     team: str = Field(description="owning team: the model's team or the budget's team")
     escalate_to: str | None = None
+    escalated_at: datetime | None = Field(
+        None, description="when escalate_to was asked to stand in (pending requests)"
+    )
+    excluded: dict[str, str] = Field(
+        default_factory=dict, description="user id -> why they may not decide (besides requester)"
+    )
     created_at: datetime
     expires_at: datetime
     decided_at: datetime | None = None
@@ -153,6 +166,9 @@ class Refused(Value):
     """A request (or a retry) refused, with a reason a person can act on."""
 
     reason: str
+    open_request: int | None = Field(
+        None, description="the open request for the same subject, when that is the reason"
+    )
 
 
 class DecisionOutcome(Value):
@@ -169,13 +185,33 @@ class Reminder(Value):
 
 class Escalation(Value):
     request: RequestSnapshot
-    team: str = Field(description="team told about the expiry (policy escalate_to)")
+    team: str = Field(description="the policy's escalate_to team")
+    asked: list[str] = Field(
+        default_factory=list, description="fallback members now asked to decide (empty: expiry)"
+    )
+
+
+NoticeKind = Literal["announce", "card", "remind", "escalate", "expired"]
+
+
+class Notice(Value):
+    """Something people must be told about a request; see ApprovalNotice."""
+
+    id: int
+    request_id: int
+    kind: NoticeKind
+    detail: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime
 
 
 class TickReport(Value):
     expired: list[RequestSnapshot] = Field(default_factory=list)
     reminders: list[Reminder] = Field(default_factory=list)
     escalations: list[Escalation] = Field(default_factory=list)
+    executed: list[RequestSnapshot] = Field(
+        default_factory=list, description="approved requests whose execution had stalled"
+    )
+    notices_sent: int = 0
 
 
 AuditAction = Literal[
@@ -205,6 +241,13 @@ class AuditRecord(Value):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
+class NoticeHandler(Protocol):
+    """Tells people about a request's notices (oldest first); raises if it could not, and the
+    same notices are offered again later. Must be idempotent per notice id."""
+
+    async def __call__(self, snapshot: RequestSnapshot, notices: list[Notice]) -> None: ...
+
+
 class UnknownRequest(LookupError):
     """No approval request has this id."""
 
@@ -212,7 +255,12 @@ class UnknownRequest(LookupError):
 class Executor(Protocol):
     """Carries out an approved request; raises on failure (the message is shown to people)."""
 
-    async def set_alias(self, *, model: str, alias: str, version: str) -> str: ...
+    async def set_alias(
+        self, *, model: str, alias: str, version: str, expected: str | None = None
+    ) -> str:
+        """Point `alias` of `model` at `version`, if the alias still points at `expected`
+        (the version it pointed at when the request was made; None: it had none)."""
+        ...
 
     async def raise_budget(
         self, *, team: str, amount: Decimal, by: str, reason: str | None, request_id: int

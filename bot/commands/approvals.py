@@ -11,7 +11,7 @@ from typing import Any
 from bot.answers.deps import AnswerDeps, deps_for
 from bot.answers.entities import Unknown, match_name, resolve_team
 from bot.approvals.cards import render_approvals
-from bot.approvals.delivery import announce
+from bot.approvals.delivery import deliver_now, where
 from bot.approvals.evidence import registry_versions
 from bot.approvals.types import Refused, RequestSnapshot
 from bot.commands.dispatch import AskContext
@@ -132,8 +132,11 @@ async def routed(services: dict[str, Any], made: RequestSnapshot | Refused) -> R
     """What the requester is told once a request was made (and sent) or refused."""
     if isinstance(made, Refused):
         return Reply(text=f":no_entry: I could not open that request: {escape(made.reason)}")
-    where = await announce(services, made)
-    text = f":outbox_tray: Request #{made.id} sent to {where}. `/ops approvals` shows its state."
+    sent = await deliver_now(services, made.id) or made
+    text = (
+        f":outbox_tray: Request #{made.id} sent to {where(sent)}. "
+        "`/ops approvals` shows its state."
+    )
     return Reply(text=text, blocks=[section(text)])
 
 

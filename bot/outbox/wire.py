@@ -53,12 +53,15 @@ def request_body(
     """The JSON body: the payload plus channel, and thread_ts or ts taken from the parent.
 
     The parent's result channel wins over the queued one: a post addressed to a user id
-    lands in a DM channel (D…), and replies and updates must name that channel. An upload
+    lands in a DM channel (D…), and replies and updates must name that channel (or carry it
+    in the payload). An upload
     that names its own thread_ts goes there (the thread its parent was posted in); the
     parent then only orders it.
     """
     body = dict(payload)
-    body["channel"] = parent_channel or channel
+    # A payload may name where the message lives (a DM's D… id) while it is queued under the
+    # channel key that orders it (the user id the DM was first addressed to).
+    body["channel"] = parent_channel or payload.get("channel") or channel
     if parent_ts is not None:
         if method in ("chat.update", "chat.delete"):
             body["ts"] = parent_ts

@@ -22,6 +22,9 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (
         Index("ix_outbox_due", "status", "channel", "id"),
         UniqueConstraint("dedupe_key", name="uq_outbox_dedupe_key"),
+        # Ids are never reused (SQLite would hand out a pruned id again): an id kept elsewhere
+        # (a card's posted message, a thread's root) never names a newer, unrelated message.
+        {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, primary_key=True)

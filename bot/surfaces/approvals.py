@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answers.deps import AnswerDeps, deps_for
 from bot.approvals.cards import RequestRef, budget_modal, promotion_modal, read_form, reject_modal
-from bot.approvals.delivery import refresh, tell
+from bot.approvals.delivery import deliver_now, tell
 from bot.approvals.service import ApprovalService
 from bot.approvals.types import Refused, RequestState
 from bot.commands.approvals import BudgetAsk, PromotionAsk, check_budget, check_promotion, routed
@@ -47,15 +47,13 @@ def _deps(services: dict[str, Any], user: str) -> AnswerDeps | None:
 async def finish(
     services: dict[str, Any], service: ApprovalService, request_id: int, execute: bool
 ) -> None:
-    """After a recorded decision: update every copy, and carry it out if this one completed
-    quorum (the service lets exactly one caller through), then update again with the result."""
-    snapshot = await service.snapshot(request_id)
-    if snapshot is None:
-        return
-    await refresh(services, snapshot)
+    """After a decision: tell everyone (every copy of the card shows it), and carry it out if
+    this one completed quorum (the service lets exactly one caller through), then tell again.
+    Execution comes before anything that could fail on the Slack side; what is not delivered
+    here, and an execution that never ran, the approvals tick picks up."""
     if execute:
-        done = await service.execute(request_id=request_id)
-        await refresh(services, done)
+        await service.execute(request_id=request_id)
+    await deliver_now(services, request_id)
 
 
 def register(app: AsyncApp, *, services: dict[str, Any]) -> None:
@@ -75,7 +73,7 @@ def register(app: AsyncApp, *, services: dict[str, Any]) -> None:
         )
         if outcome.status != "recorded":
             await tell(services, channel=channel, user=user, text=outcome.message)
-            return
+        # Even a refused click may have changed the request (it expired on being clicked).
         await finish(services, approvals, ref.request_id, outcome.execute)
 
     @app.action(Action.approval_reject)
@@ -94,6 +92,7 @@ def register(app: AsyncApp, *, services: dict[str, Any]) -> None:
                 request_id=snapshot.id, user=user, approve=False, surface=_surface(body)
             )
             await tell(services, channel=channel, user=user, text=outcome.message)
+            await finish(services, approvals, snapshot.id, execute=False)  # type: ignore[arg-type]
             return
         await client.views_open(trigger_id=body["trigger_id"], view=reject_modal(snapshot))
 
@@ -128,7 +127,7 @@ def register(app: AsyncApp, *, services: dict[str, Any]) -> None:
         if isinstance(retried, Refused):
             await tell(services, channel=channel, user=user, text=retried.reason)
             return
-        await refresh(services, retried)
+        await deliver_now(services, ref.request_id)
 
     async def open_promotion(client: AsyncWebClient, trigger_id: str, user: str) -> None:
         deps = _deps(services, user)

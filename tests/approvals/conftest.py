@@ -50,8 +50,12 @@ class CountingExecutor:
         if self.failing:
             raise RuntimeError(self.failing)
 
-    async def set_alias(self, *, model: str, alias: str, version: str) -> str:
-        self._call("set_alias", {"model": model, "alias": alias, "version": version})
+    async def set_alias(
+        self, *, model: str, alias: str, version: str, expected: str | None = None
+    ) -> str:
+        self._call(
+            "set_alias", {"model": model, "alias": alias, "version": version, "expected": expected}
+        )
         return f"{alias} -> {version}"
 
     async def raise_budget(

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.approvals.service import ApprovalService
-from bot.approvals.types import RequestSnapshot, RequestState
+from bot.approvals.types import Notice, RequestSnapshot, RequestState
 from bot.store.db import make_engine
 from tests.approvals.conftest import AN, DE, ML, CountingExecutor
 
@@ -90,18 +90,32 @@ async def test_racing_executions_call_the_executor_once(db_url, service, ops_con
     assert final is not None and final.state == RequestState.executed
 
 
-async def test_racing_ticks_remind_and_escalate_once(db_url, service, ops_config, clock):
+async def test_racing_ticks_remind_expire_and_deliver_each_notice_once(
+    db_url, service, ops_config, clock
+):
     made = await service.request_promotion(
         requester=DE[0], model="ltv", version="6", alias="champion", reason=None, surface="dm"
     )
     assert isinstance(made, RequestSnapshot)
+    delivered: list[tuple[int, str]] = []
+    lock = threading.Lock()
+
+    async def deliver(snapshot: RequestSnapshot, notices: list[Notice]) -> None:
+        await asyncio.sleep(0.05)  # long enough for the other replicas to try the same request
+        with lock:
+            delivered.extend((n.id, n.kind) for n in notices)
+
     clock.advance(hours=25)
     args = {"config": ops_config, "executor": CountingExecutor(), "clock": clock}
-    reports = race(db_url, args, [lambda s: s.tick()] * 4)
+    reports = race(db_url, args, [lambda s: s.tick(deliver=deliver)] * 4)
     assert sum(len(r.reminders) for r in reports) == 1
     clock.advance(hours=48)
-    reports = race(db_url, args, [lambda s: s.tick()] * 4)
+    reports = race(db_url, args, [lambda s: s.tick(deliver=deliver)] * 4)
     assert sum(len(r.expired) for r in reports) == 1
     assert sum(len(r.escalations) for r in reports) == 1
     actions = Counter(r.action for r in await service.audit(request_id=made.id))
     assert actions["reminded"] == 1 and actions["expired"] == 1 and actions["escalated"] == 1
+    ids = [i for i, _ in delivered]
+    assert len(ids) == len(set(ids)), delivered  # no notice reached two replicas
+    assert [k for _, k in delivered] == ["announce", "remind", "card", "expired"]
+    assert sum(r.notices_sent for r in reports) == 2  # card + expired, by whichever won

@@ -76,6 +76,29 @@ async def test_approved_promotion_points_the_mlflow_alias_at_the_version(
     assert read_back is not None and read_back.aliases == {"champion": "2"}
 
 
+async def test_an_alias_moved_while_the_request_waited_is_not_overwritten(
+    mlflow_server: MlflowServer, db_engine, ops_config, clock
+):
+    model = new_model(mlflow_server.url, versions=3)
+    sources = mlflow_sources(mlflow_server.url)
+    executor = SourcesExecutor(sources, StoredBudgets(db_engine, ops_config))
+    service = ApprovalService(
+        engine=db_engine, config=ops_config, executor=executor, clock=clock, catalog=sources
+    )
+    request = await approved_promotion(service, model=model, version="2")
+    assert request.subject.current_version is None  # champion pointed nowhere when asked
+    # Meanwhile someone points champion at v3 in MLflow itself.
+    await MlflowRegistry(mlflow_server.url).set_alias(model, "champion", "3")
+    failed = await service.execute(request_id=request.id)
+    assert failed.state == RequestState.failed
+    assert failed.error == (
+        f"champion of {model} was moved while the request waited: it pointed at no version, "
+        "now at version 3. Nothing was changed; ask again if the promotion still makes sense"
+    )
+    read_back = await MlflowRegistry(mlflow_server.url).get_model(model)
+    assert read_back is not None and read_back.aliases == {"champion": "3"}
+
+
 async def test_unknown_version_fails_with_mlflows_error(
     mlflow_server: MlflowServer, db_engine, ops_config, clock
 ):
@@ -179,8 +202,9 @@ async def test_budget_mirror_failure_fails_and_retry_mirrors_without_adding_twic
     failed = await service.execute(request_id=made.id)
     assert failed.state == RequestState.failed
     assert failed.error == (
-        "stored the new ml-platform budget (65000 USD), but AWS Budgets was not updated: "
-        "aws_budgets: ThrottlingException"
+        "stored the new ml-platform budget (65000 USD a month), but AWS Budgets was not "
+        "updated: aws_budgets: ThrottlingException. Retry to update AWS Budgets; the increase "
+        "is not added twice"
     )
     assert raw_budgets() == {}
     retried = await service.retry(request_id=made.id, user=FI[0])
@@ -205,9 +229,67 @@ async def test_budget_request_for_a_team_without_budget_is_refused(db_engine, op
     assert isinstance(refused, Refused) and "has no budget to raise" in refused.reason
 
 
-@pytest.mark.parametrize("reason", ["approval #1", "approval #1: more GPUs"])
-def test_an_increase_is_recognised_by_its_own_request_only(reason):
-    from bot.approvals.executor import applied
+@pytest.mark.usefixtures("aws")
+async def test_a_retried_increase_is_not_added_again_after_another_request_raised_the_budget(
+    db_engine, ops_config, clock
+):
+    # #1 is stored but its mirror fails; then the budget changes again by another hand (a
+    # second request cannot open while #1 is open); retrying #1 must only mirror:
+    # 60000 + 1000 + 2000, never + 1000 twice.
+    mirror = FlakyMirror(AwsBudgetsMirror(account_id=ACCOUNT))
+    budgets = StoredBudgets(db_engine, ops_config, mirror=mirror)
+    service = ApprovalService(
+        engine=db_engine,
+        config=ops_config,
+        clock=clock,
+        budgets=budgets,
+        executor=SourcesExecutor(Sources(), budgets),
+    )
+    first = await approved_budget(service, "1000")
+    assert (await service.execute(request_id=first.id)).state == RequestState.failed
+    stored = await budgets.budget("ml-platform")
+    assert stored is not None and stored.monthly == Decimal("61000")
+    await budgets.set_budget(
+        stored.model_copy(update={"monthly": Decimal("63000")}), by=FI[1], reason="by hand"
+    )
+    retried = await service.retry(request_id=first.id, user=FI[0])
+    assert isinstance(retried, RequestSnapshot) and retried.state == RequestState.executed
+    assert "stored by an earlier attempt" in (retried.result or "")
+    stored = await budgets.budget("ml-platform")
+    assert stored is not None and stored.monthly == Decimal("63000")
+    assert raw_budgets()["switchboard-ml-platform"]["BudgetLimit"]["Amount"] == "63000"
 
-    assert applied(reason, 1)
-    assert not applied(reason, 12) and not applied(None, 1)
+
+async def test_concurrent_increases_of_one_team_both_count(db_url, db_engine, ops_config):
+    # Two replicas executing two different requests for the same team at once: neither
+    # increase may overwrite the other (a read-then-write race would lose one).
+    import asyncio
+
+    from bot.store.db import make_engine
+
+    budgets = [StoredBudgets(make_engine(db_url), ops_config) for _ in range(4)]
+    # The ledger's request_id refers to approval_request: make four real requests first.
+    from bot.approvals.store import REQUEST
+
+    with db_engine.begin() as conn:
+        for i in range(1, 5):
+            conn.execute(REQUEST.insert().values(
+                id=i, kind="budget_increase", state="executing", subject="{}", policy="{}",
+                requester="U1", team="data-eng", surface="t", created_at=0, expires_at=1,
+            ))
+
+    def raise_in_thread(budget_store: StoredBudgets, request_id: int) -> None:
+        asyncio.run(
+            budget_store.raise_by(
+                "data-eng", Decimal(100), request_id=request_id, by="t", reason="r"
+            )
+        )
+
+    await asyncio.gather(
+        *(asyncio.to_thread(raise_in_thread, b, i) for i, b in enumerate(budgets, start=1))
+    )
+    stored = await StoredBudgets(db_engine, ops_config).budget("data-eng")
+    configured = Decimal(str(ops_config.budgets["data-eng"].monthly))
+    assert stored is not None and stored.monthly == configured + 400
+    for b in budgets:
+        b.engine.dispose()

@@ -195,3 +195,93 @@ async def test_pending_request_keeps_its_rules_when_ops_yml_changes(
     after = ApprovalService(engine=db_engine, config=stricter, executor=executor, clock=clock)
     outcome = await after.decide(request_id=made.id, user=ML[2], approve=True, surface="dm")
     assert outcome.status == "recorded" and outcome.snapshot.state == RequestState.approved
+
+
+async def test_whoever_registered_the_candidate_cannot_approve_its_promotion(
+    db_engine, ops_config, clock
+):
+    # churn v14 was registered by farid@acme.example (the demo registry), whom
+    # workspace.identities maps to U0ML0FARID; promote-to-production has exclude_committer.
+    catalog = build_sources(ops_config, now=DEMO_NOW).sources
+    versions = await catalog.registries["demo"].versions("churn")
+    assert next(v for v in versions if v.version == "14").created_by == "farid@acme.example"
+    service = ApprovalService(
+        engine=db_engine, config=ops_config, executor=None, clock=clock, catalog=catalog  # type: ignore[arg-type]
+    )
+    made = await service.request_promotion(
+        requester=DE[0], model="churn", version="14", alias="champion", reason=None, surface="dm"
+    )
+    assert not isinstance(made, Refused)
+    assert made.excluded == {ML[1]: "you registered version 14 of churn"}
+    assert ML[1] not in made.eligible and ML[0] in made.eligible
+    outcome = await service.decide(request_id=made.id, user=ML[1], approve=True, surface="dm")
+    assert outcome.status == "not_allowed"
+    assert outcome.message.startswith("You cannot decide this request: you registered version 14")
+    # The same version to staging (a policy without exclude_committer): farid may approve.
+    staging = await service.request_promotion(
+        requester=ML[0], model="churn", version="14", alias="staging", reason=None, surface="dm"
+    )
+    assert not isinstance(staging, Refused) and ML[1] in staging.eligible
+
+
+async def test_separation_of_duties_cannot_be_turned_off(ops_config):
+    from pydantic import ValidationError
+
+    policy = {"name": "p", "kind": "promotion", "approvers": ["owners"]}
+    with pytest.raises(ValidationError, match="cannot be turned off"):
+        with_policies(ops_config, [{**policy, "separation_of_duties": False}])
+    kept = with_policies(ops_config, [{**policy, "separation_of_duties": True}])
+    admitted = await admit_promotion(
+        kept, None, requester=ML[0], model="churn", version="14", alias="staging"
+    )
+    assert not isinstance(admitted, Refused)
+    assert ML[0] not in rules.approvers(admitted.policy, requester=ML[0])
+
+
+async def test_an_escalated_request_can_be_decided_by_the_fallback_team(service, clock):
+    # ltv belongs to analytics; promote-to-production needs owners + ml-platform and
+    # escalates to ml-platform after 48h. Nobody from analytics answers: after 48h an
+    # ml-platform member may stand in for the owners, so two ml-platform approvals suffice.
+    made = await service.request_promotion(
+        requester=DE[0], model="ltv", version="6", alias="champion", reason=None, surface="dm"
+    )
+    assert not isinstance(made, Refused)
+    await service.decide(request_id=made.id, user=ML[0], approve=True, surface="dm")
+    early = await service.decide(request_id=made.id, user=ML[1], approve=True, surface="dm")
+    assert early.snapshot.state == RequestState.pending  # owners still missing
+    assert "Still needed: an approval from owners (analytics)" in early.message
+    clock.advance(hours=47)
+    assert (await service.tick()).escalations == []
+    clock.advance(hours=2)
+    report = await service.tick()
+    assert [(e.request.id, e.team) for e in report.escalations] == [(made.id, "ml-platform")]
+    assert report.escalations[0].asked == ML[2:]  # those who have not voted yet
+    # A vote already cast now counts for the owners' need too: one more approval completes it.
+    again = await service.snapshot(made.id)
+    assert again is not None and again.escalated_at is not None
+    done = await service.decide(request_id=made.id, user=ML[2], approve=True, surface="dm")
+    assert done.execute and done.snapshot.state == RequestState.approved
+    assert (await service.tick()).escalations == []  # escalated once
+    actions = [r.action for r in await service.audit(request_id=made.id)]
+    assert actions.count("escalated") == 1
+
+
+async def test_one_open_request_per_subject(service):
+    first = await service.request_budget_increase(
+        requester=ML[0], team="ml-platform", amount=Decimal(100), reason=None, surface="dm"
+    )
+    assert not isinstance(first, Refused)
+    second = await service.request_budget_increase(
+        requester=ML[1], team="ml-platform", amount=Decimal(200), reason=None, surface="dm"
+    )
+    assert isinstance(second, Refused) and second.open_request == first.id
+    assert f"request #{first.id} for the ml-platform budget is still open" in second.reason
+    other_team = await service.request_budget_increase(
+        requester=AN[0], team="analytics", amount=Decimal(100), reason=None, surface="dm"
+    )
+    assert not isinstance(other_team, Refused)
+    await service.cancel(request_id=first.id, user=ML[0])
+    again = await service.request_budget_increase(
+        requester=ML[1], team="ml-platform", amount=Decimal(200), reason=None, surface="dm"
+    )
+    assert not isinstance(again, Refused)  # a closed request frees its subject

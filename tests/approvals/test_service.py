@@ -119,7 +119,9 @@ async def test_execute_runs_once_and_records_the_result(service, executor):
     again = await service.execute(request_id=made.id)
     assert first.state == again.state == RequestState.executed
     assert first.result == "champion -> 6" and first.executed_at is not None
-    assert executor.calls == [("set_alias", {"model": "ltv", "alias": "champion", "version": "6"})]
+    assert executor.calls == [
+        ("set_alias", {"model": "ltv", "alias": "champion", "version": "6", "expected": None})
+    ]
 
 
 async def test_pending_request_is_not_executed(service, executor):

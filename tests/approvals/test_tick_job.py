@@ -6,49 +6,57 @@ from datetime import timedelta
 
 from structlog.testing import capture_logs
 
-from bot.approvals.types import RequestSnapshot, TickReport
+from bot.approvals.types import Notice, RequestSnapshot
 from bot.settings import Settings
 from scheduler.approval_jobs import JOB_ID, approvals_tick
 from scheduler.runner import build_scheduler
 from tests.approvals.conftest import AN, DE, ML
 
 
-async def test_tick_hands_reminders_and_escalations_to_the_notifier_once(service, clock):
+async def test_tick_delivers_each_notice_once_in_order(service, clock):
     made = await service.request_promotion(
         requester=DE[0], model="ltv", version="6", alias="champion", reason=None, surface="dm"
     )
     assert isinstance(made, RequestSnapshot)
-    told: list[TickReport] = []
+    told: list[tuple[str, dict]] = []
 
-    async def notify(report: TickReport) -> None:
-        told.append(report)
+    async def deliver(snapshot: RequestSnapshot, notices: list[Notice]) -> None:
+        told.extend((n.kind, n.detail) for n in notices)
 
-    await approvals_tick(service, notify)
-    assert told == []  # nothing due yet: the notifier is not bothered
-    await approvals_tick(service, notify, now=clock.now + timedelta(hours=24))
-    await approvals_tick(service, notify, now=clock.now + timedelta(hours=25))
-    await approvals_tick(service, notify, now=clock.now + timedelta(hours=73))
-    assert [(len(r.reminders), len(r.escalations), len(r.expired)) for r in told] == [
-        (1, 0, 0),
-        (0, 1, 1),
-    ]
-    assert told[0].reminders[0].users == AN + ML
-    assert told[1].escalations[0].team == "ml-platform"
+    await approvals_tick(service, deliver)
+    assert told == [("announce", {})]  # the cards of a request nobody announced yet
+    await approvals_tick(service, deliver)
+    await approvals_tick(service, deliver, now=clock.now + timedelta(hours=24))
+    await approvals_tick(service, deliver, now=clock.now + timedelta(hours=25))
+    await approvals_tick(service, deliver, now=clock.now + timedelta(hours=73))
+    assert [k for k, _ in told] == ["announce", "remind", "card", "expired"]
+    assert told[1][1] == {"users": AN + ML}
+    assert told[3][1] == {"team": "ml-platform"}
 
 
-async def test_a_failing_notifier_is_logged_not_raised(service, clock):
+async def test_a_failing_delivery_is_logged_and_offered_again_until_it_succeeds(service, clock):
     made = await service.request_promotion(
         requester=DE[0], model="ltv", version="6", alias="champion", reason=None, surface="dm"
     )
     assert isinstance(made, RequestSnapshot)
 
-    async def broken(report: TickReport) -> None:
+    async def broken(snapshot: RequestSnapshot, notices: list[Notice]) -> None:
         raise RuntimeError("slack down")
 
     with capture_logs() as logs:
         report = await approvals_tick(service, broken, now=clock.now + timedelta(hours=24))
-    assert len(report.reminders) == 1
-    assert [e["reminders"] for e in logs if e["event"] == "approval.notify_failed"] == [[made.id]]
+    assert len(report.reminders) == 1 and report.notices_sent == 0
+    assert [e["id"] for e in logs if e["event"] == "approval.notice_delivery_failed"] == [made.id]
+
+    later: list[str] = []
+
+    async def working(snapshot: RequestSnapshot, notices: list[Notice]) -> None:
+        later.extend(n.kind for n in notices)
+
+    report = await approvals_tick(service, working, now=clock.now + timedelta(hours=24, minutes=1))
+    assert report.reminders == [] and later == ["announce", "remind"]  # the same, not new ones
+    await approvals_tick(service, working, now=clock.now + timedelta(hours=24, minutes=2))
+    assert later == ["announce", "remind"]
 
 
 def test_the_job_is_registered_only_with_an_approval_service(db_url, db_engine, service):

@@ -17,7 +17,8 @@ from tests.fakeslack import payloads as P
 from tests.fakeslack.blockkit import validate_blocks
 
 OWNER = "U0ML0EVA"  # ml-platform lead: the requester
-APPROVER_A, APPROVER_B = "U0ML0FARID", "U0ML0GRETA"
+APPROVER_A, APPROVER_B = "U0ML0HIRO", "U0ML0GRETA"
+REGISTRAR = "U0ML0FARID"  # registered churn v14 (demo registry): excluded from its promotion
 OUTSIDER = "U0DE0ANNA"  # data-eng: not an approver of an ml-platform model
 FINANCE = "U0FI0MARTA"
 ML_CHANNEL = "C0123MLPLAT"
@@ -108,10 +109,11 @@ def ephemerals_to(app, user: str) -> list[str]:  # type: ignore[no-untyped-def]
 async def test_promotion_goes_to_every_approver_and_executes_after_quorum(app):
     body = await promote(app, "promote churn 14 to champion because it beats v12 on AUC")
     assert "Request #1 sent to" in body["text"]
-    eligible = ["U0ML0FARID", "U0ML0GRETA", "U0ML0HIRO", "U0ML0INES"]
-    # a DM to every eligible approver (never the requester) and a post in the team channel
+    eligible = ["U0ML0GRETA", "U0ML0HIRO", "U0ML0INES"]
+    # a DM to every eligible approver (never the requester, nor whoever registered v14) and a
+    # post in the team channel
     await wait(app, lambda: all(posts(app, u) for u in eligible) and posts(app, ML_CHANNEL))
-    assert not posts(app, OWNER)
+    assert not posts(app, OWNER) and not posts(app, REGISTRAR)
     card = card_in(app, ML_CHANNEL)
     assert validate_blocks(card["blocks"], surface="message") == []
     text = json.dumps(card["blocks"])
@@ -132,18 +134,25 @@ async def test_promotion_goes_to_every_approver_and_executes_after_quorum(app):
     # first approval in a DM: recorded, every copy updated, still pending with buttons
     dm = card_in(app, APPROVER_A)
     await click(app, Action.approval_approve, 1, APPROVER_A, P.dm_channel_id(APPROVER_A), dm)
-    await wait(app, lambda: len(app.slack.calls_to("chat.update")) >= 5)
+    copies = [*eligible, ML_CHANNEL]
+    await wait(
+        app,
+        lambda: all("1 of 2" in json.dumps(card_in(app, c)["blocks"]) for c in copies),
+    )
     assert (await service(app).snapshot(1)).state == RequestState.pending
     assert buttons(card_in(app, ML_CHANNEL)) == [Action.approval_approve, Action.approval_reject]
+    # the one who registered v14 may not decide it
+    await click(app, Action.approval_approve, 1, REGISTRAR, ML_CHANNEL, card)
+    await wait(app, lambda: ephemerals_to(app, REGISTRAR))
+    assert "you registered version 14 of churn" in ephemerals_to(app, REGISTRAR)[0]
 
     # second approval completes quorum: executed, alias moved, no buttons anywhere, thread reply
     await click(app, Action.approval_approve, 1, APPROVER_B, ML_CHANNEL, card)
-    await wait(app, lambda: len(app.slack.calls_to("chat.update")) >= 15)
+    await wait(app, lambda: all(buttons(card_in(app, c)) == [] for c in copies))
     snap = await service(app).snapshot(1)
     assert snap.state == RequestState.executed, snap
     model = await app.app.state.services["sources"].model("churn")
     assert model.value.aliases["champion"] == "14"
-    copies = [*eligible, ML_CHANNEL]
 
     def replied() -> bool:
         return all(app.slack.messages(c, thread_ts=card_in(app, c)["ts"]) for c in copies)
@@ -158,9 +167,9 @@ async def test_promotion_goes_to_every_approver_and_executes_after_quorum(app):
         assert replies and "now points at version 14" in json.dumps(replies[-1]), channel
 
     # a late click is told who approved
-    await click(app, Action.approval_approve, 1, "U0ML0HIRO", ML_CHANNEL, card)
-    await wait(app, lambda: ephemerals_to(app, "U0ML0HIRO"))
-    late = ephemerals_to(app, "U0ML0HIRO")[0]
+    await click(app, Action.approval_approve, 1, "U0ML0INES", ML_CHANNEL, card)
+    await wait(app, lambda: ephemerals_to(app, "U0ML0INES"))
+    late = ephemerals_to(app, "U0ML0INES")[0]
     assert "Already approved by" in late and APPROVER_A in late and APPROVER_B in late
 
 
@@ -268,20 +277,27 @@ async def test_promotion_modal_reports_field_errors_and_opens_a_request(app):
 async def test_expired_request_updates_every_card_reminds_and_escalates(app):
     from datetime import timedelta
 
-    from bot.approvals.notices import slack_notifier
+    from bot.approvals.delivery import notice_handler
     from scheduler.approval_jobs import approvals_tick
 
     await promote(app, "promote churn 14 to champion nobody looks")
     await wait(app, lambda: posts(app, ML_CHANNEL) and posts(app, APPROVER_A))
     snap = await service(app).snapshot(1)
-    notify = slack_notifier(app.app.state.services)
+    deliver = notice_handler(app.app.state.services)
+
+    def said(channel: str, words: str) -> bool:
+        return any(words in p.get("text", "") for p in posts(app, channel))
 
     # a day later (remind_every 24h): the approvers who have not decided get a reminder DM
-    await approvals_tick(service(app), notify, now=snap.created_at + timedelta(hours=25))
-    await wait(app, lambda: any("Reminder" in p.get("text", "") for p in posts(app, APPROVER_A)))
+    await approvals_tick(service(app), deliver, now=snap.created_at + timedelta(hours=25))
+    await wait(app, lambda: said(APPROVER_A, "Reminder"))
+    # after escalate_after (48h), the fallback team (ml-platform) is asked to stand in
+    await approvals_tick(service(app), deliver, now=snap.created_at + timedelta(hours=49))
+    await wait(app, lambda: said(ML_CHANNEL, "has waited too long"))
+    assert (await service(app).snapshot(1)).escalated_at is not None
 
     # past the 72 h ttl: expired, every copy loses its buttons, ml-platform (escalate_to) is told
-    report = await approvals_tick(service(app), notify, now=snap.created_at + timedelta(hours=73))
+    report = await approvals_tick(service(app), deliver, now=snap.created_at + timedelta(hours=73))
     assert [r.id for r in report.expired] == [1]
     assert (await service(app).snapshot(1)).state == RequestState.expired
 
@@ -292,14 +308,70 @@ async def test_expired_request_updates_every_card_reminds_and_escalates(app):
         )
 
     await wait(app, expired_everywhere)
-    await wait(
-        app,
-        lambda: any(
-            "expired without a decision" in p.get("text", "") for p in posts(app, ML_CHANNEL)
-        ),
-    )
+    await wait(app, lambda: said(ML_CHANNEL, "expired without a decision"))
     # a tick that finds nothing new sends nothing again (claims are exactly once)
     before = len(app.slack.calls_to("chat.postMessage"))
-    again = await approvals_tick(service(app), notify, now=snap.created_at + timedelta(hours=74))
+    again = await approvals_tick(service(app), deliver, now=snap.created_at + timedelta(hours=74))
     assert again.expired == [] and again.escalations == [] and again.reminders == []
+    assert again.notices_sent == 0
     assert len(app.slack.calls_to("chat.postMessage")) == before
+
+
+async def test_a_click_after_the_ttl_expires_the_request_and_clears_every_card(app):
+    await promote(app, "promote churn 14 to champion")
+    await wait(app, lambda: posts(app, ML_CHANNEL) and posts(app, APPROVER_A))
+    card = card_in(app, ML_CHANNEL)
+    services = app.app.state.services
+    approvals = service(app)
+    real_clock = approvals.clock
+    snap = await approvals.snapshot(1)
+    approvals.clock = lambda: snap.expires_at  # no tick ran: the click is the first to notice
+    try:
+        await click(app, Action.approval_approve, 1, APPROVER_A, ML_CHANNEL, card)
+        await wait(app, lambda: ephemerals_to(app, APPROVER_A))
+        assert "expired" in ephemerals_to(app, APPROVER_A)[0]
+        await wait(
+            app,
+            lambda: all(
+                buttons(card_in(app, c)) == [] for c in (ML_CHANNEL, APPROVER_A, APPROVER_B)
+            ),
+        )
+    finally:
+        approvals.clock = real_clock
+    assert (await approvals.snapshot(1)).state == RequestState.expired
+    assert services["approvals"] is approvals
+
+
+async def test_cards_are_still_updated_after_the_outbox_pruned_their_posts(app):
+    import time
+
+    from scheduler.jobs import prune_old_rows
+
+    await promote(app, "promote churn 13 to challenger")
+    await wait(app, lambda: posts(app, ML_CHANNEL) and posts(app, APPROVER_A))
+    card = card_in(app, ML_CHANNEL)
+    services = app.app.state.services
+    # the tick copies where each card landed (its ts, a DM's D… channel) into approval_copy
+    await service(app).tick()
+    copies = (await service(app).snapshot(1)).messages
+    assert all(c.ts for c in copies)
+    assert {c.posted_channel for c in copies if c.kind == "dm"} >= {P.dm_channel_id(APPROVER_A)}
+    # a week later the outbox has forgotten the posts
+    pruned = prune_old_rows(services["engine"], now=time.time() + 8 * 24 * 3600)
+    assert pruned.messages >= len(copies)
+    await click(app, Action.approval_approve, 1, APPROVER_A, ML_CHANNEL, card)
+    await wait(
+        app,
+        lambda: all(
+            buttons(card_in(app, c)) == [] for c in (ML_CHANNEL, APPROVER_A, APPROVER_B)
+        ),
+    )
+    assert (await service(app).snapshot(1)).state == RequestState.executed
+    assert (await service(app).snapshot(1)).state == RequestState.executed
+    dm = P.dm_channel_id(APPROVER_A)
+    updated = [c.params for c in app.slack.calls_to("chat.update") if c.params["channel"] == dm]
+    assert updated and updated[-1]["ts"] == card_in(app, APPROVER_A)["ts"]
+    # and the outbox hands out fresh ids after the prune, never a pruned message's
+    with services["engine"].connect() as conn:
+        fresh = conn.exec_driver_sql("SELECT min(id) FROM outbox_message").scalar()
+    assert fresh > len(copies)
