@@ -28,11 +28,13 @@ class Unknown:
 
     @property
     def message(self) -> str:
-        from bot.views.mrkdwn import escape
+        """`I don't know a model called `chrn`. Did you mean `churn`?` as Slack mrkdwn: the asked
+        name and the suggestions (names peers reported) escaped, whoever shows it."""
+        from bot.views.format import code
 
-        text = f"I don't know a {self.kind} called `{escape(self.asked)}`."
+        text = f"I don't know a {self.kind} called {code(self.asked)}."
         if self.suggestions:
-            text += " Did you mean " + " or ".join(f"`{s}`" for s in self.suggestions[:3]) + "?"
+            text += " Did you mean " + " or ".join(code(s) for s in self.suggestions[:3]) + "?"
         return text
 
 

@@ -218,9 +218,7 @@ def pipeline_board_blocks(
 # -- one pipeline -------------------------------------------------------------------------------
 def render_unknown_pipeline(found: Unknown) -> Reply:
     """An unknown pipeline name: the closest names, each a button showing that pipeline."""
-    text = f"I don't know a pipeline called {code(found.asked)}."
-    if found.suggestions:
-        text += " Did you mean " + " or ".join(code(s) for s in found.suggestions[:3]) + "?"
+    text = found.message
     blocks: list[Block] = [section(text)]
     if options := suggestion_commands(found, f"pipeline {found.asked}"):
         blocks.append(suggestion_buttons(options))

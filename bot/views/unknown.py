@@ -56,21 +56,14 @@ def suggestion_commands(found: Unknown, command: str | None = None) -> list[tupl
     return options
 
 
-def unknown_message(found: Unknown) -> str:
-    """`I don't know a model called `chrn`. Did you mean `churn`?` — the asked name and the
-    suggestions escaped (suggestions are names peers reported)."""
-    text = f"I don't know a {found.kind} called {code(found.asked)}."
-    if found.suggestions:
-        text += " Did you mean " + " or ".join(code(s) for s in found.suggestions[:3]) + "?"
-    return text
-
-
 def render_unknown(
     found: Unknown, *, known: list[str] | None = None, command: str | None = None
 ) -> Reply:
     """Unknown names are shown escaped; the closest names are buttons re-running `command` (the
     command as asked) with that name; `known` (listed when nothing was close) helps the next try."""
-    message = unknown_message(found)
+    # found.message, not a message of its own: a period not yet started or an unreachable
+    # registry says why in its message (NotAPeriod, RegistryUnavailable).
+    message = found.message
     blocks: list[Block] = [section(f":warning: {message}")]
     if options := suggestion_commands(found, command):
         blocks.append(suggestion_buttons(options))
