@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.answers.deps import deps_for
 from bot.answers.digests import digest_plans, find_digest, section_boards
 from bot.answers.entities import Unknown, match_name
@@ -10,6 +12,10 @@ from bot.commands.grammar import ParsedCommand
 from bot.views.digests import render_digest, render_digest_list
 from bot.views.mrkdwn import context, section
 from bot.views.reply import Reply
+from bot.views.unknown import render_unknown
+
+LIST_HINT = "`/ops digest list` shows every digest with its channel and schedule."
+NO_DIGESTS = "No digests are configured: add them under `digests:` in ops.yml."
 
 
 async def digest(cmd: ParsedCommand, ctx: AskContext) -> Reply:
@@ -18,12 +24,17 @@ async def digest(cmd: ParsedCommand, ctx: AskContext) -> Reply:
         return deps
     action = cmd.args[0].lower()
     if action == "list":
-        return render_digest_list(digest_plans(deps), tz=deps.user_tz)
+        plans = digest_plans(deps)
+        return render_digest_list(
+            plans, tz=deps.user_tz, command=ctx.text or "digest list", page=ctx.page
+        )
     names = [d.name for d in deps.config.digests]
     found = match_name(cmd.args[1], names, kind="digest")
     if isinstance(found, Unknown):
-        hint = "`/ops digest list` shows them." if names else "None are configured in ops.yml."
-        return Reply(text=found.message, blocks=[section(found.message), context(hint)])
+        # The closest names are buttons asking the same again with that name.
+        reply = render_unknown(found, known=names, command=ctx.text)
+        hint = context(LIST_HINT if names else NO_DIGESTS)
+        return replace(reply, blocks=[*reply.blocks, hint])
     if action == "run":
         text = f"Posting `{found}` now with `/ops digest run` is coming soon."
         return Reply(

@@ -18,7 +18,7 @@ async def incidents(cmd: ParsedCommand, ctx: AskContext) -> Reply:
         return deps
     team = team_filter(deps.config, cmd.filters)
     if isinstance(team, Unknown):
-        return render_unknown(team, known=sorted(deps.config.teams))
+        return render_unknown(team, known=sorted(deps.config.teams), command=ctx.text)
     listed = await incident_list(deps, team=team)
     threads = await incident_threads(deps, listed)
     return render_incidents(

@@ -18,7 +18,7 @@ async def models(cmd: ParsedCommand, ctx: AskContext) -> Reply:
         return deps
     team = team_filter(deps.config, cmd.filters)
     if isinstance(team, Unknown):
-        return render_unknown(team, known=sorted(deps.config.teams))
+        return render_unknown(team, known=sorted(deps.config.teams), command=ctx.text)
     board = await model_board(deps, team=team)
     return render_models(board, command=ctx.text or "models", page=ctx.page, tz=deps.user_tz)
 
@@ -29,7 +29,8 @@ async def model(cmd: ParsedCommand, ctx: AskContext) -> Reply:
         return deps
     found = await model_detail(deps, cmd.args[0])
     if isinstance(found, Unknown):
-        return render_unknown(found, known=[] if found.suggestions else await _model_names(deps))
+        known = [] if found.suggestions else await _model_names(deps)
+        return render_unknown(found, known=known, command=ctx.text)
     return render_model(found, tz=deps.user_tz, now=deps.now)
 
 

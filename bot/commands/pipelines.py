@@ -26,9 +26,10 @@ async def status(cmd: ParsedCommand, ctx: AskContext) -> Reply:
         return deps
     team = team_filter(deps.config, cmd.filters)
     if isinstance(team, Unknown):
-        return render_unknown(team, known=sorted(deps.config.teams))
+        return render_unknown(team, known=sorted(deps.config.teams), command=ctx.text)
     if team is not None:
-        return render_scorecard(await team_scorecard(deps, team), tz=deps.user_tz)
+        card = await team_scorecard(deps, team)
+        return render_scorecard(card, tz=deps.user_tz, command=ctx.text or None, page=ctx.page)
     board = await pipeline_board(deps)
     return render_status(
         board, now=deps.now, tz=deps.user_tz, command=ctx.text or "status", page=ctx.page

@@ -39,7 +39,7 @@ async def spend(cmd: ParsedCommand, ctx: AskContext) -> Reply:
         group_by=cmd.group_by,
     )
     if isinstance(found, Unknown):
-        return render_unknown(found)
+        return render_unknown(found, command=ctx.text)
     reply = render_spend(found, command=ctx.text or "spend", page=ctx.page)
     if found.scope.model or found.group_by is SpendDimension.model:
         # Say how a model's spend is counted: it is more than the spend tagged with it.
@@ -57,5 +57,6 @@ async def budget(cmd: ParsedCommand, ctx: AskContext) -> Reply:
         return deps
     team = team_filter(deps.config, cmd.filters)
     if isinstance(team, Unknown):
-        return render_unknown(team, known=sorted(deps.config.teams))
-    return render_budgets(await budget_board(deps, team=team))
+        return render_unknown(team, known=sorted(deps.config.teams), command=ctx.text)
+    board = await budget_board(deps, team=team)
+    return render_budgets(board, command=ctx.text or "budget", page=ctx.page)

@@ -40,6 +40,17 @@ async def _ask(services: dict[str, Any], text: str) -> Reply:
     return reply
 
 
+def _suggested(reply: Reply) -> list[str]:
+    """The commands the "Did you mean" buttons run."""
+    return [
+        element["value"]
+        for block in reply.blocks
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element["action_id"].startswith("did_you_mean")
+    ]
+
+
 def test_the_message_escapes_the_suggestions_peers_reported_as_well_as_the_name_asked():
     message = Unknown("model", EVIL, (EVIL, "churn`s")).message
     for token in INJECTED:
@@ -52,6 +63,32 @@ def test_an_unknown_reply_pings_nobody_whatever_the_names():
     reply = render_unknown(Unknown("team", EVIL, (EVIL,)), command=f"budget team:{EVIL}")
     for token in INJECTED:
         assert token not in notifying(reply)
+
+
+@pytest.mark.parametrize(
+    ("asked", "suggested"),
+    [
+        ("budget team:mlx", "budget team:ml-platform"),
+        ("incidents team:mlx", "incidents team:ml-platform"),
+        ("models team:mlx", "models team:ml-platform"),
+        ("spend team:mlx 7d by service", "spend team:ml-platform 7d by service"),
+        ("digest preview daily-ml", "digest preview ml-daily"),
+    ],
+)
+async def test_a_suggestion_button_asks_the_same_command_with_the_name_corrected(
+    services, asked, suggested
+):
+    reply = await _ask(services, asked)
+    assert reply.text.startswith("I don't know a ")
+    assert _suggested(reply) == [suggested]
+
+
+async def test_an_unknown_digest_lists_the_digests_and_points_at_the_list(services):
+    reply = await _ask(services, "digest preview payroll")
+    assert reply.text == "I don't know a digest called `payroll`."
+    text = str(reply.blocks)
+    assert "Known digests: `weekly-ops`, `ml-daily`, `finops-monthly`" in text
+    assert "`/ops digest list` shows every digest" in text
 
 
 async def test_a_period_that_cannot_be_answered_says_why_not_that_it_is_unknown(services):
