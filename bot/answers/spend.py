@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -119,6 +119,12 @@ class SpendAnswer:
     @property
     def empty(self) -> bool:
         return not any(t.current or t.previous for t in self.totals)
+
+    @property
+    def closed(self) -> bool:
+        """The period is a whole month that has ended (this month asked by name is month to
+        date): its figures are final, so nothing about it is forecast."""
+        return self.period.kind == "month"
 
 
 async def _names(
@@ -323,11 +329,7 @@ async def spend_answer(
     if any(now.totals.values()) and not any(prev.totals.values()):
         data_starts = await _start_of_data(deps, before, current)
     if data_starts is not None:
-        # Nothing to compare with: no mover is "new", and the comparison says where data starts.
-        movers = ()
-        before = replace(
-            before, label=f"{before.label} (no cost data before {data_starts:%d %b %Y})"
-        )
+        movers = ()  # nothing to compare with: no mover is "new" (views say where data starts)
 
     return SpendAnswer(
         scope=scope,

@@ -50,13 +50,16 @@ def status_emoji(line: BudgetLine) -> str:
     return ":large_green_circle:"
 
 
-def risk_text(line: BudgetLine) -> str:
-    """The breach risk in words: over since, will breach on ~DATE, or on track."""
+def risk_text(line: BudgetLine, *, closed: bool = False) -> str:
+    """The breach risk in words: over since, will breach on ~DATE, or on track; for a month that
+    has ended (`closed`), only whether it went over."""
     if line.partial and not line.spent_mtd:
         return "spend unknown: the cost source did not answer"
     if line.over:
         since = f" since {_day(line.breach_on)}" if line.breach_on else ""
         return f"*over budget*{since}"
+    if closed:
+        return "within budget"
     if line.at_risk:
         when = f" on ~{_day(line.breach_on)}" if line.breach_on else " by month end"
         return f"*will breach{when}* at the current run rate"
@@ -65,15 +68,17 @@ def risk_text(line: BudgetLine) -> str:
     return "on track"
 
 
-def burn_text(line: BudgetLine) -> str:
-    """Spent of budget, forecast and risk, in two lines (team name left to the caller)."""
+def burn_text(line: BudgetLine, *, closed: bool = False) -> str:
+    """Spent of budget, forecast and risk, in two lines (team name left to the caller). A month
+    that has ended (`closed`) has no forecast: what was spent is final."""
     cur = line.budget.currency
-    text = (
+    spent = (
         f"{burn_bar(line.burn)} {_amount(line.spent_mtd, cur)} of "
-        f"{_amount(line.budget.monthly, cur)} spent ({pct(line.burn)}) · forecast "
-        f"*{_amount(line.forecast, cur)}* ({pct(line.forecast_burn)})\n"
-        f"{status_emoji(line)} {risk_text(line)}"
+        f"{_amount(line.budget.monthly, cur)} spent ({pct(line.burn)})"
     )
+    if not closed:
+        spent += f" · forecast *{_amount(line.forecast, cur)}* ({pct(line.forecast_burn)})"
+    text = f"{spent}\n{status_emoji(line)} {risk_text(line, closed=closed)}"
     if line.crossed:
         text += f" · alerts crossed: {_thresholds(line.crossed)}"
     if line.other_currencies:

@@ -47,6 +47,14 @@ def _trend(total: CurrencyTotal, previous_label: str) -> str:
     return f"{signed_pct(total.change)} vs {previous_label} ({_amount(total.previous, total.currency)})"
 
 
+def _no_comparison(answer: SpendAnswer) -> str | None:
+    """Why there is no trend when the cost data starts after the previous period: the data
+    does not reach back, which is not the same as nothing having been spent."""
+    if answer.data_starts is None:
+        return None
+    return f"cost data starts {_day(answer.data_starts)}: nothing earlier to compare with"
+
+
 def _subject(answer: SpendAnswer) -> tuple[str, str]:
     """Who spent, and the verb: teams spend, a model or a service costs."""
     label = answer.scope.label
@@ -65,11 +73,18 @@ def spend_headline(answer: SpendAnswer) -> str:
         if answer.problems:
             return f"I could not read the spend of {who} {during}: the cost source did not answer."
         return f"No spend recorded for {who} {during}."
+    unknown_before = _no_comparison(answer)
     if len(answer.totals) == 1:
         total = answer.totals[0]
+        spent = f"{who} {verb} *{_amount(total.current, total.currency)}* {during}"
+        if unknown_before:
+            return f"{spent} ({unknown_before})."
+        return f"{spent}, {_trend(total, before)}."
+    if unknown_before:
+        lines = [f"• *{_amount(t.current, t.currency)}*" for t in answer.totals]
         return (
-            f"{who} {verb} *{_amount(total.current, total.currency)}* {during}, "
-            f"{_trend(total, before)}."
+            f"{who} {verb} {during} (each currency on its own; {unknown_before}):\n"
+            + "\n".join(lines)
         )
     lines = [f"• *{_amount(t.current, t.currency)}*, {_trend(t, before)}" for t in answer.totals]
     return f"{who} {verb} {during} (each currency on its own):\n" + "\n".join(lines)
@@ -78,7 +93,8 @@ def spend_headline(answer: SpendAnswer) -> str:
 def _budget_or_forecast(answer: SpendAnswer) -> str | None:
     if answer.budget is not None:
         month = answer.today.strftime("%B")
-        return f"*Budget of {escape(answer.budget.team)}* ({month}):\n" + burn_text(answer.budget)
+        burn = burn_text(answer.budget, closed=answer.closed)
+        return f"*Budget of {escape(answer.budget.team)}* ({month}):\n" + burn
     if answer.forecast is not None and not answer.empty:
         return (
             f"*Month-end forecast:* {_amount(answer.forecast, answer.currency)} for "
@@ -93,9 +109,17 @@ def _key(line: SpendLine, group_by: SpendDimension | None) -> str:
     return line.key
 
 
+def _compared(answer: SpendAnswer) -> bool:
+    """Whether group-by lines are compared with the previous period: not by day, and not when
+    the cost data does not reach back that far."""
+    return answer.group_by is not SpendDimension.day and answer.data_starts is None
+
+
 def _table(answer: SpendAnswer, lines: list[SpendLine]) -> str:
     totals = {t.currency: t.current for t in answer.totals}
-    show_change = answer.group_by is not SpendDimension.day
+    # A line is "new" only if its currency had spend before; else nothing is compared.
+    spent_before = {t.currency for t in answer.totals if t.previous}
+    show_change = _compared(answer)
     rows = []
     for line in lines:
         key = truncate(_key(line, answer.group_by), KEY_WIDTH)
@@ -105,7 +129,10 @@ def _table(answer: SpendAnswer, lines: list[SpendLine]) -> str:
         row = f"{key:<{KEY_WIDTH}} {cost:>12} {share:>4}"
         if show_change:
             before = answer.previous_lines.get((line.key, line.currency), Decimal(0))
-            change = signed_pct(float((line.cost - before) / before)) if before else "new"
+            if before:
+                change = signed_pct(float((line.cost - before) / before))
+            else:
+                change = "new" if line.currency in spent_before else ""
             row += f" {change:>7}"
         rows.append(row)
     # Escaped inside the code block too: Slack still turns <!channel> into a mention there.
@@ -118,7 +145,7 @@ def _lines_blocks(answer: SpendAnswer, *, command: str, page: int) -> list[Block
     shown, more = page_of(answer.lines, page, PER_PAGE)
     if not shown:
         return [context(f"No more lines by {answer.group_by.value}.")]
-    change = "" if answer.group_by is SpendDimension.day else f", change vs {answer.previous.label}"
+    change = f", change vs {answer.previous.label}" if _compared(answer) else ""
     title = f"*By {answer.group_by.value}* (share of total{change})"
     blocks: list[Block] = [section(f"{title}\n{_table(answer, shown)}")]
     if more or page > 0:
@@ -148,10 +175,11 @@ def _movers_block(answer: SpendAnswer) -> Block | None:
 def _footer(answer: SpendAnswer) -> Block:
     now, before = answer.period, answer.previous
     last = min(now.last_day, answer.today)
-    return context(
-        f"{_span(now.start, last)} vs {_span(before.start, before.last_day)} · "
-        f"days in {escape(answer.timezone)}"
-    )
+    if answer.data_starts is not None:
+        compared = f" · cost data from {_day(answer.data_starts)}"
+    else:
+        compared = f" vs {_span(before.start, before.last_day)}"
+    return context(f"{_span(now.start, last)}{compared} · days in {escape(answer.timezone)}")
 
 
 def spend_chart(answer: SpendAnswer) -> ChartSpec | None:
@@ -164,11 +192,13 @@ def spend_chart(answer: SpendAnswer) -> ChartSpec | None:
         limit = float(daily_pace(answer.budget.budget, answer.today))
     total = answer.total
     peak_day, peak = max(answer.daily, key=lambda item: (item[1], item[0]))
+    # Before the cost data there is no previous period to draw, only a flat line at zero.
+    compare = answer.previous_daily if answer.data_starts is None else ()
     alt = (
         f"Daily spend of {who} {answer.period.during}: "
         f"{_amount(total.current if total else Decimal(0), answer.currency)} in total, "
-        f"highest {_amount(peak, answer.currency)} on {peak_day:%d %b}; "
-        f"{answer.previous.label} dimmed"
+        f"highest {_amount(peak, answer.currency)} on {peak_day:%d %b}"
+        + (f"; {answer.previous.label} dimmed" if compare else "")
         + (
             f"; budget pace {_amount(Decimal(str(limit)), answer.currency)} a day."
             if limit
@@ -180,7 +210,7 @@ def spend_chart(answer: SpendAnswer) -> ChartSpec | None:
         series=tuple((d, float(v)) for d, v in answer.daily),
         unit=answer.currency,
         alt_text=alt,
-        compare=tuple((d, float(v)) for d, v in answer.previous_daily),
+        compare=tuple((d, float(v)) for d, v in compare),
         limit=limit,
     )
 

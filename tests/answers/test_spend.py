@@ -22,6 +22,7 @@ from bot.views.spend import render_spend
 from integrations.errors import SourceUnavailable
 from integrations.hub import Sources
 from integrations.models import SpendDimension, SpendQuery, SpendSummary
+from tests.e2e.answers import texts
 from tests.e2e.conftest import DEMO_NOW as NOW
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -262,17 +263,25 @@ async def test_a_period_before_the_data_says_where_it_starts_and_calls_no_mover_
     assert data_starts > found.previous.last_day  # the demo's 90 days: nothing before
     assert found.data_starts == data_starts
     assert found.movers == ()
-    assert f"no cost data before {data_starts:%d %b %Y}" in found.previous.label
+    assert found.previous.label == "the 400 days before"  # how it reads is the view's part
     reply = render_spend(found)
     text = json.dumps(reply.blocks)
-    assert f"no cost data before {data_starts:%d %b %Y}" in reply.text
+    assert reply.text.endswith(
+        f"in the last 400 days (cost data starts {data_starts:%d %b %Y}: "
+        "nothing earlier to compare with)."
+    )
+    assert "nothing spent in" not in reply.text
     assert "(new)" not in text and "Top movers" not in text
+
+    grouped = render_spend(await answer(deps, period="400d", group_by="team"))
+    table = next(t for t in texts(grouped.blocks) if t.startswith("*By team*"))
+    assert "ml-platform" in table and "new" not in table and "change vs" not in table
 
 
 async def test_a_period_whose_previous_period_has_data_keeps_its_comparison(deps):
     found = await answer(deps, period="30d")
     assert found.data_starts is None
-    assert found.movers and "no cost data" not in found.previous.label
+    assert found.movers and found.previous.label == "the 30 days before"
 
 
 @pytest.mark.parametrize("period", ["last-month", "2026-10"])
@@ -285,6 +294,8 @@ async def test_a_past_month_shows_that_months_budget_burn(deps, period):
     assert burn.forecast == found.total.current.quantize(Decimal("0.01"))
     blocks = json.dumps(render_spend(found).blocks)
     assert "(October)" in blocks and "(November)" not in blocks
+    # October is over: what it cost is final, so no forecast (it was the spend, repeated).
+    assert found.closed and "forecast" not in blocks.lower()
 
 
 async def test_this_months_answers_keep_this_months_budget(deps):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -214,3 +215,107 @@ def test_a_month_without_data_before_today_has_no_chart():
     one_day = SpendAnswer(**{**answer.__dict__, "daily": answer.daily[:1]})
     assert render_spend(one_day).chart is None
     assert TODAY - timedelta(days=29) == answer.period.start
+
+
+# -- nothing to compare with, and a month that has ended -------------------------------------------
+def before_the_data(answer: SpendAnswer, starts: date = date(2026, 8, 26)) -> SpendAnswer:
+    """`answer` as when the cost data starts after the previous period: nothing spent before."""
+    totals = tuple(CurrencyTotal(t.currency, t.current, Decimal(0)) for t in answer.totals)
+    return SpendAnswer(
+        **{**answer.__dict__, "totals": totals, "previous_lines": {}, "data_starts": starts}
+    )
+
+
+def test_before_the_data_the_headline_says_where_it_starts_not_that_nothing_was_spent():
+    reply = render_spend(before_the_data(spend()))
+    assert reply.text == (
+        "*ml-platform* spent *$41,210* in the last 30 days "
+        "(cost data starts 26 Aug 2026: nothing earlier to compare with)."
+    )
+    footer = reply.blocks[-1]["elements"][0]["text"]
+    assert footer == "25 Oct – 23 Nov 2026 · cost data from 26 Aug 2026 · days in Europe/Berlin"
+    assert reply.chart is not None and reply.chart.compare == ()
+    assert "dimmed" not in reply.chart.alt_text
+    assert validate_blocks(reply.blocks, surface="message") == []
+
+
+def test_before_the_data_each_currency_shows_its_total_without_a_trend():
+    totals = (
+        CurrencyTotal("USD", Decimal(1000), Decimal(800)),
+        CurrencyTotal("EUR", Decimal(500), Decimal(0)),
+    )
+    reply = render_spend(before_the_data(spend(totals=totals)))
+    assert reply.text == (
+        "*ml-platform* spent in the last 30 days (each currency on its own; cost data starts "
+        "26 Aug 2026: nothing earlier to compare with):\n• *$1,000*\n• *€500*"
+    )
+
+
+def by_block(reply) -> str:  # type: ignore[no-untyped-def]
+    """The text of the group-by table's section."""
+    found = [
+        b["text"]["text"] for b in reply.blocks if b.get("text", {}).get("text", "")[:4] == "*By "
+    ]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_a_grouped_table_calls_no_line_new_when_there_is_nothing_to_compare_with():
+    lines = (
+        SpendLine(key="Amazon EC2", cost=Decimal(700), currency="USD"),
+        SpendLine(key="Amazon S3", cost=Decimal(300), currency="USD"),
+    )
+    answer = spend(lines=lines, group_by=SpendDimension.service)
+    table = by_block(render_spend(before_the_data(answer)))
+    assert table.startswith("*By service* (share of total)\n```")
+    assert "new" not in table and "change vs" not in table
+    assert re.search(r"Amazon EC2 +\$700 +2%\n", table)
+
+
+def test_a_line_without_spend_before_is_new_when_its_currency_had_spend_before():
+    lines = (
+        SpendLine(key="Amazon EC2", cost=Decimal(700), currency="USD"),
+        SpendLine(key="Amazon Bedrock", cost=Decimal(300), currency="USD"),
+    )
+    answer = spend(lines=lines, group_by=SpendDimension.service)
+    answer = SpendAnswer(
+        **{**answer.__dict__, "previous_lines": {("Amazon EC2", "USD"): Decimal(350)}}
+    )
+    table = by_block(render_spend(answer))
+    assert "change vs the 30 days before" in table
+    assert re.search(r"Amazon EC2 .* \+100\.0%", table)
+    assert re.search(r"Amazon Bedrock .* new", table)
+
+
+def test_a_month_that_has_ended_shows_what_was_spent_of_its_budget_and_no_forecast():
+    period = resolve_period("2026-10", TODAY)
+    october = burn(monthly=60000, forecast=47850, spent=47850)
+    answer = SpendAnswer(
+        **{
+            **spend(budget=october).__dict__,
+            "period": period,
+            "previous": previous_period(period),
+            "forecast": None,
+            "today": date(2026, 10, 31),
+        }
+    )
+    assert answer.closed
+    shown = text_of(render_spend(answer))
+    assert "$47,850 of $60,000 spent (80%)" in shown
+    assert "forecast" not in shown.lower()
+    assert ":large_green_circle: within budget" in shown and "on track" not in shown
+
+
+def test_a_month_that_has_ended_over_budget_says_so_without_a_forecast():
+    period = resolve_period("last-month", TODAY)
+    over = burn(monthly=40000, forecast=47850, spent=47850)
+    answer = SpendAnswer(**{**spend(budget=over).__dict__, "period": period, "forecast": None})
+    shown = text_of(render_spend(answer))
+    assert "$47,850 of $60,000" not in shown and "$47,850 of $40,000 spent (120%)" in shown
+    assert "*over budget*" in shown and "forecast" not in shown.lower()
+
+
+def test_this_months_budget_keeps_its_forecast():
+    answer = spend(budget=burn())
+    assert not answer.closed
+    assert "forecast *$68,900* (115%)" in text_of(render_spend(answer))
