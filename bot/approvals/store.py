@@ -256,12 +256,17 @@ def claim_field(
     column: str,
     old: float | None,
     new: float | None,
+    still: Any = None,
 ) -> bool:
-    """Compare-and-set `column` from `old` to `new` while the request is in `state`: the one
-    replica whose UPDATE matches does the work (a reminder, an escalation)."""
+    """Compare-and-set `column` from `old` to `new` while the request is in `state` (and the
+    `still` condition that made the work due holds): the one replica whose UPDATE matches does
+    the work (a reminder, an escalation). `old` alone is not enough: it may have been read after
+    another replica's claim, in which case it is that claim's `new`."""
     col = REQUEST.c[column]
     stmt = update(REQUEST).where(REQUEST.c.id == request_id, REQUEST.c.state == state.value)
     stmt = stmt.where(col.is_(None) if old is None else col == old)
+    if still is not None:
+        stmt = stmt.where(still)
     return conn.execute(stmt.values({column: new}).returning(REQUEST.c.id)).first() is not None
 
 

@@ -104,6 +104,7 @@ def escalate(engine: Engine, *, now: float) -> list[Escalation]:
                 column="escalated_at",
                 old=None,
                 new=now,
+                still=REQUEST.c.escalate_at <= now,
             ):
                 continue
             after = store.read(conn, request_id) or stored
@@ -143,6 +144,7 @@ def remind(engine: Engine, *, now: float) -> list[Reminder]:
                 column="next_reminder_at",
                 old=row.next_reminder_at,
                 new=now + every if every else None,
+                still=REQUEST.c.next_reminder_at <= now,
             ):
                 continue
             if snapshot.eligible:
