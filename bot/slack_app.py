@@ -35,8 +35,9 @@ def build_bolt_app(
     app.middleware(user_zone_middleware())
     ops_command.register(app, router=router, services=services)
     events.register(app, router=router, services=services)
-    from bot.surfaces import approvals
+    from bot.surfaces import approval_requests, approvals
 
     approvals.register(app, services=services)
+    approval_requests.register(app, services=services)
     actions.register(app, router=router, services=services)
     return app

@@ -28,12 +28,14 @@ from bot.views.ids import Action, Callback
 from bot.views.limits import FIELD_TEXT_MAX, MESSAGE_BLOCKS_MAX, truncate
 from bot.views.models import metrics_comparison_fields
 from bot.views.mrkdwn import actions, button, context, divider, escape, section
+from bot.views.paging import more_blocks, page_of
 from bot.views.reply import Block, Reply
 from integrations.focus.analysis import Mover
 
 Form = dict[str, str | None]
 USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
-LISTED = 15  # requests per list in `/ops approvals`
+LISTED = 10  # requests per list and page in `/ops approvals`
+LINE_MAX = 280  # 10 lines and a title stay far inside a section's 3000 characters
 REASON_MAX = 1000
 
 
@@ -274,6 +276,18 @@ def card_buttons(snapshot: RequestSnapshot) -> Block | None:
     return None
 
 
+def cancel_button(request_id: int) -> Block:
+    """For the requester only (the server checks): withdraw a pending request."""
+    return actions(
+        button(
+            "Cancel request",
+            action_id=Action.approval_cancel,
+            value=RequestRef(request_id=request_id).dump(),
+        ),
+        block_id=f"approval_cancel_{request_id}",
+    )
+
+
 def fallback_text(snapshot: RequestSnapshot) -> str:
     return f"Request #{snapshot.id}: {headline(snapshot)} ({snapshot.state.value})"
 
@@ -500,28 +514,48 @@ def list_line(snapshot: RequestSnapshot, tz: tzinfo, *, mine: bool) -> str:
 
 
 def _list_section(
-    title: str, items: list[RequestSnapshot], tz: tzinfo, *, mine: bool, empty: str
-) -> Block:
-    lines = [list_line(s, tz, mine=mine) for s in items[:LISTED]]
-    if len(items) > LISTED:
-        lines.append(f"…and {len(items) - LISTED} more")
-    return section(f"*{title}* ({len(items)})\n" + ("\n".join(lines) or f"_{empty}_"))
+    title: str, items: list[RequestSnapshot], tz: tzinfo, *, mine: bool, empty: str, page: int
+) -> tuple[Block, bool]:
+    """One page of a list, and whether more pages follow."""
+    shown, more = page_of(items, page, LISTED)
+    lines = [truncate(list_line(s, tz, mine=mine), LINE_MAX) for s in shown]
+    if page and not shown and items:
+        lines = [f"_all {len(items)} shown on earlier pages_"]
+    first = page * LISTED + 1
+    span = f"{first}–{first + len(shown) - 1} of {len(items)}" if page and shown else len(items)
+    body = "\n".join(lines) or f"_{empty}_"
+    return section(f"*{title}* ({span})\n{body}"), more
 
 
 def render_approvals(
-    waiting: list[RequestSnapshot], mine: list[RequestSnapshot], *, tz: tzinfo
+    waiting: list[RequestSnapshot],
+    mine: list[RequestSnapshot],
+    *,
+    tz: tzinfo,
+    command: str = "approvals",
+    page: int = 0,
 ) -> Reply:
-    blocks = [
-        _list_section(
-            "Waiting for you", waiting, tz, mine=False, empty="Nothing waits for your approval."
-        ),
-        _list_section(
-            "Your requests",
-            mine,
-            tz,
-            mine=True,
-            empty="You have made no requests. Try /ops promote or /ops budget-increase.",
-        ),
-    ]
+    """Requests waiting for me and mine, a page of each at a time ("More" for the rest)."""
+    waiting_block, more_waiting = _list_section(
+        "Waiting for you",
+        waiting,
+        tz,
+        mine=False,
+        empty="Nothing waits for your approval.",
+        page=page,
+    )
+    mine_block, more_mine = _list_section(
+        "Your requests",
+        mine,
+        tz,
+        mine=True,
+        empty="You have made no requests. Try /ops promote or /ops budget-increase.",
+        page=page,
+    )
+    blocks = [waiting_block, mine_block]
+    if more_waiting or more_mine:
+        total = len(waiting) + len(mine)
+        shown = min(len(waiting), (page + 1) * LISTED) + min(len(mine), (page + 1) * LISTED)
+        blocks += more_blocks(command=command, page=page, shown=shown, total=total)
     text = f"{len(waiting)} request(s) wait for you; you made {len(mine)}."
     return Reply(text=text, blocks=blocks)

@@ -11,7 +11,6 @@ approvals tick copied into approval_copy are used, which outlive the outbox's pr
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
 from datetime import UTC
 from typing import Any
@@ -123,16 +122,6 @@ async def announce(services: dict[str, Any], snapshot: RequestSnapshot) -> Reque
     return await service.snapshot(snapshot.id) or snapshot
 
 
-def _version(snapshot: RequestSnapshot) -> str:
-    """Changes whenever the card would look different: one update per version per copy."""
-    votes = ",".join(v.user for v in snapshot.approvals)
-    raw = (
-        f"{snapshot.state}|{votes}|{snapshot.error}|{snapshot.result}|"
-        f"{snapshot.escalated_at}|{len(snapshot.messages)}"
-    )
-    return hashlib.sha1(raw.encode()).hexdigest()[:16]
-
-
 async def _on_copy(
     services: dict[str, Any],
     copy: PostedCopy,
@@ -171,10 +160,15 @@ async def _on_copy(
     return True
 
 
-async def refresh(services: dict[str, Any], snapshot: RequestSnapshot) -> int:
-    """Update every copy of the card to `snapshot`; replies in each thread once it is final."""
+async def refresh(services: dict[str, Any], snapshot: RequestSnapshot, *, change: int) -> int:
+    """Update every copy of the card to `snapshot`; replies in each thread once it is final.
+
+    `change` (the newest notice delivered) names the update: delivering the same notices again
+    queues nothing twice, while a later change always updates, even to a card that looks like
+    an earlier one (failed, retried, failed again with the same error).
+    """
     card = await card_of(services, snapshot)
-    version = _version(snapshot)
+    version = f"n{change}"
     deps = _deps(services)
     thread = result_reply(snapshot, tz=deps.workspace_tz if deps else UTC)
     updated = 0
@@ -232,7 +226,7 @@ async def deliver(services: dict[str, Any], snapshot: RequestSnapshot, notices: 
     then sends reminders and escalation messages (idempotent per notice id)."""
     kinds = {n.kind for n in notices}
     if snapshot.messages and kinds & {"card", "expired", "escalate"}:
-        await refresh(services, snapshot)
+        await refresh(services, snapshot, change=max(n.id for n in notices))
     if kinds & {"announce", "escalate"}:
         snapshot = await announce(services, snapshot)
     asked_by = f"asked by {people([snapshot.requester])}"
@@ -280,3 +274,10 @@ async def tell(services: dict[str, Any], *, channel: str | None, user: str, text
         )
     else:
         await outbox.aenqueue(method="chat.postMessage", channel=user, payload={"text": text})
+
+
+async def tell_reply(services: dict[str, Any], *, user: str, reply: Reply) -> None:
+    """A DM to one person with a rendered reply (blocks and fallback text)."""
+    await services["outbox"].aenqueue(
+        method="chat.postMessage", channel=user, payload=_payload(reply)
+    )

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.answers.deps import AnswerDeps, deps_for
 from bot.answers.entities import Unknown, match_name, resolve_team
-from bot.approvals.cards import render_approvals
+from bot.approvals.cards import cancel_button, render_approvals
 from bot.approvals.delivery import deliver_now, where
 from bot.approvals.evidence import registry_versions
 from bot.approvals.types import Refused, RequestSnapshot
@@ -137,11 +137,11 @@ async def routed(services: dict[str, Any], made: RequestSnapshot | Refused) -> R
         f":outbox_tray: Request #{made.id} sent to {where(sent)}. "
         "`/ops approvals` shows its state."
     )
-    return Reply(text=text, blocks=[section(text)])
+    return Reply(text=text, blocks=[section(text), cancel_button(made.id)])
 
 
-def _problems_reply(problems: Problems) -> Reply:
-    text = "\n".join(f":warning: {msg}" for msg in problems.values())
+def problems_reply(problems: Problems, *, intro: str = "") -> Reply:
+    text = intro + "\n".join(f":warning: {msg}" for msg in problems.values())
     return Reply(text=text, blocks=[section(text)])
 
 
@@ -170,7 +170,7 @@ async def promote(cmd: ParsedCommand, ctx: AskContext) -> Reply:
     model, version, _to, alias, *why = cmd.args
     checked = await check_promotion(deps, model=model, version=version, alias=alias)
     if not isinstance(checked, PromotionAsk):
-        return _problems_reply(checked)
+        return problems_reply(checked)
     made = await ctx.services["approvals"].request_promotion(
         requester=ctx.user_id,
         model=checked.model,
@@ -189,7 +189,7 @@ async def budget_increase(cmd: ParsedCommand, ctx: AskContext) -> Reply:
     team, amount, *why = cmd.args
     checked = await check_budget(deps, team=team, amount=amount)
     if not isinstance(checked, BudgetAsk):
-        return _problems_reply(checked)
+        return problems_reply(checked)
     made = await ctx.services["approvals"].request_budget_increase(
         requester=ctx.user_id,
         team=checked.team,
@@ -207,4 +207,6 @@ async def approvals(cmd: ParsedCommand, ctx: AskContext) -> Reply:
     service = ctx.services["approvals"]
     waiting = await service.waiting_for(ctx.user_id)
     mine = await service.requested_by(ctx.user_id)
-    return render_approvals(waiting, mine, tz=deps.user_tz)
+    return render_approvals(
+        waiting, mine, tz=deps.user_tz, command=ctx.text or "approvals", page=ctx.page
+    )

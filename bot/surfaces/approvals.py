@@ -1,5 +1,5 @@
-"""Approval buttons and modals: Approve / Reject (with its reason modal) / Retry on the cards, and
-the request modals opened from App Home or a global shortcut.
+"""Approval buttons: Approve / Reject (with its reason modal) / Retry on the cards, and Cancel on
+the requester's confirmation. The request modals are in approval_requests.py.
 
 Every handler acks first. Who may decide is the approval service's call alone: the button's
 value only says which request was clicked.
@@ -13,13 +13,10 @@ import structlog
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.answers.deps import AnswerDeps, deps_for
-from bot.approvals.cards import RequestRef, budget_modal, promotion_modal, read_form, reject_modal
+from bot.approvals.cards import RequestRef, read_form, reject_modal
 from bot.approvals.delivery import deliver_now, tell
 from bot.approvals.service import ApprovalService
-from bot.approvals.types import Refused, RequestState
-from bot.commands.approvals import BudgetAsk, PromotionAsk, check_budget, check_promotion, routed
-from bot.commands.dispatch import AskContext
+from bot.approvals.types import Refused, RequestState, UnknownRequest
 from bot.views.ids import Action, Callback
 
 log = structlog.get_logger(__name__)
@@ -37,11 +34,6 @@ def _where(body: dict[str, Any]) -> tuple[str, str | None]:
 def _clicked(body: dict[str, Any]) -> RequestRef | None:
     action = (body.get("actions") or [{}])[0]
     return RequestRef.read(action.get("value"))
-
-
-def _deps(services: dict[str, Any], user: str) -> AnswerDeps | None:
-    found = deps_for(AskContext(user_id=user, services=services, surface="modal"))
-    return found if isinstance(found, AnswerDeps) else None
 
 
 async def finish(
@@ -129,112 +121,25 @@ def register(app: AsyncApp, *, services: dict[str, Any]) -> None:
             return
         await deliver_now(services, ref.request_id)
 
-    async def open_promotion(client: AsyncWebClient, trigger_id: str, user: str) -> None:
-        deps = _deps(services, user)
-        if deps is None:
-            return
-        listed = await deps.sources.all_models()
-        view = promotion_modal(
-            models=sorted({m.name for m in listed.value}),
-            aliases=list(deps.config.approvals.allowed_aliases),
-        )
-        await client.views_open(trigger_id=trigger_id, view=view)
-
-    async def open_budget(client: AsyncWebClient, trigger_id: str, user: str) -> None:
-        deps = _deps(services, user)
-        if deps is None:
-            return
-        teams = [(slug, team.name or slug) for slug, team in deps.config.teams.items()]
-        ceiling = deps.config.approvals.max_budget_increase
-        view = budget_modal(
-            teams=teams,
-            currency=deps.config.workspace.currency,
-            max_increase=None if ceiling is None else ceiling,
-        )
-        await client.views_open(trigger_id=trigger_id, view=view)
-
-    @app.action(Action.home_request_promotion)
-    async def on_home_promotion(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
-    ) -> None:
+    @app.action(Action.approval_cancel)
+    async def on_cancel(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        await open_promotion(client, body["trigger_id"], body["user"]["id"])
-
-    @app.shortcut(Callback.shortcut_promotion)
-    async def on_shortcut_promotion(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        await ack()
-        await open_promotion(client, body["trigger_id"], body["user"]["id"])
-
-    @app.action(Action.home_request_budget)
-    async def on_home_budget(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        await open_budget(client, body["trigger_id"], body["user"]["id"])
-
-    @app.shortcut(Callback.shortcut_budget_increase)
-    async def on_shortcut_budget(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        await ack()
-        await open_budget(client, body["trigger_id"], body["user"]["id"])
-
-    @app.view(Callback.promotion_request)
-    async def on_promotion_request(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
-    ) -> None:
-        user = body["user"]["id"]
-        form = read_form(view.get("state", {}).get("values", {}))
-        deps, approvals = _deps(services, user), service()
-        if deps is None or approvals is None:
-            await ack(response_action="errors", errors={"model": "Approvals are not set up."})
+        user, channel = _where(body)
+        ref, approvals = _clicked(body), service()
+        if ref is None or approvals is None:
+            await tell(services, channel=channel, user=user, text="That button is not valid.")
             return
-        checked = await check_promotion(
-            deps,
-            model=form.get("model") or "",
-            version=form.get("version") or "",
-            alias=form.get("alias") or "",
+        try:
+            cancelled = await approvals.cancel(request_id=ref.request_id, user=user)
+        except UnknownRequest:
+            cancelled = Refused(reason="That request does not exist.")
+        if isinstance(cancelled, Refused):
+            await tell(services, channel=channel, user=user, text=cancelled.reason)
+            return
+        await tell(
+            services,
+            channel=channel,
+            user=user,
+            text=f":no_entry_sign: Request #{cancelled.id} is cancelled; its approvers' cards say so.",
         )
-        if not isinstance(checked, PromotionAsk):
-            await ack(response_action="errors", errors=checked)
-            return
-        made = await approvals.request_promotion(
-            requester=user,
-            model=checked.model,
-            version=checked.version,
-            alias=checked.alias,
-            reason=form.get("reason"),
-            surface="modal",
-        )
-        if isinstance(made, Refused):
-            await ack(response_action="errors", errors={"alias": made.reason[:300]})
-            return
-        await ack()
-        await tell(services, channel=None, user=user, text=(await routed(services, made)).text)
-
-    @app.view(Callback.budget_increase_request)
-    async def on_budget_request(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        user = body["user"]["id"]
-        form = read_form(view.get("state", {}).get("values", {}))
-        deps, approvals = _deps(services, user), service()
-        if deps is None or approvals is None:
-            await ack(response_action="errors", errors={"team": "Approvals are not set up."})
-            return
-        checked = await check_budget(
-            deps, team=form.get("team") or "", amount=form.get("amount") or ""
-        )
-        if not isinstance(checked, BudgetAsk):
-            await ack(response_action="errors", errors=checked)
-            return
-        made = await approvals.request_budget_increase(
-            requester=user,
-            team=checked.team,
-            amount=checked.amount,
-            reason=form.get("reason"),
-            surface="modal",
-        )
-        if isinstance(made, Refused):
-            await ack(response_action="errors", errors={"amount": made.reason[:300]})
-            return
-        await ack()
-        await tell(services, channel=None, user=user, text=(await routed(services, made)).text)
+        await deliver_now(services, cancelled.id)

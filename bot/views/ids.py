@@ -12,6 +12,7 @@ class Action(StrEnum):
     approval_approve = "approval_approve"
     approval_reject = "approval_reject"
     approval_retry = "approval_retry"  # run a failed approved request again
+    approval_cancel = "approval_cancel"  # the requester withdraws a pending request
     home_request_promotion = "home_request_promotion"
     home_request_budget = "home_request_budget"
     incident_ack = "incident_ack"

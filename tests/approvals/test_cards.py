@@ -234,6 +234,28 @@ def test_approvals_list_shows_waiting_and_mine_with_state():
     assert "Your requests* (1)" in text and "#13" in text and "executed" in text
 
 
+def test_a_long_approvals_list_pages_with_more_instead_of_being_cut():
+    from bot.views.paging import PageRef
+
+    waiting = [snapshot(id=100 + i) for i in range(23)]
+    mine = [snapshot(RequestState.executed, id=200 + i) for i in range(5)]
+    first = render_approvals(waiting, mine, tz=UTC, command="approvals", page=0)
+    assert validate_blocks(first.blocks) == []
+    text = dump(first.blocks)
+    assert "#100" in text and "#109" in text and "#110" not in text and "#204" in text
+    more = [e for b in first.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert [e["action_id"] for e in more] == [Action.page_more]
+    ref = PageRef.model_validate_json(more[0]["value"])
+    assert (ref.command, ref.page) == ("approvals", 1)
+    second = render_approvals(waiting, mine, tz=UTC, command=ref.command, page=ref.page)
+    text = dump(second.blocks)
+    assert "(11–20 of 23)" in text and "#110" in text and "#119" in text and "#109" not in text
+    assert "all 5 shown on earlier pages" in text
+    last = render_approvals(waiting, mine, tz=UTC, page=2)
+    assert "#122" in dump(last.blocks)
+    assert not [b for b in last.blocks if b["type"] == "actions"]  # nothing left to page
+
+
 @pytest.mark.parametrize(
     ("text", "amount"),
     [

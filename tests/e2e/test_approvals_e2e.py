@@ -3,6 +3,7 @@ with the demo company, the fake Slack recording every card, update, thread reply
 
 from __future__ import annotations
 
+import asyncio
 import json
 from decimal import Decimal
 from itertools import count
@@ -352,9 +353,13 @@ async def test_cards_are_still_updated_after_the_outbox_pruned_their_posts(app):
     card = card_in(app, ML_CHANNEL)
     services = app.app.state.services
     # the tick copies where each card landed (its ts, a DM's D… channel) into approval_copy
-    await service(app).tick()
-    copies = (await service(app).snapshot(1)).messages
-    assert all(c.ts for c in copies)
+    for _ in range(50):
+        await service(app).tick()
+        copies = (await service(app).snapshot(1)).messages
+        if len(copies) == 5 and all(c.ts for c in copies):
+            break
+        await asyncio.sleep(0.1)
+    assert len(copies) == 5 and all(c.ts for c in copies), copies
     assert {c.posted_channel for c in copies if c.kind == "dm"} >= {P.dm_channel_id(APPROVER_A)}
     # a week later the outbox has forgotten the posts
     pruned = prune_old_rows(services["engine"], now=time.time() + 8 * 24 * 3600)
@@ -375,3 +380,54 @@ async def test_cards_are_still_updated_after_the_outbox_pruned_their_posts(app):
     with services["engine"].connect() as conn:
         fresh = conn.exec_driver_sql("SELECT min(id) FROM outbox_message").scalar()
     assert fresh > len(copies)
+
+
+async def test_the_requester_can_cancel_from_the_confirmation_and_nobody_else_can(app):
+    body = await promote(app, "promote churn 13 to challenger")
+    assert buttons(body) == [Action.approval_cancel]
+    body = {**body, "ts": "1700000000.000009"}  # the ephemeral confirmation the button is on
+    await wait(app, lambda: posts(app, ML_CHANNEL) and posts(app, APPROVER_A))
+    await click(app, Action.approval_cancel, 1, APPROVER_A, ML_CHANNEL, body)
+    await wait(app, lambda: ephemerals_to(app, APPROVER_A))
+    assert "Only the requester can cancel" in ephemerals_to(app, APPROVER_A)[0]
+    assert (await service(app).snapshot(1)).state == RequestState.pending
+    await click(app, Action.approval_cancel, 1, OWNER, ML_CHANNEL, body)
+    await wait(app, lambda: ephemerals_to(app, OWNER))
+    assert "Request #1 is cancelled" in ephemerals_to(app, OWNER)[0]
+    assert (await service(app).snapshot(1)).state == RequestState.cancelled
+    await wait(
+        app,
+        lambda: all(
+            buttons(card_in(app, c)) == [] and "ancelled" in json.dumps(card_in(app, c)["blocks"])
+            for c in (ML_CHANNEL, APPROVER_A, APPROVER_B)
+        ),
+    )
+    # cancelled twice: told why, nothing changes
+    await click(app, Action.approval_cancel, 1, OWNER, ML_CHANNEL, body)
+    await wait(app, lambda: len(ephemerals_to(app, OWNER)) > 1)
+    assert "Only a pending request can be cancelled" in ephemerals_to(app, OWNER)[1]
+
+
+async def test_a_slow_modal_check_closes_the_modal_and_answers_by_dm(app, monkeypatch):
+    from bot.surfaces import approval_requests
+
+    monkeypatch.setattr(approval_requests, "MODAL_ANSWER_SECONDS", 0.0)
+    values = {
+        "model": {"model": {"type": "static_select", "selected_option": {"value": "churn"}}},
+        "version": {"version": {"type": "plain_text_input", "value": "99"}},
+        "alias": {"alias": {"type": "static_select", "selected_option": {"value": "champion"}}},
+        "reason": {"reason": {"type": "plain_text_input", "value": None}},
+    }
+    resp = await app.signer.view_submission(
+        Callback.promotion_request, values=values, user_id=OWNER
+    )
+    assert resp.status_code == 200 and not resp.content.strip(b"{} \n")  # closed at once
+    await wait(app, lambda: posts(app, OWNER))
+    assert "Your request was not opened" in posts(app, OWNER)[0]["text"]
+    assert "no version `99`" in posts(app, OWNER)[0]["text"]
+    values["version"]["version"]["value"] = "13"
+    values["alias"]["alias"]["selected_option"]["value"] = "challenger"
+    await app.signer.view_submission(Callback.promotion_request, values=values, user_id=OWNER)
+    await wait(app, lambda: len(posts(app, OWNER)) > 1)
+    assert "Request #1 sent to" in posts(app, OWNER)[1]["text"]
+    assert (await service(app).snapshot(1)).state == RequestState.pending
