@@ -209,7 +209,16 @@ def promotion_blocks(evidence: PromotionEvidence) -> list[Block]:
     metrics = section(title)
     if fields:
         metrics["fields"] = fields
-    return [metrics, section(_health_line(evidence) + "\n" + _cost_line(evidence))]
+    blocks = [metrics]
+    if cand is not None and evidence.champion is not None:
+        champ = evidence.champion
+        against = section(
+            f"*…and against the champion* v{escape(cand.version)} vs v{escape(champ.version)}"
+        )
+        if champion_fields := metrics_comparison_fields(cand, champ):
+            against["fields"] = champion_fields
+        blocks.append(against)
+    return [*blocks, section(_health_line(evidence) + "\n" + _cost_line(evidence))]
 
 
 def _movers(title: str, movers: tuple[Mover, ...]) -> dict[str, Any]:

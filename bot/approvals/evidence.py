@@ -32,6 +32,7 @@ from integrations.models import (
 
 COST_DAYS = 30
 MOVERS = 3
+CHAMPION = "champion"  # the alias of the version serving production traffic
 # Version tags whose change moves serving cost (the machine or the size of what is served).
 COST_TAGS = ("instance_type", "instance_count", "gpu", "accelerator", "replicas", "serving_size")
 # Metrics (of the version's run) that serving cost scales with, roughly linearly.
@@ -48,6 +49,9 @@ class PromotionEvidence:
     cost_days: int
     cost_change: str  # what the metadata says about the serving cost after the promotion
     problems: tuple[SourceProblem, ...] = ()
+    # The champion, when it is neither the version the alias points at nor the candidate (a
+    # promotion to staging or challenger is still judged against what serves today).
+    champion: ModelVersion | None = None
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,9 @@ async def promotion_evidence(deps: AnswerDeps, subject: PromotionSubject) -> Pro
     by_version = {v.version: v for v in versions.value}
     candidate = by_version.get(subject.version)
     current = by_version.get(subject.current_version or "")
+    champion = next((v for v in versions.value if CHAMPION in v.aliases), None)
+    if champion is not None and champion.version in (subject.version, subject.current_version):
+        champion = None
     serving = dict(cost.serving)
     return PromotionEvidence(
         model=subject.model,
@@ -151,8 +158,9 @@ async def promotion_evidence(deps: AnswerDeps, subject: PromotionSubject) -> Pro
         health=health.value,
         serving=serving,
         cost_days=COST_DAYS,
-        cost_change=expected_cost_change(candidate, current, serving),
+        cost_change=expected_cost_change(candidate, current or champion, serving),
         problems=_unique(versions.problems, health.problems, cost.problems),
+        champion=champion,
     )
 
 

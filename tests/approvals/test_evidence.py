@@ -58,6 +58,18 @@ async def test_promotion_evidence_compares_candidate_with_the_alias_holder(deps)
     assert evidence.serving["USD"] > 0  # churn is served online: tagged spend in 30 days
     # the demo versions differ only in metrics of quality: nothing predicts a cost change
     assert evidence.cost_change == "no cost change expected from metadata"
+    assert evidence.champion is None  # the alias holder is the champion: shown once
+
+
+async def test_a_promotion_to_another_alias_is_also_judged_against_the_champion(deps):
+    to_staging = PromotionSubject(model="churn", version="13", alias="staging")
+    evidence = await promotion_evidence(deps, to_staging)
+    assert evidence.current is None  # nothing is staged
+    assert evidence.champion is not None and evidence.champion.version == "12"
+    card = approval_card(snapshot(subject=to_staging), evidence, tz=UTC)
+    assert validate_blocks(card.blocks) == []
+    text = str(card.blocks)
+    assert "against the champion* v13 vs v12" in text and "auc" in text
 
 
 async def test_budget_evidence_shows_burn_forecast_and_the_drivers_of_the_overrun(deps):
