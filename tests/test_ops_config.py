@@ -609,3 +609,20 @@ def test_check_never_raises_on_text_edits_and_lines_stay_in_the_file(edits):
         assert issue.line is None or 1 <= issue.line <= len(text.splitlines()) + 1
     if not issues:
         assert isinstance(parse_ops_config(text), OpsConfig)
+
+
+def test_mlflow_on_alias_targets_must_be_allowed_and_must_not_loop(tmp_path):
+    path = tmp_path / "ops.yml"
+    path.write_text(
+        "version: 1\n"
+        "approvals:\n"
+        "  mlflow:\n"
+        "    on_alias: {challenger: champion, champion: challenger, staging: prod}\n"
+    )
+    messages = [i.message for i in check_ops_config(path)]
+    assert any("'prod' is not in approvals.allowed_aliases" in m for m in messages), messages
+    loops = [m for m in messages if "on_alias loops" in m]
+    assert loops == [
+        "on_alias loops (challenger -> champion -> challenger): each approved promotion "
+        "would ask for the next one forever"
+    ]

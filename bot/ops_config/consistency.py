@@ -144,6 +144,31 @@ class _Checker:
         self.unique_names(("approvals", "policies"), policies, "policy")
         for i, policy in enumerate(policies):
             self.policy(("approvals", "policies", i), _map(policy), _strings(allowed))
+        self.mlflow_requests(_map(_map(approvals.get("mlflow")).get("on_alias")), _strings(allowed))
+
+    def mlflow_requests(self, on_alias: Mapping[Any, Any], allowed: list[str]) -> None:
+        """on_alias asks Switchboard to set its targets, so they must be allowed; a chain back to
+        where it started would ask again after every promotion it approves."""
+        at = ("approvals", "mlflow", "on_alias")
+        for source, target in on_alias.items():
+            if isinstance(target, str) and target not in allowed:
+                self.add(
+                    (*at, source),
+                    f"alias {target!r} is not in approvals.allowed_aliases "
+                    f"({', '.join(allowed)}){did_you_mean(target, allowed)}",
+                )
+        for source in on_alias:
+            seen, step = [source], on_alias[source]
+            while isinstance(step, str) and step in on_alias and step not in seen:
+                seen.append(step)
+                step = on_alias[step]
+            if step == source:  # reported once, at the first alias of the loop
+                self.add(
+                    (*at, source),
+                    "on_alias loops (" + " -> ".join(map(str, [*seen, step])) + "): each approved "
+                    "promotion would ask for the next one forever",
+                )
+                return
 
     def policy(self, at: Loc, policy: Mapping[Any, Any], allowed: list[str]) -> None:
         kind, match = policy.get("kind"), _map(policy.get("match"))
