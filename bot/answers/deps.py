@@ -66,7 +66,8 @@ def deps_for(ctx: AskContext) -> AnswerDeps | Reply:
         budgets=services.get("budgets"),
         engine=services.get("engine"),
         now=now.astimezone(UTC),
-        user_tz=_zone(ctx.timezone, workspace),
+        # A zone still being looked up is not known yet: the router awaits it before handlers.
+        user_tz=_zone(ctx.timezone if isinstance(ctx.timezone, str) else None, workspace),
         workspace_tz=_zone(workspace, "UTC"),
         services=services,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -44,7 +45,10 @@ class AskContext:
     services: dict[str, Any] = field(default_factory=dict)
     text: str = ""  # the command text as asked (set by the router), for "More" and "Share"
     page: int = 0  # which page of a long answer ("More" button)
-    timezone: str | None = None  # the asking user's IANA zone (users.info); None: workspace zone
+    # The asking user's IANA zone (users.info); None: the workspace zone. A slash command passes
+    # the lookup still under way, so its ack never waits on users.info: the router awaits it
+    # (bounded by the lookup's own timeout) just before a handler answers.
+    timezone: str | asyncio.Future[str | None] | None = None
     now: datetime | None = None  # fixed "now" for reproducible answers (tests, golden files)
 
 
@@ -165,6 +169,7 @@ class CommandRouter:
         handler = self._handlers.get(name)
         if handler is None:
             return Answer(render_coming_soon(name), name=name)
+        ctx = await _zone_known(ctx)
         try:
             return Answer(await handler(parsed, ctx), ctx.text, name=name)
         except Exception:
@@ -216,6 +221,18 @@ def _typo_reply(problem: ParseProblem, text: str, words: list[str]) -> Reply:
         button = suggestion_buttons([(f"/ops {corrected}"[:75], corrected)])
         return replace(reply, blocks=[*reply.blocks, button])
     return reply
+
+
+async def _zone_known(ctx: AskContext) -> AskContext:
+    """`ctx` with the asker's zone looked up, when the lookup was still under way."""
+    if not isinstance(ctx.timezone, asyncio.Future):
+        return ctx
+    try:
+        zone = await ctx.timezone
+    except Exception:  # the lookup never raises; if it did, the workspace zone still answers
+        log.exception("user_zone_lookup_failed")
+        zone = None
+    return replace(ctx, timezone=zone)
 
 
 def _asker_teams(ctx: AskContext) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 from slack_bolt.async_app import AsyncBoltContext
+from slack_bolt.request.payload_utils import is_slash_command
 from slack_sdk.web.async_client import AsyncWebClient
 
 log = structlog.get_logger(__name__)
@@ -52,14 +53,24 @@ async def user_timezone(
 
 
 def user_zone_middleware() -> Callable[..., Awaitable[None]]:
-    """Bolt middleware putting the requesting user's zone on `context["user_timezone"]`."""
+    """Bolt middleware putting the requesting user's zone on `context["user_timezone"]`.
+
+    For a slash command it puts the lookup itself (an asyncio.Task) there and does not wait for
+    it: the /ops handler starts answering (and its ack budget) at once, and the router awaits
+    the zone only when a handler is about to answer (AskContext.timezone). A slow users.info so
+    counts within the answer's ack budget instead of before it; dates stay in the user's zone.
+    """
 
     async def middleware(
         context: AsyncBoltContext, body: dict[str, Any], next: Callable[[], Awaitable[None]]
     ) -> None:  # noqa: A002
         # Only requests a person made; Slack's own callbacks (url_verification) have no user.
         if context.user_id and context.client is not None and _asks(body):
-            context[CONTEXT_KEY] = await user_timezone(context.client, context.user_id)
+            lookup = user_timezone(context.client, context.user_id)
+            if is_slash_command(body):
+                context[CONTEXT_KEY] = asyncio.ensure_future(lookup)
+            else:
+                context[CONTEXT_KEY] = await lookup
         await next()
 
     return middleware

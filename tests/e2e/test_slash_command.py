@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from bot.commands.dispatch import CommandRouter
+from bot.surfaces.ops_command import ACK_BUDGET_SECONDS, WORKING
+from bot.surfaces.user_zone import LOOKUP_TIMEOUT, forget_zones
 from bot.views.reply import Reply
 from tests.e2e.conftest import SIGNING_SECRET, ThreadedServer, app_settings, free_port
 from tests.fakeslack import SlackSigner
@@ -75,3 +77,58 @@ async def test_slow_answer_acks_at_once_and_follows_via_response_url(slack, tmp_
         posted = [c for c in slack.calls if c.method == "response_url"][-1]
         assert posted.params["text"] == "all pipelines healthy"
         assert posted.params.get("replace_original") in (True, "true")
+
+
+async def test_the_ack_never_waits_for_users_info_beyond_the_answers_budget(slack, tmp_path):
+    """users.info hanging and an answer too slow for the ack: the ack goes when the answer's
+    budget is spent (the zone lookup runs within it, not before it), and the answer follows."""
+    forget_zones()
+    router = CommandRouter()
+    zones: list[object] = []
+
+    async def slow_status(parsed, ctx):  # type: ignore[no-untyped-def]
+        zones.append(ctx.timezone)
+        await asyncio.sleep(2.0)
+        return Reply(text="all pipelines healthy")
+
+    router.add("status", slow_status)
+    from bot.app import create_app
+
+    app = create_app(app_settings(slack, f"sqlite:///{tmp_path / 'zone.db'}"), router=router)
+    port = free_port()
+    with ThreadedServer(app, port):
+        signer = SlackSigner(SIGNING_SECRET, f"http://127.0.0.1:{port}")
+        slack.hang_next("users.info", 3.0)  # the lookup gives up after LOOKUP_TIMEOUT
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        resp = await signer.slash_command(
+            text="status", user_id="U_CAROL", response_url=slack.response_url("zone")
+        )
+        acked_after = loop.time() - started
+        assert resp.status_code == 200 and resp.json()["text"] == WORKING
+        # Waiting for users.info before the answer's budget acks after 1.5 s at the earliest.
+        limit = ACK_BUDGET_SECONDS + LOOKUP_TIMEOUT / 2
+        assert acked_after < limit, f"acked after {acked_after:.2f} s"
+        assert await slack.wait_for_async(lambda s: bool(s.responses("zone")), 10)
+        assert slack.responses("zone")[-1]["text"] == "all pipelines healthy"
+    assert zones == [None]  # the handler got the lookup's outcome (none: workspace zone)
+
+
+async def test_dates_in_a_slash_answer_are_in_the_askers_zone(demo_app):
+    forget_zones()
+    carol = (await demo_app.signer.slash_command(text="digest list", user_id="U_CAROL")).json()
+    alice = (await demo_app.signer.slash_command(text="digest list", user_id="U_ALICE")).json()
+    assert "EST" in str(carol["blocks"]) and "CET" not in str(carol["blocks"])
+    assert "CET" in str(alice["blocks"]) and "EST" not in str(alice["blocks"])
+    assert demo_app.slack.calls_to("users.info")
+
+
+async def test_help_is_acked_at_once_while_the_zone_lookup_hangs(demo_app):
+    forget_zones()
+    demo_app.slack.hang_next("users.info", 2.0)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    resp = await demo_app.signer.slash_command(text="help", user_id="U_BOB")
+    assert "/ops status" in str(resp.json()["blocks"])
+    # help needs no zone: it is not held up by the lookup (which gives up after 0.5 s)
+    assert loop.time() - started < LOOKUP_TIMEOUT
