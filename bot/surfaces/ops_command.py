@@ -1,9 +1,10 @@
 """The `/ops` slash command: ack with the answer when it is ready at once, else ack now and answer
 via response_url.
 
-Slack allows 3 s for the ack. Before this handler runs, middleware may already have spent up to
-LOOKUP_TIMEOUT (0.5 s) on `users.info` for the asker's time zone, and the ack still has to travel
-back; so an answer gets ACK_BUDGET_SECONDS here, keeping the whole ack within about 1.5 s.
+Slack allows 3 s for the ack. An answer gets ACK_BUDGET_SECONDS here; within it the router may
+wait up to LOOKUP_TIMEOUT (0.5 s) for the asker's time zone (users.info, looked up alongside by
+the user_zone middleware), and the ack still has to travel back: the whole ack stays well
+within Slack's limit.
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ from typing import Any
 
 import structlog
 from slack_bolt.async_app import AsyncBoltContext
-from slack_bolt.request.payload_utils import is_slash_command
 from slack_sdk.web.async_client import AsyncWebClient
 
 log = structlog.get_logger(__name__)
@@ -55,10 +54,11 @@ async def user_timezone(
 def user_zone_middleware() -> Callable[..., Awaitable[None]]:
     """Bolt middleware putting the requesting user's zone on `context["user_timezone"]`.
 
-    For a slash command it puts the lookup itself (an asyncio.Task) there and does not wait for
-    it: the /ops handler starts answering (and its ack budget) at once, and the router awaits
-    the zone only when a handler is about to answer (AskContext.timezone). A slow users.info so
-    counts within the answer's ack budget instead of before it; dates stay in the user's zone.
+    It puts the lookup itself (an asyncio.Task) there and does not wait for it: every handler
+    acks at once (a slash command, a button click, a modal opening on a trigger_id that lives
+    3 s), and the router awaits the zone only when a handler is about to answer
+    (AskContext.timezone). A slow users.info so never delays an ack; dates stay in the user's
+    zone.
     """
 
     async def middleware(
@@ -67,10 +67,7 @@ def user_zone_middleware() -> Callable[..., Awaitable[None]]:
         # Only requests a person made; Slack's own callbacks (url_verification) have no user.
         if context.user_id and context.client is not None and _asks(body):
             lookup = user_timezone(context.client, context.user_id)
-            if is_slash_command(body):
-                context[CONTEXT_KEY] = asyncio.ensure_future(lookup)
-            else:
-                context[CONTEXT_KEY] = await lookup
+            context[CONTEXT_KEY] = asyncio.ensure_future(lookup)
         await next()
 
     return middleware

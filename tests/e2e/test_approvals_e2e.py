@@ -431,3 +431,20 @@ async def test_a_slow_modal_check_closes_the_modal_and_answers_by_dm(app, monkey
     await wait(app, lambda: len(posts(app, OWNER)) > 1)
     assert "Request #1 sent to" in posts(app, OWNER)[1]["text"]
     assert (await service(app).snapshot(1)).state == RequestState.pending
+
+
+async def test_a_button_is_acked_at_once_while_the_zone_lookup_hangs(app, monkeypatch):
+    # An App Home button opens a modal on a trigger_id that lives 3 s: the ack (and the modal)
+    # must not wait for users.info. The lookup may take 6 s here and users.info takes 8 s, so
+    # an ack that waited for it could not come back within the 3 s asserted below.
+    from bot.surfaces import user_zone
+
+    monkeypatch.setattr(user_zone.user_timezone, "__kwdefaults__", {"timeout": 6.0})
+    user_zone.forget_zones()
+    app.slack.hang_next("users.info", 8.0)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    resp = await app.signer.block_actions(Action.home_request_promotion, user_id=OWNER)
+    assert resp.status_code == 200
+    await wait(app, lambda: app.slack.calls_to("views.open"))
+    assert loop.time() - started < 3.0
