@@ -33,7 +33,7 @@ from bot.settings import Settings, get_settings
 from bot.slack_app import build_bolt_app
 from bot.slack_client import make_web_client
 from bot.store.db import engine_for, readiness, upgrade
-from scheduler.runner import build_scheduler
+from scheduler.runner import Scheduler, build_scheduler
 
 log = structlog.get_logger(__name__)
 
@@ -118,6 +118,27 @@ def load_domain_services(
     return services
 
 
+def scheduler_for(
+    settings: Settings,
+    engine: Engine,
+    services: dict[str, Any],
+    *,
+    replica_id: str,
+    sender: OutboxSender,
+) -> Scheduler:
+    """Every scheduled job of this process; the approvals tick when ops.yml has approvals (it
+    executes stalled approvals and delivers cards, so it needs the same services as the app)."""
+    approvals = services.get("approvals")
+    return build_scheduler(
+        settings,
+        engine,
+        replica_id=replica_id,
+        outbox_sender=sender,
+        approvals=approvals,
+        approval_notices=notice_handler(services) if approvals is not None else None,
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -155,15 +176,7 @@ def create_app(
         if run_scheduler:
             sender = OutboxSender.from_settings(engine, settings, replica_id=me)
             outbox.attach(sender)
-            approvals = services.get("approvals")
-            sched = build_scheduler(
-                settings,
-                engine,
-                replica_id=me,
-                outbox_sender=sender,
-                approvals=approvals,
-                approval_notices=notice_handler(services) if approvals is not None else None,
-            )
+            sched = scheduler_for(settings, engine, services, replica_id=me, sender=sender)
             sched.start()
         socket_handler = None
         if socket_mode:

@@ -8,13 +8,12 @@ import sys
 
 import structlog
 
-from bot.app import load_domain_services
-from bot.approvals.delivery import notice_handler
+from bot.app import load_domain_services, scheduler_for
 from bot.logging import configure_logging
 from bot.outbox import Outbox, OutboxSender
 from bot.settings import Settings, get_settings
 from bot.store.db import make_engine, readiness
-from scheduler.runner import build_scheduler, default_replica_id
+from scheduler.runner import default_replica_id
 
 log = structlog.get_logger("scheduler")
 
@@ -37,15 +36,7 @@ async def serve(settings: Settings, *, replica_id: str) -> int:
             "settings": settings,
             **load_domain_services(settings, engine),
         }
-        approvals = services.get("approvals")
-        sched = build_scheduler(
-            settings,
-            engine,
-            replica_id=replica_id,
-            outbox_sender=sender,
-            approvals=approvals,
-            approval_notices=notice_handler(services) if approvals is not None else None,
-        )
+        sched = scheduler_for(settings, engine, services, replica_id=replica_id, sender=sender)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -21,6 +21,7 @@ from bot.approvals import intake, store
 from bot.approvals import policy as rules
 from bot.approvals.audit import audit_records
 from bot.approvals.decisions import SYSTEM, decide_locked, expire_if_due
+from bot.approvals.notices import deliver_notices
 from bot.approvals.snapshot import policy_of, snapshot_of
 from bot.approvals.store import REQUEST, epoch
 from bot.approvals.ticks import run_tick, stalled_approvals
@@ -29,7 +30,6 @@ from bot.approvals.types import (
     BudgetSubject,
     DecisionOutcome,
     Executor,
-    Notice,
     NoticeHandler,
     PromotionSubject,
     Refused,
@@ -46,10 +46,6 @@ from integrations.http import redact
 from integrations.hub import Sources
 
 log = structlog.get_logger(__name__)
-
-
-# How long one replica may take to deliver a request's notices before another may try.
-NOTICE_LEASE_SECONDS = 120
 
 
 def utc_now() -> datetime:
@@ -358,36 +354,28 @@ class ApprovalService:
             else {"error": error}
         )
         detail = {"result": result} if result else {"error": error}
+        # From executing, normally. If the tick took this execution for interrupted (it ran
+        # very long) and marked it failed, a success still wins: a done change is never hidden.
+        attempts = [(RequestState.executing, detail, None)]
+        if state == RequestState.executed:
+            attempts.append((RequestState.failed, {**detail, "late": True}, claimed))
 
         def write() -> None:
             with store.transaction(self.engine) as conn:
-                if store.transition(
-                    conn,
-                    request_id=request_id,
-                    from_state=RequestState.executing,
-                    to_state=state,
-                    at=now,
-                    actor=SYSTEM,
-                    action=state.value,
-                    detail=detail,
-                    **fields,
-                ):
-                    return
-                # The tick took this execution for interrupted (it ran very long) and marked
-                # it failed; the real outcome still wins, or a done change would be hidden.
-                if state == RequestState.executed:
-                    store.transition(
+                for from_state, said, claim in attempts:
+                    if store.transition(
                         conn,
                         request_id=request_id,
-                        from_state=RequestState.failed,
+                        from_state=from_state,
                         to_state=state,
                         at=now,
                         actor=SYSTEM,
                         action=state.value,
-                        detail={**detail, "late": True},
-                        extra=REQUEST.c.claimed_at == claimed,
+                        detail=said,
+                        extra=None if claim is None else REQUEST.c.claimed_at == claim,
                         **fields,
-                    )
+                    ):
+                        return
 
         await asyncio.to_thread(write)
 
@@ -504,63 +492,10 @@ class ApprovalService:
     async def deliver_notices(
         self, deliver: NoticeHandler, *, request_id: int | None = None
     ) -> int:
-        """Hand undelivered notices to `deliver`, one request at a time under a lease (so
-        each request's notices go out in order, from one replica); a failed delivery is left
-        for the next call. Returns how many notices were delivered."""
-        now = self._now()
-
-        def candidates() -> list[int]:
-            with store.transaction(self.engine) as conn:
-                return store.with_unsent_notices(conn, now=now)
-
-        ids = [request_id] if request_id is not None else await asyncio.to_thread(candidates)
-        delivered = 0
-        for rid in ids:
-            delivered += await self._deliver_one(deliver, rid)
-        return delivered
-
-    async def _deliver_one(self, deliver: NoticeHandler, request_id: int) -> int:
-        now = self._now()
-
-        def take() -> tuple[RequestSnapshot, list[Notice]] | None:
-            with store.transaction(self.engine) as conn:
-                if not store.lease_notices(
-                    conn, request_id=request_id, now=now, until=now + NOTICE_LEASE_SECONDS
-                ):
-                    return None
-                rows = store.unsent_notices(conn, request_id)
-                stored = store.read(conn, request_id)
-            if stored is None:
-                return None
-            notices = [
-                Notice(
-                    id=r.id,
-                    request_id=r.request_id,
-                    kind=r.kind,
-                    detail=json.loads(r.detail),
-                    created_at=datetime.fromtimestamp(r.created_at, UTC),
-                )
-                for r in rows
-            ]
-            return snapshot_of(stored), notices
-
-        def done(ids: list[int]) -> None:
-            with store.transaction(self.engine) as conn:
-                store.notices_sent(conn, request_id=request_id, ids=ids, at=self._now())
-
-        taken = await asyncio.to_thread(take)
-        if taken is None:
-            return 0
-        snapshot, notices = taken
-        try:
-            if notices:
-                await deliver(snapshot, notices)
-        except Exception:
-            log.exception("approval.notice_delivery_failed", id=request_id)
-            await asyncio.to_thread(done, [])  # release the lease; the notices stay unsent
-            return 0
-        await asyncio.to_thread(done, [n.id for n in notices])
-        return len(notices)
+        """Hand undelivered notices to `deliver` (see notices.deliver_notices)."""
+        return await deliver_notices(
+            self.engine, deliver, now=self._now, request_id=request_id
+        )
 
     async def audit(
         self, *, since: datetime | None = None, request_id: int | None = None
