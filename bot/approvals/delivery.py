@@ -93,8 +93,11 @@ def targets(services: dict[str, Any], snapshot: RequestSnapshot) -> list[tuple[s
 def where(snapshot: RequestSnapshot) -> str:
     """Where the cards of a request went, for the requester."""
     dms = [c.channel for c in snapshot.messages if c.kind == "dm"]
-    rooms = [f"<#{c.channel}>" if c.channel[:1] in "CG" else c.channel
-             for c in snapshot.messages if c.kind == "team_channel"]
+    rooms = [
+        f"<#{c.channel}>" if c.channel[:1] in "CG" else c.channel
+        for c in snapshot.messages
+        if c.kind == "team_channel"
+    ]
     parts = ([people(dms) + " (DM)"] if dms else []) + rooms
     return " and ".join(parts) if parts else "nobody yet (it will be sent shortly)"
 
@@ -139,11 +142,11 @@ async def _on_copy(
     outbox = services["outbox"]
     at_key = "ts" if method == "chat.update" else "thread_ts"
     if copy.ts is not None:
-        where = {"channel": copy.posted_channel} if copy.posted_channel else {}
+        located = {"channel": copy.posted_channel} if copy.posted_channel else {}
         await outbox.aenqueue(
             method=method,
             channel=copy.channel,
-            payload={**payload, **where, at_key: copy.ts},
+            payload={**payload, **located, at_key: copy.ts},
             dedupe_key=dedupe_key,
         )
         return True

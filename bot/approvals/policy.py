@@ -120,7 +120,7 @@ def unreachable(policy: ResolvedPolicy, *, requester: str) -> str | None:
     """
     people = approvers(policy, requester=requester)
     without = " other than the requester" + (
-        " and " + ", ".join(f"<@{u}>" for u in policy.excluded) if policy.excluded else ""
+        " and whoever registered the version" if policy.excluded else ""
     )
     if not people:
         return f"policy {policy.name} names no approver{without} (check its groups in ops.yml)"
