@@ -47,8 +47,9 @@ class DownRegistry:
         raise SourceUnavailable(self.name, "HTTP 503")
 
 
-def with_sources(deps: AnswerDeps, **groups: object) -> AnswerDeps:
-    """The demo company's sources with some groups replaced (e.g. a down metrics source)."""
+def with_sources(deps: AnswerDeps, timeout: float = 30, **groups: object) -> AnswerDeps:
+    """The demo company's sources with some groups replaced (e.g. a down metrics source); a
+    down source fails at once, so only a slow one needs a short timeout."""
     demo = deps.sources
     kept = {
         "pipelines": list(demo.pipelines.values()),
@@ -56,7 +57,7 @@ def with_sources(deps: AnswerDeps, **groups: object) -> AnswerDeps:
         "metrics": list(demo.metrics.values()),
         "costs": list(demo.costs.values()),
     }
-    return replace(deps, sources=Sources(**(kept | groups), timeout=0.3))  # type: ignore[arg-type]
+    return replace(deps, sources=Sources(**(kept | groups), timeout=timeout))  # type: ignore[arg-type]
 
 
 async def detail(deps: AnswerDeps, name: str) -> ModelDetail:
@@ -106,7 +107,7 @@ async def test_down_metrics_source_marks_the_board_partial_and_still_lists_model
 
 
 async def test_slow_metrics_source_times_out_quickly_and_concurrently(deps):
-    slow = with_sources(deps, metrics=[SlowMetrics()])
+    slow = with_sources(deps, timeout=0.3, metrics=[SlowMetrics()])
     started = time.perf_counter()
     board = await model_board(slow)
     elapsed = time.perf_counter() - started
