@@ -293,3 +293,36 @@ async def test_concurrent_increases_of_one_team_both_count(db_url, db_engine, op
     assert stored is not None and stored.monthly == configured + 400
     for b in budgets:
         b.engine.dispose()
+
+
+@pytest.mark.usefixtures("aws")
+async def test_the_app_mirrors_approved_budgets_when_ops_yml_asks(tmp_path, clock):
+    # Wired as the app wires it: ops.yml's aws_cost_explorer.mirror_budgets builds the mirror.
+    import yaml
+
+    from bot.app import load_domain_services
+    from bot.settings import Settings
+    from bot.store.db import make_engine, upgrade
+    from tests.approvals.conftest import EXAMPLE
+
+    doc = yaml.safe_load(EXAMPLE.read_text())
+    doc["sources"]["aws_cost_explorer"] = {"region": "us-east-1", "mirror_budgets": True}
+    config = tmp_path / "ops.yml"
+    config.write_text(yaml.safe_dump(doc))
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    services = load_domain_services(Settings(database_url=url), engine, config_path=config)
+    assert isinstance(services["budgets"].mirror, AwsBudgetsMirror)
+    service: ApprovalService = services["approvals"]
+    service.clock = clock
+    made = await approved_budget(service, "2500")
+    done = await service.execute(request_id=made.id)
+    assert done.state == RequestState.executed, done.error
+    assert done.result == (
+        "ml-platform budget raised from 60000 to 62500 USD a month and in AWS Budgets"
+    )
+    assert raw_budgets("123456789012")["switchboard-ml-platform"]["BudgetLimit"]["Amount"] == (
+        "62500"
+    )
+    engine.dispose()
