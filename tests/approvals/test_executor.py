@@ -137,6 +137,21 @@ async def test_mlflow_down_fails_and_retry_succeeds_once_it_is_back(
     assert actions[-5:] == ["executing", "failed", "retried", "executing", "executed"]
 
 
+def budget_service(
+    engine, config, clock, *, mirror=None  # type: ignore[no-untyped-def]
+) -> tuple[ApprovalService, StoredBudgets]:
+    """An approval service executing budget increases into the store (and `mirror`)."""
+    budgets = StoredBudgets(engine, config, mirror=mirror)
+    service = ApprovalService(
+        engine=engine,
+        config=config,
+        clock=clock,
+        budgets=budgets,
+        executor=SourcesExecutor(Sources(), budgets),
+    )
+    return service, budgets
+
+
 async def approved_budget(service: ApprovalService, amount: str) -> RequestSnapshot:
     made = await service.request_budget_increase(
         requester=ML[0],
@@ -152,14 +167,7 @@ async def approved_budget(service: ApprovalService, amount: str) -> RequestSnaps
 
 
 async def test_approved_budget_increase_raises_the_stored_budget(db_engine, ops_config, clock):
-    budgets = StoredBudgets(db_engine, ops_config)
-    service = ApprovalService(
-        engine=db_engine,
-        config=ops_config,
-        clock=clock,
-        budgets=budgets,
-        executor=SourcesExecutor(Sources(), budgets),
-    )
+    service, budgets = budget_service(db_engine, ops_config, clock)
     made = await approved_budget(service, "7500")
     done = await service.execute(request_id=made.id)
     assert done.state == RequestState.executed
@@ -189,14 +197,8 @@ class FlakyMirror:
 async def test_budget_mirror_failure_fails_and_retry_mirrors_without_adding_twice(
     db_engine, ops_config, clock
 ):
-    mirror = FlakyMirror(AwsBudgetsMirror(account_id=ACCOUNT))
-    budgets = StoredBudgets(db_engine, ops_config, mirror=mirror)
-    service = ApprovalService(
-        engine=db_engine,
-        config=ops_config,
-        clock=clock,
-        budgets=budgets,
-        executor=SourcesExecutor(Sources(), budgets),
+    service, budgets = budget_service(
+        db_engine, ops_config, clock, mirror=FlakyMirror(AwsBudgetsMirror(account_id=ACCOUNT))
     )
     made = await approved_budget(service, "5000")
     failed = await service.execute(request_id=made.id)
@@ -215,14 +217,7 @@ async def test_budget_mirror_failure_fails_and_retry_mirrors_without_adding_twic
 
 
 async def test_budget_request_for_a_team_without_budget_is_refused(db_engine, ops_config, clock):
-    budgets = StoredBudgets(db_engine, ops_config)
-    service = ApprovalService(
-        engine=db_engine,
-        config=ops_config,
-        clock=clock,
-        budgets=budgets,
-        executor=SourcesExecutor(Sources(), budgets),
-    )
+    service, _budgets = budget_service(db_engine, ops_config, clock)
     refused = await service.request_budget_increase(
         requester=ML[0], team="finance", amount=Decimal("10"), reason=None, surface="dm"
     )
@@ -236,14 +231,8 @@ async def test_a_retried_increase_is_not_added_again_after_another_request_raise
     # #1 is stored but its mirror fails; then the budget changes again by another hand (a
     # second request cannot open while #1 is open); retrying #1 must only mirror:
     # 60000 + 1000 + 2000, never + 1000 twice.
-    mirror = FlakyMirror(AwsBudgetsMirror(account_id=ACCOUNT))
-    budgets = StoredBudgets(db_engine, ops_config, mirror=mirror)
-    service = ApprovalService(
-        engine=db_engine,
-        config=ops_config,
-        clock=clock,
-        budgets=budgets,
-        executor=SourcesExecutor(Sources(), budgets),
+    service, budgets = budget_service(
+        db_engine, ops_config, clock, mirror=FlakyMirror(AwsBudgetsMirror(account_id=ACCOUNT))
     )
     first = await approved_budget(service, "1000")
     assert (await service.execute(request_id=first.id)).state == RequestState.failed

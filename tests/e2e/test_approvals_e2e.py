@@ -255,13 +255,18 @@ async def test_ops_approvals_lists_what_waits_for_me_and_what_i_asked(app):
     assert "#1" in json.dumps(theirs["blocks"])
 
 
-async def test_promotion_modal_reports_field_errors_and_opens_a_request(app):
-    values = {
-        "model": {"model": {"type": "static_select", "selected_option": {"value": "churn"}}},
-        "version": {"version": {"type": "plain_text_input", "value": "99"}},
-        "alias": {"alias": {"type": "static_select", "selected_option": {"value": "champion"}}},
+def promotion_form(model: str, version: str, alias: str) -> dict[str, Any]:
+    """The promotion modal's state values as Slack submits them."""
+    return {
+        "model": {"model": {"type": "static_select", "selected_option": {"value": model}}},
+        "version": {"version": {"type": "plain_text_input", "value": version}},
+        "alias": {"alias": {"type": "static_select", "selected_option": {"value": alias}}},
         "reason": {"reason": {"type": "plain_text_input", "value": None}},
     }
+
+
+async def test_promotion_modal_reports_field_errors_and_opens_a_request(app):
+    values = promotion_form("churn", "99", "champion")
     resp = await app.signer.view_submission(
         Callback.promotion_request, values=values, user_id=OWNER
     )
@@ -412,12 +417,7 @@ async def test_a_slow_modal_check_closes_the_modal_and_answers_by_dm(app, monkey
     from bot.surfaces import approval_requests
 
     monkeypatch.setattr(approval_requests, "MODAL_ANSWER_SECONDS", 0.0)
-    values = {
-        "model": {"model": {"type": "static_select", "selected_option": {"value": "churn"}}},
-        "version": {"version": {"type": "plain_text_input", "value": "99"}},
-        "alias": {"alias": {"type": "static_select", "selected_option": {"value": "champion"}}},
-        "reason": {"reason": {"type": "plain_text_input", "value": None}},
-    }
+    values = promotion_form("churn", "99", "champion")
     resp = await app.signer.view_submission(
         Callback.promotion_request, values=values, user_id=OWNER
     )
