@@ -73,8 +73,12 @@ def open_requests(service: ApprovalService, count: int, tag: str) -> list[int]:
     return asyncio.run(make())
 
 
-def in_parallel(url: str, workers: int, work: Callable[[Engine, list[tuple[int, str]]], None],
-                clicks: list[tuple[int, str]]) -> float:
+def in_parallel(
+    url: str,
+    workers: int,
+    work: Callable[[Engine, list[tuple[int, str]]], None],
+    clicks: list[tuple[int, str]],
+) -> float:
     """Split `clicks` over `workers` threads, each with its own engine; seconds taken."""
     shares = [clicks[i::workers] for i in range(workers)]
     barrier = threading.Barrier(workers + 1)
@@ -121,8 +125,14 @@ def bare_clicks(engine: Engine, share: list[tuple[int, str]]) -> None:
         with engine.begin() as conn:
             conn.execute(
                 dialect.insert(VOTE)
-                .values(request_id=request_id, user=user, approve=True, at=time.time(),
-                        surface="dm", groups="[]")
+                .values(
+                    request_id=request_id,
+                    user=user,
+                    approve=True,
+                    at=time.time(),
+                    surface="dm",
+                    groups="[]",
+                )
                 .on_conflict_do_nothing()
             )
 
@@ -138,9 +148,9 @@ def check(engine: Engine, ids: list[int]) -> None:
             select(func.count()).select_from(VOTE).where(VOTE.c.request_id.in_(ids))
         ).scalar_one()
         approved = conn.execute(
-            select(func.count()).select_from(REQUEST).where(
-                REQUEST.c.id.in_(ids), REQUEST.c.state == RequestState.approved.value
-            )
+            select(func.count())
+            .select_from(REQUEST)
+            .where(REQUEST.c.id.in_(ids), REQUEST.c.state == RequestState.approved.value)
         ).scalar_one()
     assert votes == 2 * len(ids), f"{votes} votes for {len(ids)} requests (2 each expected)"
     assert approved == len(ids), f"{approved} of {len(ids)} requests approved"
@@ -195,13 +205,17 @@ def main() -> None:
         drop()
 
     database = "SQLite" if args.sqlite else "PostgreSQL"
-    print(f"{database}, {args.workers} replicas, {args.requests} requests x 2 approvers x 2 clicks, "
-          f"{args.rounds} rounds")
+    print(
+        f"{database}, {args.workers} replicas, {args.requests} requests x 2 approvers x 2 clicks, "
+        f"{args.rounds} rounds"
+    )
     print(f"  engine decide():           {statistics.median(ours):8.0f} clicks/s  {ours}")
     print(f"  bare vote INSERT baseline: {statistics.median(bare):8.0f} clicks/s  {bare}")
     print(f"  ratio engine / bare: {statistics.median(ours) / statistics.median(bare):.2f}")
-    print(f"  promises held: every request approved once, one vote per approver "
-          f"({platform.python_version()}, {os.cpu_count()} cpus)")
+    print(
+        f"  promises held: every request approved once, one vote per approver "
+        f"({platform.python_version()}, {os.cpu_count()} cpus)"
+    )
 
 
 if __name__ == "__main__":

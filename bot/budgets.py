@@ -75,11 +75,22 @@ class StoredBudgets:
         if base is None:
             raise LookupError(f"team {team} has no budget to raise")
         raised = await asyncio.to_thread(
-            _raise_once, self.engine, base, amount=amount, request_id=request_id, by=by,
+            _raise_once,
+            self.engine,
+            base,
+            amount=amount,
+            request_id=request_id,
+            by=by,
             reason=reason,
         )
-        log.info("budget_raised", team=team, monthly=str(raised.budget.monthly), by=by,
-                 request=request_id, applied_now=raised.now)
+        log.info(
+            "budget_raised",
+            team=team,
+            monthly=str(raised.budget.monthly),
+            by=by,
+            request=request_id,
+            applied_now=raised.now,
+        )
         if self.mirror is not None:
             try:
                 await self.mirror.set_budget(raised.budget)

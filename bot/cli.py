@@ -103,7 +103,8 @@ def ask(
         if not path.is_file():
             typer.secho(
                 f"{path} not found: answering about the demo company (ops.example.yml)",
-                err=True, fg=typer.colors.YELLOW,
+                err=True,
+                fg=typer.colors.YELLOW,
             )
             path = example
         upgrade(settings.database_url)

@@ -95,7 +95,11 @@ class AirflowSource:
         self._token_lock = asyncio.Lock()
         fix = _PASSWORD_FIX if username else _TOKEN_FIX if token else _NO_CREDENTIALS_FIX
         self._http = SourceClient(
-            self.name, root, secrets=(token, password), timeout=timeout, client=client,
+            self.name,
+            root,
+            secrets=(token, password),
+            timeout=timeout,
+            client=client,
             auth_fix=fix,
         )
         self.base_url = self._http.base_url
@@ -161,7 +165,8 @@ class AirflowSource:
                 token = answer.get("access_token") if isinstance(answer, dict) else None
                 if not token:
                     raise SourceDataError(
-                        self.name, f"{self._http.display_url('auth/token')} gave no access_token",
+                        self.name,
+                        f"{self._http.display_url('auth/token')} gave no access_token",
                         "check that the URL points at an Airflow 3 API server",
                     )
                 self._jwt = str(token)
@@ -183,7 +188,8 @@ class AirflowSource:
                 return response.json() if response.content else {}
             except ValueError:
                 raise SourceDataError(
-                    self.name, f"{self._http.display_url(path)} did not answer JSON",
+                    self.name,
+                    f"{self._http.display_url(path)} did not answer JSON",
                     "check that the Airflow URL points at the API server, not a proxy or a "
                     "login page",
                 ) from None
@@ -196,7 +202,8 @@ class AirflowSource:
             batch = answer.get(key) if isinstance(answer, dict) else None
             if not isinstance(batch, list):
                 raise SourceDataError(
-                    self.name, f"{self._http.display_url(path)} answered without '{key}'",
+                    self.name,
+                    f"{self._http.display_url(path)} answered without '{key}'",
                     "check that the URL points at an Airflow 3 API server",
                 )
             items.extend(batch)
@@ -222,7 +229,8 @@ class AirflowSource:
 
     async def runs_since(self, since: datetime) -> list[PipelineRun]:
         raw = await self._pages(
-            f"{API}/dags/~/dagRuns", "dag_runs",
+            f"{API}/dags/~/dagRuns",
+            "dag_runs",
             {"start_date_gte": _iso(since), "order_by": "-start_date"},
         )
         runs = [self.parse_run(r) for r in raw]
@@ -247,11 +255,13 @@ class AirflowSource:
             error = None
             if with_error and int(task.get("try_number") or 0) > 0:
                 error = await self._task_error(base, task_id, map_index, int(task["try_number"]))
-        return run.model_copy(update={
-            "failed_task": task_id,
-            "log_url": self.task_url(run.pipeline, run.run_id, task_id, map_index),
-            "error": error,
-        })
+        return run.model_copy(
+            update={
+                "failed_task": task_id,
+                "log_url": self.task_url(run.pipeline, run.run_id, task_id, map_index),
+                "error": error,
+            }
+        )
 
     async def _task_error(
         self, base: str, task_id: str, map_index: int, attempt: int
@@ -271,7 +281,8 @@ class AirflowSource:
         async def check() -> str:
             health = await self._http.get_json(f"{API}/monitor/health")
             sick = sorted(
-                name for name, part in (health.items() if isinstance(health, dict) else [])
+                name
+                for name, part in (health.items() if isinstance(health, dict) else [])
                 if isinstance(part, dict) and part.get("status") not in (None, "healthy")
             )
             answer = await self._get(f"{API}/dags", {"limit": 1})

@@ -33,8 +33,13 @@ AUTH_FIX = (
     "budgets:ModifyBudget (and sts:GetCallerIdentity unless the account id is configured)"
 )
 # Fields AWS computes or that contradict a flat monthly limit; they must not go back in an update.
-_READ_ONLY = ("CalculatedSpend", "LastUpdatedTime", "HealthStatus", "PlannedBudgetLimits",
-              "AutoAdjustData")
+_READ_ONLY = (
+    "CalculatedSpend",
+    "LastUpdatedTime",
+    "HealthStatus",
+    "PlannedBudgetLimits",
+    "AutoAdjustData",
+)
 
 
 class AwsBudgetsMirror:
@@ -186,10 +191,11 @@ class AwsBudgetsMirror:
         try:
             monthly = Decimal(str(limit["Amount"]))
         except (KeyError, InvalidOperation):
-            raise SourceDataError(SOURCE, f"budget {raw.get('BudgetName')} has no usable limit")\
-                from None
+            raise SourceDataError(
+                SOURCE, f"budget {raw.get('BudgetName')} has no usable limit"
+            ) from None
         return Budget(
-            team=str(raw["BudgetName"])[len(self.name_prefix):],
+            team=str(raw["BudgetName"])[len(self.name_prefix) :],
             monthly=monthly,
             currency=str(limit.get("Unit") or "USD"),
             source="aws",

@@ -60,16 +60,32 @@ METRIC_FOR_MEASURE: Mapping[CostMeasure, str] = {
 AUTH_FIX = "set AWS_PROFILE or AWS credentials; the role needs ce:GetCostAndUsage"
 MAX_PAGES = 200  # a guard against a token that never ends; a year of daily groups is far less
 
-_AUTH_CODES = frozenset({
-    "AccessDenied", "AccessDeniedException", "UnrecognizedClientException",
-    "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException",
-    "SignatureDoesNotMatch", "UnauthorizedOperation", "AuthFailure",
-})
-_BUSY_CODES = frozenset({
-    "LimitExceededException", "ThrottlingException", "Throttling", "TooManyRequestsException",
-    "ServiceUnavailable", "ServiceUnavailableException", "InternalFailure",
-    "InternalErrorException", "RequestLimitExceeded",
-})
+_AUTH_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "SignatureDoesNotMatch",
+        "UnauthorizedOperation",
+        "AuthFailure",
+    }
+)
+_BUSY_CODES = frozenset(
+    {
+        "LimitExceededException",
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalFailure",
+        "InternalErrorException",
+        "RequestLimitExceeded",
+    }
+)
 _NOT_FOUND_CODES = frozenset({"NotFoundException", "ResourceNotFoundException"})
 
 
@@ -86,7 +102,8 @@ def aws_error(exc: Exception, *, source: str, auth_fix: str) -> SourceError:
             return SourceAuthError(source, f"AWS refused the request ({code})", auth_fix)
         if code in _BUSY_CODES or status >= 500:
             return SourceUnavailable(
-                source, f"AWS is throttling or failing ({code})",
+                source,
+                f"AWS is throttling or failing ({code})",
                 "wait a minute; if it persists, check the AWS Health Dashboard",
             )
         if code in _NOT_FOUND_CODES:
@@ -97,7 +114,8 @@ def aws_error(exc: Exception, *, source: str, auth_fix: str) -> SourceError:
         if "Credential" in name or "Token" in name or "SSO" in name or "Profile" in name:
             return SourceAuthError(source, f"no usable AWS credentials ({name})", auth_fix)
         return SourceUnavailable(
-            source, f"could not reach AWS ({name})",
+            source,
+            f"could not reach AWS ({name})",
             "check network access from the bot to the AWS API endpoints",
         )
     return SourceDataError(source, f"unexpected error talking to AWS ({type(exc).__name__})")
@@ -147,7 +165,9 @@ def cost_and_usage_request(query: SpendQuery, *, tags: Mapping[str, str]) -> dic
 def tag_value(group_key: str, tag_key: str) -> str:
     """'team$ml-platform' -> 'ml-platform'; 'team$' (untagged cost) -> 'unallocated'."""
     prefix = f"{tag_key}$"
-    value = group_key[len(prefix):] if group_key.startswith(prefix) else group_key.partition("$")[2]
+    value = (
+        group_key[len(prefix) :] if group_key.startswith(prefix) else group_key.partition("$")[2]
+    )
     return value or UNALLOCATED
 
 
@@ -157,9 +177,11 @@ def summary_from_pages(
     """Fold GetCostAndUsage responses (all pages) into a SpendSummary."""
     metric = METRIC_FOR_MEASURE[query.measure]
     group = query.group_by
-    tag_key = tags.get(str(group)) if group in (
-        SpendDimension.team, SpendDimension.model, SpendDimension.pipeline
-    ) else None
+    tag_key = (
+        tags.get(str(group))
+        if group in (SpendDimension.team, SpendDimension.model, SpendDimension.pipeline)
+        else None
+    )
     by_key: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     daily: dict[tuple[date, str], Decimal] = defaultdict(Decimal)
     totals: dict[str, Decimal] = defaultdict(Decimal)
@@ -271,7 +293,8 @@ class AwsCostExplorer:
                     return pages
                 if len(pages) >= MAX_PAGES:
                     raise SourceDataError(
-                        SOURCE, f"Cost Explorer kept paginating after {MAX_PAGES} pages",
+                        SOURCE,
+                        f"Cost Explorer kept paginating after {MAX_PAGES} pages",
                         "narrow the period or the grouping",
                     )
                 params["NextPageToken"] = token
@@ -284,8 +307,10 @@ class AwsCostExplorer:
         async def check() -> str:
             end = date.today()
             request = {
-                "TimePeriod": {"Start": (end - timedelta(days=1)).isoformat(),
-                               "End": end.isoformat()},
+                "TimePeriod": {
+                    "Start": (end - timedelta(days=1)).isoformat(),
+                    "End": end.isoformat(),
+                },
                 "Granularity": "MONTHLY",
                 "Metrics": ["UnblendedCost"],
             }

@@ -21,8 +21,12 @@ T = TypeVar("T")
 
 # Methods of PipelineSource, ModelRegistry, MetricsSource and CostSource that only read.
 READ_METHODS = (
-    "list_pipelines", "recent_runs", "runs_since",
-    "list_models", "get_model", "versions",
+    "list_pipelines",
+    "recent_runs",
+    "runs_since",
+    "list_models",
+    "get_model",
+    "versions",
     "model_health",
     "spend",
 )
@@ -132,9 +136,12 @@ async def _set_alias(self: CachedSource, name: str, alias: str, version: str) ->
     finally:
         # Even a failed write may have landed; the next read must ask the registry.
         self.cache.invalidate_where(
-            lambda key: isinstance(key, tuple) and (
-                key[0] == "list_models"
-                or (key[0] in ("get_model", "versions") and key[1:2] == (name,))
+            lambda key: (
+                isinstance(key, tuple)
+                and (
+                    key[0] == "list_models"
+                    or (key[0] in ("get_model", "versions") and key[1:2] == (name,))
+                )
             )
         )
 

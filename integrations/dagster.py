@@ -104,10 +104,13 @@ class DagsterSource:
         self.graphql_url = url if url.endswith("/graphql") else f"{url}/graphql"
         self.base_url = self.graphql_url[: -len("/graphql")]
         self._http = SourceClient(
-            self.name, self.base_url, token=token,
+            self.name,
+            self.base_url,
+            token=token,
             # Dagster+ reads its own header; a proxy in front of OSS Dagster reads the bearer.
             headers={"Dagster-Cloud-Api-Token": token} if token else None,
-            timeout=timeout, client=client,
+            timeout=timeout,
+            client=client,
             auth_fix="check the Dagster API token given to the bot (its environment, not "
             "ops.yml): for Dagster+ a user or agent token of this deployment",
         )
@@ -135,14 +138,18 @@ class DagsterSource:
 
     def data_of(self, answer: Any) -> Any:
         if not isinstance(answer, dict):
-            raise SourceDataError(self.name, "GraphQL answered something other than an object",
-                                  "check that the URL ends in /graphql")
+            raise SourceDataError(
+                self.name,
+                "GraphQL answered something other than an object",
+                "check that the URL ends in /graphql",
+            )
         errors = answer.get("errors")
         if errors and not answer.get("data"):
             first = errors[0] if isinstance(errors, list) and errors else {}
             message = first.get("message") if isinstance(first, dict) else first
             raise SourceDataError(
-                self.name, f"GraphQL error: {_first_line(message)}",
+                self.name,
+                f"GraphQL error: {_first_line(message)}",
                 "check that this Dagster version is one Switchboard supports",
             )
         return answer.get("data") or {}
@@ -150,19 +157,26 @@ class DagsterSource:
     def member(self, result: Any, expected: str) -> dict[str, Any]:
         """The `expected` member of a result union, or the SourceError its error member means."""
         if not isinstance(result, dict):
-            raise SourceDataError(self.name, f"GraphQL gave no {expected}",
-                                  "check that this Dagster version is one Switchboard supports")
+            raise SourceDataError(
+                self.name,
+                f"GraphQL gave no {expected}",
+                "check that this Dagster version is one Switchboard supports",
+            )
         kind = str(result.get("__typename") or "")
         if kind == expected:
             return result
         message = _first_line(result.get("message")) or kind
         if kind == "PythonError":
-            raise SourceUnavailable(self.name, f"Dagster failed: {message}",
-                                    "check the Dagster webserver's logs")
+            raise SourceUnavailable(
+                self.name, f"Dagster failed: {message}", "check the Dagster webserver's logs"
+            )
         if kind.endswith("NotFoundError"):
             raise SourceNotFound(self.name, message, "check the name in Dagster")
-        raise SourceDataError(self.name, f"{kind}: {message}",
-                              "check that this Dagster version is one Switchboard supports")
+        raise SourceDataError(
+            self.name,
+            f"{kind}: {message}",
+            "check that this Dagster version is one Switchboard supports",
+        )
 
     # -- parsing (pure; unit-tested on captured responses) --------------------------------
     def parse_repositories(self, data: dict[str, Any]) -> list[Pipeline]:
@@ -182,8 +196,11 @@ class DagsterSource:
             s for s in schedules if (s.get("scheduleState") or {}).get("status") == "RUNNING"
         ]
         chosen = (running or schedules or [{}])[0]
-        tags = [f"{t['key']}:{t['value']}" for t in job.get("tags") or []
-                if t.get("key") and not str(t["key"]).startswith("dagster/")]
+        tags = [
+            f"{t['key']}:{t['value']}"
+            for t in job.get("tags") or []
+            if t.get("key") and not str(t["key"]).startswith("dagster/")
+        ]
         cron = chosen.get("cronSchedule")
         return Pipeline(
             name=str(job["name"]),
@@ -250,8 +267,9 @@ class DagsterSource:
     async def recent_runs(self, pipeline: str, *, limit: int = 20) -> list[PipelineRun]:
         raw = await self._run_page({"pipelineName": pipeline}, limit, None)
         if not raw and pipeline not in {p.name for p in await self.list_pipelines()}:
-            raise SourceNotFound(self.name, f"no job named {pipeline!r}",
-                                 "check the job name (case-sensitive)")
+            raise SourceNotFound(
+                self.name, f"no job named {pipeline!r}", "check the job name (case-sensitive)"
+            )
         runs = [self.parse_run(r) for r in raw]
         return newest_first(await asyncio.gather(*(self._with_error(r) for r in runs)))
 

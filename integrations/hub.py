@@ -60,7 +60,9 @@ async def _one(name: str, call: Callable[[], Awaitable[T]], timeout: float) -> T
         # The raw message may carry a token or a URL with credentials: users get the type only,
         # the log gets a redacted message.
         log.error(
-            "source_call_crashed", source=name, error_type=type(exc).__name__,
+            "source_call_crashed",
+            source=name,
+            error_type=type(exc).__name__,
             error=redact(str(exc))[:500],
         )
         return SourceProblem(source=name, reason=f"unexpected error: {type(exc).__name__}")
@@ -217,12 +219,19 @@ class Sources:
             detail = f"probe timed out after {_seconds(self.timeout)}"
             fix = f"check that {name} is up, or raise its timeout in ops.yml"
         except Exception as exc:  # probe() must never raise; if one does, report it as down
-            log.error("probe_crashed", source=name, error_type=type(exc).__name__,
-                      error=redact(str(exc))[:500])
+            log.error(
+                "probe_crashed",
+                source=name,
+                error_type=type(exc).__name__,
+                error=redact(str(exc))[:500],
+            )
             detail = f"probe failed: unexpected error: {type(exc).__name__}"
             fix = "this is a bug in the adapter; report it with the bot's logs"
         return ProbeResult(
-            source=name, reachable=False, detail=detail, fix=fix,
+            source=name,
+            reachable=False,
+            detail=detail,
+            fix=fix,
             latency_ms=round((time.perf_counter() - started) * 1000, 1),
         )
 
@@ -262,10 +271,12 @@ def _merge_spend(query: SpendQuery, summaries: list[SpendSummary]) -> SpendSumma
         rows += summary.rows_scanned or 0
     return SpendSummary(
         query=query,
-        lines=tuple(sorted(
-            (SpendLine(key=k, cost=c, currency=cur) for (k, cur), c in lines.items()),
-            key=lambda line: (line.currency, -line.cost, line.key),
-        )),
+        lines=tuple(
+            sorted(
+                (SpendLine(key=k, cost=c, currency=cur) for (k, cur), c in lines.items()),
+                key=lambda line: (line.currency, -line.cost, line.key),
+            )
+        ),
         totals=dict(totals),
         daily=tuple((d, cur, c) for (d, cur), c in sorted(daily.items())),
         rows_scanned=rows,

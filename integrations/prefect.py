@@ -37,8 +37,10 @@ _FAILED_TYPES = ["FAILED", "CRASHED"]
 # Prefect names task runs "<task name>-<3 hex chars>" unless a task_run_name is given.
 _GENERATED_SUFFIX = re.compile(r"^(?P<task>.+)-[0-9a-f]{3}$")
 _EXCEPTION_PREFIX = re.compile(r"^(Task|Flow) run encountered an exception:?\s*")
-_CLOUD_API = re.compile(r"^(?P<scheme>https?://)api\.(?P<host>[^/]+)/api/accounts/(?P<a>[^/]+)"
-                        r"/workspaces/(?P<w>[^/]+)")
+_CLOUD_API = re.compile(
+    r"^(?P<scheme>https?://)api\.(?P<host>[^/]+)/api/accounts/(?P<a>[^/]+)"
+    r"/workspaces/(?P<w>[^/]+)"
+)
 
 
 def _dt(value: Any) -> datetime | None:
@@ -56,8 +58,7 @@ def ui_url_for(api_url: str) -> str:
     api_url = api_url.rstrip("/")
     cloud = _CLOUD_API.match(api_url)
     if cloud:
-        return (f"{cloud['scheme']}app.{cloud['host']}/account/{cloud['a']}"
-                f"/workspace/{cloud['w']}")
+        return f"{cloud['scheme']}app.{cloud['host']}/account/{cloud['a']}/workspace/{cloud['w']}"
     return api_url[: -len("/api")] if api_url.endswith("/api") else api_url
 
 
@@ -99,8 +100,13 @@ class PrefectSource:
             scheme = "Basic"
             secrets.append(token)
         self._http = SourceClient(
-            self.name, api_url, token=token, auth_scheme=scheme, secrets=secrets,
-            timeout=timeout, client=client,
+            self.name,
+            api_url,
+            token=token,
+            auth_scheme=scheme,
+            secrets=secrets,
+            timeout=timeout,
+            client=client,
             auth_fix="check the Prefect credentials given to the bot (its environment, not "
             "ops.yml): a Prefect Cloud API key, or the server's auth string as user:password",
         )
@@ -124,7 +130,9 @@ class PrefectSource:
             raise SourceDataError(self.name, "a flow without name or id", "check Prefect's version")
         mine = [d for d in deployments if d.get("flow_id") == raw["id"]]
         schedules = [
-            (d, s) for d in mine for s in d.get("schedules") or []
+            (d, s)
+            for d in mine
+            for s in d.get("schedules") or []
             if s.get("active", True) and (s.get("schedule") or {}).get("cron")
         ]
         running = [(d, s) for d, s in schedules if not d.get("paused")]
@@ -144,7 +152,9 @@ class PrefectSource:
         )
 
     def parse_run(
-        self, raw: dict[str, Any], flow_names: dict[str, str],
+        self,
+        raw: dict[str, Any],
+        flow_names: dict[str, str],
         failed_tasks: dict[str, dict[str, Any]] | None = None,
     ) -> PipelineRun:
         run_id, flow_id = raw.get("id"), raw.get("flow_id")
@@ -192,7 +202,8 @@ class PrefectSource:
         answer = await self._http.post_json(path, body, idempotent=True)
         if not isinstance(answer, list):
             raise SourceDataError(
-                self.name, f"{self._http.display_url(path)} did not answer a list",
+                self.name,
+                f"{self._http.display_url(path)} did not answer a list",
                 "check that the Prefect URL points at the API (it ends in /api)",
             )
         return answer
@@ -215,15 +226,21 @@ class PrefectSource:
     async def _runs(
         self, raw_runs: list[dict[str, Any]], names: dict[str, str]
     ) -> list[PipelineRun]:
-        failed = [str(r["id"]) for r in raw_runs
-                  if str(r.get("state_type") or "").upper() in _FAILED_TYPES and r.get("id")]
+        failed = [
+            str(r["id"])
+            for r in raw_runs
+            if str(r.get("state_type") or "").upper() in _FAILED_TYPES and r.get("id")
+        ]
         tasks: dict[str, dict[str, Any]] = {}
         if failed:
-            task_runs = await self._all("task_runs/filter", {
-                "flow_runs": {"id": {"any_": failed}},
-                "task_runs": {"state": {"type": {"any_": _FAILED_TYPES}}},
-                "sort": "EXPECTED_START_TIME_DESC",
-            })
+            task_runs = await self._all(
+                "task_runs/filter",
+                {
+                    "flow_runs": {"id": {"any_": failed}},
+                    "task_runs": {"state": {"type": {"any_": _FAILED_TYPES}}},
+                    "sort": "EXPECTED_START_TIME_DESC",
+                },
+            )
             tasks = self.first_failed_tasks(task_runs)
         return newest_first(self.parse_run(r, names, tasks) for r in raw_runs)
 
@@ -240,21 +257,27 @@ class PrefectSource:
                 self.name, f"no flow named {pipeline!r}", "check the flow name (case-sensitive)"
             )
         names = {str(f["id"]): str(f["name"]) for f in flows}
-        raw = await self._filter("flow_runs/filter", {
-            "flows": {"id": {"any_": sorted(names)}},
-            # Future runs the scheduler created in advance are not history yet.
-            "flow_runs": {"expected_start_time": {"before_": datetime.now(UTC).isoformat()}},
-            "sort": "START_TIME_DESC",
-            "limit": limit,
-        })
+        raw = await self._filter(
+            "flow_runs/filter",
+            {
+                "flows": {"id": {"any_": sorted(names)}},
+                # Future runs the scheduler created in advance are not history yet.
+                "flow_runs": {"expected_start_time": {"before_": datetime.now(UTC).isoformat()}},
+                "sort": "START_TIME_DESC",
+                "limit": limit,
+            },
+        )
         return await self._runs(raw, names)
 
     async def runs_since(self, since: datetime) -> list[PipelineRun]:
         since = since if since.tzinfo else since.replace(tzinfo=UTC)
-        raw = await self._all("flow_runs/filter", {
-            "flow_runs": {"start_time": {"after_": since.isoformat()}},
-            "sort": "START_TIME_DESC",
-        })
+        raw = await self._all(
+            "flow_runs/filter",
+            {
+                "flow_runs": {"start_time": {"after_": since.isoformat()}},
+                "sort": "START_TIME_DESC",
+            },
+        )
         names = await self._flow_names({str(r["flow_id"]) for r in raw if r.get("flow_id")})
         return await self._runs(raw, names)
 

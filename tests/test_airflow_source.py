@@ -63,9 +63,13 @@ class FakeAirflow:
         if path == "/dags":
             dags = captured("dags")
             offset, limit = int(params.get("offset", 0)), int(params["limit"])
-            return httpx.Response(200, json={
-                "dags": dags["dags"][offset:offset + limit], "total_entries": len(dags["dags"])
-            })
+            return httpx.Response(
+                200,
+                json={
+                    "dags": dags["dags"][offset : offset + limit],
+                    "total_entries": len(dags["dags"]),
+                },
+            )
         if path == "/dags/nightly_orders/dagRuns":
             return httpx.Response(200, json=captured("dag_runs_nightly_orders"))
         if path == "/dags/~/dagRuns":
@@ -121,7 +125,9 @@ def test_dag_runs_map_states_times_and_link_to_the_run_page() -> None:
 def test_run_ids_are_encoded_in_links() -> None:
     source = AirflowSource(BASE)
     url = source.task_url("d", "scheduled__2026-11-23T02:00:00+00:00", "t", map_index=3)
-    assert url == f"{BASE}/dags/d/runs/scheduled__2026-11-23T02%3A00%3A00%2B00%3A00/tasks/t/mapped/3"
+    assert (
+        url == f"{BASE}/dags/d/runs/scheduled__2026-11-23T02%3A00%3A00%2B00%3A00/tasks/t/mapped/3"
+    )
 
 
 def test_failing_task_is_the_one_that_failed_itself_not_its_downstream_fallout() -> None:
@@ -161,7 +167,9 @@ async def test_failed_run_names_its_failing_task_error_and_log_link() -> None:
     assert failed.state is RunState.failed and ok.state is RunState.success
     assert failed.failed_task == "load_to_warehouse"
     assert failed.error == "RuntimeError: warehouse rejected the load"
-    assert failed.log_url == f"{BASE}/dags/nightly_orders/runs/sb_nightly_fail/tasks/load_to_warehouse"
+    assert (
+        failed.log_url == f"{BASE}/dags/nightly_orders/runs/sb_nightly_fail/tasks/load_to_warehouse"
+    )
     assert ok.failed_task is None and ok.log_url is None
 
 
@@ -255,8 +263,10 @@ async def test_silent_server_times_out_within_the_timeout(silent_server: str) ->
 @pytest.fixture
 def airflow(airflow_server: AirflowServer) -> AirflowSource:
     return AirflowSource(
-        airflow_server.url, username=airflow_server.username,
-        password=airflow_server.password, timeout=15,
+        airflow_server.url,
+        username=airflow_server.username,
+        password=airflow_server.password,
+        timeout=15,
     )
 
 

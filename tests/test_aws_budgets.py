@@ -28,10 +28,12 @@ def _backend_update_budget(self: BudgetsBackend, account_id: str, new_budget: di
     old = self.budgets[account_id].get(new_budget["BudgetName"])
     if old is None:
         raise NotFoundException(
-            f"Unable to update budget: {new_budget['BudgetName']} - the budget doesn't exist.")
+            f"Unable to update budget: {new_budget['BudgetName']} - the budget doesn't exist."
+        )
     self.budgets[account_id][new_budget["BudgetName"]] = MotoBudget(
-        dict(new_budget), [{"Notification": n.details, "Subscribers": n.subscribers}
-                           for n in old.notifications])
+        dict(new_budget),
+        [{"Notification": n.details, "Subscribers": n.subscribers} for n in old.notifications],
+    )
 
 
 def _response_update_budget(self: BudgetsResponse) -> str:
@@ -56,8 +58,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
         _backend_update_budget(self, account_id, new_budget)
 
     monkeypatch.setattr(BudgetsBackend, "update_budget", recording, raising=False)
-    monkeypatch.setattr(BudgetsResponse, "update_budget", _response_update_budget,
-                        raising=False)
+    monkeypatch.setattr(BudgetsResponse, "update_budget", _response_update_budget, raising=False)
     with mock_aws():
         yield updates
 
@@ -84,10 +85,10 @@ async def test_a_raised_budget_updates_the_limit_and_keeps_the_rest(aws) -> None
     await mirror.upsert(Budget(team="ml-platform", monthly=Decimal("25000.50")))
     stored = raw_budgets()
     assert list(stored) == ["switchboard-ml-platform"]
-    assert stored["switchboard-ml-platform"]["BudgetLimit"] == {"Amount": "25000.50",
-                                                                "Unit": "USD"}
+    assert stored["switchboard-ml-platform"]["BudgetLimit"] == {"Amount": "25000.50", "Unit": "USD"}
     assert stored["switchboard-ml-platform"]["CostFilters"] == {
-        "TagKeyValue": ["user:team$ml-platform"]}
+        "TagKeyValue": ["user:team$ml-platform"]
+    }
     assert len(aws) == 1
     assert "CalculatedSpend" not in aws[0] and "LastUpdatedTime" not in aws[0]
     got = await mirror.get("ml-platform")
@@ -111,9 +112,15 @@ async def test_get_of_an_unknown_team_is_none(aws) -> None:
 
 async def test_list_returns_only_switchboard_budgets_sorted_by_team(aws) -> None:
     client = boto3.client("budgets", region_name="us-east-1")
-    client.create_budget(AccountId=ACCOUNT, Budget={
-        "BudgetName": "finance-owned", "BudgetType": "COST", "TimeUnit": "MONTHLY",
-        "BudgetLimit": {"Amount": "1", "Unit": "USD"}})
+    client.create_budget(
+        AccountId=ACCOUNT,
+        Budget={
+            "BudgetName": "finance-owned",
+            "BudgetType": "COST",
+            "TimeUnit": "MONTHLY",
+            "BudgetLimit": {"Amount": "1", "Unit": "USD"},
+        },
+    )
     mirror = AwsBudgetsMirror(account_id=ACCOUNT)
     await mirror.upsert(Budget(team="ml-platform", monthly=Decimal("20000")))
     await mirror.upsert(Budget(team="analytics", monthly=Decimal("800"), currency="EUR"))
@@ -153,8 +160,7 @@ async def test_missing_credentials_are_an_auth_error_with_the_permissions_to_gra
 
     core = botocore.session.Session()
     core.get_component("credential_provider").providers = []
-    mirror = AwsBudgetsMirror(account_id=ACCOUNT,
-                              session=boto3.Session(botocore_session=core))
+    mirror = AwsBudgetsMirror(account_id=ACCOUNT, session=boto3.Session(botocore_session=core))
     with pytest.raises(SourceAuthError) as caught:
         await mirror.list()
     assert "budgets:ModifyBudget" in (caught.value.fix or "")

@@ -49,12 +49,18 @@ BY_TEAM_PAGE = {
             "TimePeriod": {"Start": "2026-11-01", "End": "2026-11-02"},
             "Total": {},
             "Groups": [
-                {"Keys": ["team$ml-platform"],
-                 "Metrics": {"AmortizedCost": {"Amount": "120.5", "Unit": "USD"}}},
-                {"Keys": ["team$data-eng"],
-                 "Metrics": {"AmortizedCost": {"Amount": "30.25", "Unit": "USD"}}},
-                {"Keys": ["team$"],
-                 "Metrics": {"AmortizedCost": {"Amount": "4.75", "Unit": "USD"}}},
+                {
+                    "Keys": ["team$ml-platform"],
+                    "Metrics": {"AmortizedCost": {"Amount": "120.5", "Unit": "USD"}},
+                },
+                {
+                    "Keys": ["team$data-eng"],
+                    "Metrics": {"AmortizedCost": {"Amount": "30.25", "Unit": "USD"}},
+                },
+                {
+                    "Keys": ["team$"],
+                    "Metrics": {"AmortizedCost": {"Amount": "4.75", "Unit": "USD"}},
+                },
             ],
             "Estimated": False,
         },
@@ -62,10 +68,14 @@ BY_TEAM_PAGE = {
             "TimePeriod": {"Start": "2026-11-02", "End": "2026-11-03"},
             "Total": {},
             "Groups": [
-                {"Keys": ["team$ml-platform"],
-                 "Metrics": {"AmortizedCost": {"Amount": "100", "Unit": "USD"}}},
-                {"Keys": ["team$growth"],
-                 "Metrics": {"AmortizedCost": {"Amount": "0", "Unit": "USD"}}},
+                {
+                    "Keys": ["team$ml-platform"],
+                    "Metrics": {"AmortizedCost": {"Amount": "100", "Unit": "USD"}},
+                },
+                {
+                    "Keys": ["team$growth"],
+                    "Metrics": {"AmortizedCost": {"Amount": "0", "Unit": "USD"}},
+                },
             ],
             "Estimated": True,
         },
@@ -76,12 +86,18 @@ BY_TEAM_PAGE = {
 # Shaped like a real ungrouped DAILY answer: Total carries the metric, Groups is empty.
 TOTAL_PAGE = {
     "ResultsByTime": [
-        {"TimePeriod": {"Start": "2026-11-01", "End": "2026-11-02"},
-         "Total": {"UnblendedCost": {"Amount": "10.0000001", "Unit": "USD"}},
-         "Groups": [], "Estimated": False},
-        {"TimePeriod": {"Start": "2026-11-02", "End": "2026-11-03"},
-         "Total": {"UnblendedCost": {"Amount": "0", "Unit": "USD"}},
-         "Groups": [], "Estimated": True},
+        {
+            "TimePeriod": {"Start": "2026-11-01", "End": "2026-11-02"},
+            "Total": {"UnblendedCost": {"Amount": "10.0000001", "Unit": "USD"}},
+            "Groups": [],
+            "Estimated": False,
+        },
+        {
+            "TimePeriod": {"Start": "2026-11-02", "End": "2026-11-03"},
+            "Total": {"UnblendedCost": {"Amount": "0", "Unit": "USD"}},
+            "Groups": [],
+            "Estimated": True,
+        },
     ],
     "DimensionValueAttributes": [],
 }
@@ -90,14 +106,20 @@ TOTAL_PAGE = {
 def by_service_page(day: str, services: dict[str, str], token: str | None = None) -> dict:
     page: dict[str, Any] = {
         "GroupDefinitions": [{"Type": "DIMENSION", "Key": "SERVICE"}],
-        "ResultsByTime": [{
-            "TimePeriod": {"Start": day, "End": day},
-            "Total": {},
-            "Groups": [{"Keys": [name], "Metrics": {"AmortizedCost": {"Amount": amount,
-                                                                      "Unit": "USD"}}}
-                       for name, amount in services.items()],
-            "Estimated": False,
-        }],
+        "ResultsByTime": [
+            {
+                "TimePeriod": {"Start": day, "End": day},
+                "Total": {},
+                "Groups": [
+                    {
+                        "Keys": [name],
+                        "Metrics": {"AmortizedCost": {"Amount": amount, "Unit": "USD"}},
+                    }
+                    for name, amount in services.items()
+                ],
+                "Estimated": False,
+            }
+        ],
         "DimensionValueAttributes": [],
     }
     if token:
@@ -111,6 +133,7 @@ def ce_input_shape() -> Any:
 
 
 # -- request building ------------------------------------------------------------------------
+
 
 def test_effective_cost_reads_amortized_and_billed_reads_unblended() -> None:
     effective = cost_and_usage_request(SpendQuery(**NOV), tags=TAGS)
@@ -129,10 +152,12 @@ def test_single_filter_is_bare_and_several_are_combined_with_and() -> None:
         SpendQuery(**NOV, model="churn", service="Amazon SageMaker"),
         tags={**TAGS, "model": "ml:model"},
     )
-    assert several["Filter"] == {"And": [
-        {"Tags": {"Key": "ml:model", "Values": ["churn"]}},
-        {"Dimensions": {"Key": "SERVICE", "Values": ["Amazon SageMaker"]}},
-    ]}
+    assert several["Filter"] == {
+        "And": [
+            {"Tags": {"Key": "ml:model", "Values": ["churn"]}},
+            {"Dimensions": {"Key": "SERVICE", "Values": ["Amazon SageMaker"]}},
+        ]
+    }
 
 
 def test_unallocated_filter_asks_for_cost_without_the_tag() -> None:
@@ -140,13 +165,16 @@ def test_unallocated_filter_asks_for_cost_without_the_tag() -> None:
     assert request["Filter"] == {"Tags": {"Key": "pipeline", "MatchOptions": ["ABSENT"]}}
 
 
-@pytest.mark.parametrize(("dimension", "group_by"), [
-    (SpendDimension.service, [{"Type": "DIMENSION", "Key": "SERVICE"}]),
-    (SpendDimension.team, [{"Type": "TAG", "Key": "team"}]),
-    (SpendDimension.model, [{"Type": "TAG", "Key": "model"}]),
-    (SpendDimension.pipeline, [{"Type": "TAG", "Key": "pipeline"}]),
-    (SpendDimension.charge_category, [{"Type": "DIMENSION", "Key": "RECORD_TYPE"}]),
-])
+@pytest.mark.parametrize(
+    ("dimension", "group_by"),
+    [
+        (SpendDimension.service, [{"Type": "DIMENSION", "Key": "SERVICE"}]),
+        (SpendDimension.team, [{"Type": "TAG", "Key": "team"}]),
+        (SpendDimension.model, [{"Type": "TAG", "Key": "model"}]),
+        (SpendDimension.pipeline, [{"Type": "TAG", "Key": "pipeline"}]),
+        (SpendDimension.charge_category, [{"Type": "DIMENSION", "Key": "RECORD_TYPE"}]),
+    ],
+)
 def test_group_by_maps_to_cost_explorer_groups(dimension, group_by) -> None:
     request = cost_and_usage_request(SpendQuery(**NOV, group_by=dimension), tags=TAGS)
     assert request["GroupBy"] == group_by
@@ -156,13 +184,21 @@ def test_every_request_shape_passes_the_botocore_service_model() -> None:
     shape = ce_input_shape()
     for query in [
         SpendQuery(**NOV),
-        SpendQuery(**NOV, team="ml", model="churn", pipeline="unallocated", service="Amazon S3",
-                   group_by=SpendDimension.team, measure=CostMeasure.billed),
+        SpendQuery(
+            **NOV,
+            team="ml",
+            model="churn",
+            pipeline="unallocated",
+            service="Amazon S3",
+            group_by=SpendDimension.team,
+            measure=CostMeasure.billed,
+        ),
     ]:
         validate_parameters(cost_and_usage_request(query, tags=TAGS), shape)
 
 
 # -- response parsing ------------------------------------------------------------------------
+
 
 def test_tag_group_keys_are_parsed_and_empty_values_are_unallocated() -> None:
     assert tag_value("team$ml-platform", "team") == "ml-platform"
@@ -204,12 +240,16 @@ def test_group_by_day_keys_lines_by_date() -> None:
 def test_totals_are_kept_per_currency_from_the_unit_field() -> None:
     page = by_service_page("2026-11-01", {"Amazon EC2": "10"})
     page["ResultsByTime"][0]["Groups"].append(
-        {"Keys": ["Amazon S3"], "Metrics": {"AmortizedCost": {"Amount": "7", "Unit": "EUR"}}})
-    summary = summary_from_pages(SpendQuery(**NOV, group_by=SpendDimension.service), [page],
-                                 tags=TAGS)
+        {"Keys": ["Amazon S3"], "Metrics": {"AmortizedCost": {"Amount": "7", "Unit": "EUR"}}}
+    )
+    summary = summary_from_pages(
+        SpendQuery(**NOV, group_by=SpendDimension.service), [page], tags=TAGS
+    )
     assert summary.totals == {"USD": Decimal("10"), "EUR": Decimal("7")}
     assert [(line.currency, line.key) for line in summary.lines] == [
-        ("EUR", "Amazon S3"), ("USD", "Amazon EC2")]
+        ("EUR", "Amazon S3"),
+        ("USD", "Amazon EC2"),
+    ]
 
 
 def test_a_non_numeric_amount_is_a_data_error() -> None:
@@ -220,11 +260,18 @@ def test_a_non_numeric_amount_is_a_data_error() -> None:
 
 # -- error mapping ---------------------------------------------------------------------------
 
+
 def test_connection_failures_and_timeouts_mean_unavailable() -> None:
-    down = aws_error(EndpointConnectionError(endpoint_url="https://ce.us-east-1.amazonaws.com"),
-                     source="aws_cost_explorer", auth_fix=AUTH_FIX)
-    slow = aws_error(ReadTimeoutError(endpoint_url="https://ce.us-east-1.amazonaws.com"),
-                     source="aws_cost_explorer", auth_fix=AUTH_FIX)
+    down = aws_error(
+        EndpointConnectionError(endpoint_url="https://ce.us-east-1.amazonaws.com"),
+        source="aws_cost_explorer",
+        auth_fix=AUTH_FIX,
+    )
+    slow = aws_error(
+        ReadTimeoutError(endpoint_url="https://ce.us-east-1.amazonaws.com"),
+        source="aws_cost_explorer",
+        auth_fix=AUTH_FIX,
+    )
     assert isinstance(down, SourceUnavailable) and isinstance(slow, SourceUnavailable)
 
 
@@ -235,6 +282,7 @@ def test_missing_credentials_mean_an_auth_error_with_the_fix() -> None:
 
 
 # -- end to end through boto3 ----------------------------------------------------------------
+
 
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
@@ -249,7 +297,8 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def queue_ce_results(*pages: dict) -> None:
     answer = requests.post(
         "http://motoapi.amazonaws.com/moto-api/static/ce/cost-and-usage-results",
-        json={"results": list(pages)}, timeout=5,
+        json={"results": list(pages)},
+        timeout=5,
     )
     assert answer.status_code == 201
 
@@ -273,7 +322,10 @@ async def test_spend_follows_next_page_token(aws_env: None) -> None:
     )
     summary = await AwsCostExplorer().spend(SpendQuery(**NOV, group_by=SpendDimension.service))
     assert [(line.key, line.cost) for line in summary.lines] == [
-        ("Amazon EC2", Decimal("75")), ("AWS Lambda", Decimal("60")), ("Amazon S3", Decimal("5"))]
+        ("Amazon EC2", Decimal("75")),
+        ("AWS Lambda", Decimal("60")),
+        ("Amazon S3", Decimal("5")),
+    ]
     assert len(summary.daily) == 2
 
 
@@ -285,7 +337,8 @@ async def test_moto_without_queued_results_gives_an_empty_summary(aws_env: None)
 async def test_empty_period_does_not_call_aws() -> None:
     day = date(2026, 11, 1)
     summary = await AwsCostExplorer(session=no_credentials_session()).spend(
-        SpendQuery(start=day, end=day))
+        SpendQuery(start=day, end=day)
+    )
     assert summary.lines == ()
 
 
@@ -314,18 +367,22 @@ class _Body:
 
 
 def answering_access_denied(**kwargs: Any) -> AWSResponse:
-    body = json.dumps({
-        "__type": "AccessDeniedException",
-        "Message": f"User: arn:aws:iam::123456789012:user/bot key {ACCESS_KEY} is not "
-                   "authorized to perform: ce:GetCostAndUsage",
-    }).encode()
-    return AWSResponse(kwargs["request"].url, 400,
-                       {"x-amzn-ErrorType": "AccessDeniedException"}, _Body(body))
+    body = json.dumps(
+        {
+            "__type": "AccessDeniedException",
+            "Message": f"User: arn:aws:iam::123456789012:user/bot key {ACCESS_KEY} is not "
+            "authorized to perform: ce:GetCostAndUsage",
+        }
+    ).encode()
+    return AWSResponse(
+        kwargs["request"].url, 400, {"x-amzn-ErrorType": "AccessDeniedException"}, _Body(body)
+    )
 
 
 async def test_access_denied_is_an_auth_error_that_never_echoes_keys() -> None:
-    session = boto3.Session(aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
-                            region_name="us-east-1")
+    session = boto3.Session(
+        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name="us-east-1"
+    )
     # Answer at the HTTP boundary, so botocore parses a real AccessDenied error response.
     session.events.register("before-send.ce", answering_access_denied)
     with pytest.raises(SourceAuthError) as caught:

@@ -94,8 +94,10 @@ class FakePipelines:
 
     async def recent_runs(self, pipeline: str, *, limit: int = 20) -> list[PipelineRun]:
         self.calls += 1
-        return [PipelineRun(pipeline=pipeline, run_id=str(i), state=RunState.success)
-                for i in range(limit)]
+        return [
+            PipelineRun(pipeline=pipeline, run_id=str(i), state=RunState.success)
+            for i in range(limit)
+        ]
 
     async def runs_since(self, since: datetime) -> list[PipelineRun]:
         self.calls += 1

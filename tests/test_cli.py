@@ -125,8 +125,12 @@ def test_db_upgrade_creates_the_schema(tmp_path):
 def test_serve_refuses_an_invalid_ops_yml_with_every_problem(tmp_path):
     bad = tmp_path / "ops.yml"
     bad.write_text("version: 1\nteams:\n  ml:\n    channel: nope\n    members: [bob]\n")
-    env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SWITCHBOARD_CONFIG": str(bad),
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "s",
+        "SWITCHBOARD_CONFIG": str(bad),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+    }
     result = run_cli("serve", env=env, cwd=tmp_path)
     assert result.returncode == 2
     assert "teams.ml.channel" in result.stderr and "teams.ml.members[0]" in result.stderr

@@ -62,10 +62,14 @@ class FakeDagster:
             results = captured_runs()
             job = (body["variables"].get("filter") or {}).get("pipelineName")
             results = [r for r in results if not job or r["jobName"] == job]
-            return httpx.Response(200, json={"data": {"runsOrError": {
-                "__typename": "Runs", "results": results}}})
-        name = {"Repositories": "repositories", "StepFailures": "step_failures",
-                "Version": "version"}[operation]
+            return httpx.Response(
+                200, json={"data": {"runsOrError": {"__typename": "Runs", "results": results}}}
+            )
+        name = {
+            "Repositories": "repositories",
+            "StepFailures": "step_failures",
+            "Version": "version",
+        }[operation]
         return httpx.Response(200, json=captured(name))
 
 
@@ -81,8 +85,10 @@ def test_adapter_satisfies_the_pipeline_source_protocol() -> None:
 
 
 def test_jobs_carry_cron_timezone_running_state_and_skip_the_implicit_asset_job() -> None:
-    pipelines = {p.name: p for p in DagsterSource(GRAPHQL).parse_repositories(
-        captured("repositories")["data"])}
+    pipelines = {
+        p.name: p
+        for p in DagsterSource(GRAPHQL).parse_repositories(captured("repositories")["data"])
+    }
     assert set(pipelines) == {"nightly_orders", "churn_features"}
     nightly, churn = pipelines["nightly_orders"], pipelines["churn_features"]
     assert (nightly.schedule, nightly.schedule_timezone) == ("0 2 * * *", "Europe/Berlin")
@@ -111,16 +117,24 @@ def test_runs_map_statuses_epoch_times_and_the_failed_step_with_its_log_link() -
     assert failed.url == f"{UI}/runs/{failed.run_id}"
     link = urlsplit(failed.log_url or "")
     assert link.path == f"/runs/{failed.run_id}"
-    assert parse_qs(link.query) == {"selection": ["load_to_warehouse"],
-                                    "logs": ["step:load_to_warehouse"]}
+    assert parse_qs(link.query) == {
+        "selection": ["load_to_warehouse"],
+        "logs": ["step:load_to_warehouse"],
+    }
     assert all(r.failed_task is None and r.log_url is None for r in runs if r is not failed)
 
 
 @pytest.mark.parametrize(
     ("status", "expected"),
-    [("QUEUED", RunState.queued), ("STARTING", RunState.running), ("STARTED", RunState.running),
-     ("SUCCESS", RunState.success), ("FAILURE", RunState.failed),
-     ("CANCELED", RunState.cancelled), ("NOT_STARTED", RunState.queued)],
+    [
+        ("QUEUED", RunState.queued),
+        ("STARTING", RunState.running),
+        ("STARTED", RunState.running),
+        ("SUCCESS", RunState.success),
+        ("FAILURE", RunState.failed),
+        ("CANCELED", RunState.cancelled),
+        ("NOT_STARTED", RunState.queued),
+    ],
 )
 def test_run_statuses_map_to_run_states(status: str, expected: RunState) -> None:
     raw = {**captured_runs()[0], "status": status, "stepStats": []}
@@ -128,14 +142,18 @@ def test_run_statuses_map_to_run_states(status: str, expected: RunState) -> None
 
 
 def test_scheduled_runs_carry_their_slot_from_the_schedule_tag() -> None:
-    raw = {**captured_runs()[0], "tags": [
-        {"key": "dagster/scheduled_execution_time", "value": "2026-11-23T01:00:00+00:00"}]}
+    raw = {
+        **captured_runs()[0],
+        "tags": [{"key": "dagster/scheduled_execution_time", "value": "2026-11-23T01:00:00+00:00"}],
+    }
     run = DagsterSource(GRAPHQL).parse_run(raw)
     assert run.scheduled_for == datetime(2026, 11, 23, 1, tzinfo=UTC)
 
 
 def test_step_error_is_the_underlying_exception_not_dagsters_wrapper() -> None:
-    error = DagsterSource(GRAPHQL).step_error(captured("step_failures")["data"], "load_to_warehouse")
+    error = DagsterSource(GRAPHQL).step_error(
+        captured("step_failures")["data"], "load_to_warehouse"
+    )
     assert error == "RuntimeError: warehouse rejected the load"
 
 
@@ -148,17 +166,28 @@ def test_graphql_errors_array_is_a_data_error_with_the_message() -> None:
 
 
 async def test_python_error_result_is_unavailable_with_the_message() -> None:
-    broken = {"data": {"repositoriesOrError": {
-        "__typename": "PythonError", "message": "sqlite3.OperationalError: database is locked\n"
-                                                "  File x.py, line 1"}}}
+    broken = {
+        "data": {
+            "repositoriesOrError": {
+                "__typename": "PythonError",
+                "message": "sqlite3.OperationalError: database is locked\n  File x.py, line 1",
+            }
+        }
+    }
     with pytest.raises(SourceUnavailable) as info:
         await source_with(FakeDagster(Repositories=broken)).list_pipelines()
     assert "database is locked" in str(info.value) and "File x.py" not in str(info.value)
 
 
 async def test_not_found_result_is_source_not_found() -> None:
-    missing = {"data": {"logsForRun": {"__typename": "RunNotFoundError",
-                                       "message": "Run r1 could not be found."}}}
+    missing = {
+        "data": {
+            "logsForRun": {
+                "__typename": "RunNotFoundError",
+                "message": "Run r1 could not be found.",
+            }
+        }
+    }
     source = source_with(FakeDagster(StepFailures=missing))
     with pytest.raises(SourceNotFound):
         source.member(missing["data"]["logsForRun"], "EventConnection")
@@ -207,8 +236,14 @@ async def test_runs_since_pages_with_the_last_run_id_as_cursor(monkeypatch: pyte
         variables = json.loads(request.content)["variables"]
         cursors.append(variables["cursor"])
         start = 0 if variables["cursor"] is None else 2
-        return httpx.Response(200, json={"data": {"runsOrError": {
-            "__typename": "Runs", "results": results[start:start + 2]}}})
+        return httpx.Response(
+            200,
+            json={
+                "data": {
+                    "runsOrError": {"__typename": "Runs", "results": results[start : start + 2]}
+                }
+            },
+        )
 
     runs = await source_with(paged).runs_since(datetime(2020, 1, 1, tzinfo=UTC))
     assert len(runs) == len(results)
@@ -265,7 +300,10 @@ async def test_live_lists_jobs_with_schedules(dagster: DagsterSource):
     assert set(pipelines) == {"nightly_orders", "churn_features"}
     nightly = pipelines["nightly_orders"]
     assert (nightly.schedule, nightly.schedule_timezone, nightly.paused) == (
-        "0 2 * * *", "Europe/Berlin", False)
+        "0 2 * * *",
+        "Europe/Berlin",
+        False,
+    )
     assert pipelines["churn_features"].paused is True
 
 
@@ -276,7 +314,8 @@ async def test_live_recent_runs_have_the_known_states(
     runs = await dagster.recent_runs("nightly_orders")
     ids = dagster_server.run_ids
     assert {r.run_id: r.state for r in runs} == {
-        ids["nightly_fail"]: RunState.failed, ids["nightly_ok"]: RunState.success
+        ids["nightly_fail"]: RunState.failed,
+        ids["nightly_ok"]: RunState.success,
     }
     assert [r.started_at for r in runs] == sorted((r.started_at for r in runs), reverse=True)
 

@@ -30,8 +30,14 @@ SECRET = "xoxb-1234567890-SuperSecretToken"
 class FakeOrchestrator:
     """PipelineSource with fixed latency; `fail` makes every call raise it."""
 
-    def __init__(self, name: str, pipelines: list[str], *, latency: float = LATENCY,
-                 fail: BaseException | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        pipelines: list[str],
+        *,
+        latency: float = LATENCY,
+        fail: BaseException | None = None,
+    ) -> None:
         self.name = name
         self.latency = latency
         self.fail = fail
@@ -62,8 +68,9 @@ class FakeOrchestrator:
 
 
 class FakeRegistry:
-    def __init__(self, name: str, models: dict[str, dict[str, str]], *,
-                 fail: BaseException | None = None) -> None:
+    def __init__(
+        self, name: str, models: dict[str, dict[str, str]], *, fail: BaseException | None = None
+    ) -> None:
         self.name = name
         self.models = models
         self.fail = fail
@@ -113,17 +120,24 @@ class FakeCosts:
 
     async def spend(self, query: SpendQuery) -> SpendSummary:
         await asyncio.sleep(self.latency)
-        lines = tuple(SpendLine(key=k, cost=Decimal(v), currency="USD")
-                      for k, v in self.lines.items())
+        lines = tuple(
+            SpendLine(key=k, cost=Decimal(v), currency="USD") for k, v in self.lines.items()
+        )
         total = sum((line.cost for line in lines), Decimal(0))
-        return SpendSummary(query=query, lines=lines, totals={"USD": total},
-                            daily=((query.start, "USD", total),), rows_scanned=len(lines))
+        return SpendSummary(
+            query=query,
+            lines=lines,
+            totals={"USD": total},
+            daily=((query.start, "USD", total),),
+            rows_scanned=len(lines),
+        )
 
 
 def sleeper(value: str, seconds: float):
     async def call() -> str:
         await asyncio.sleep(seconds)
         return value
+
     return call
 
 
@@ -138,8 +152,9 @@ async def test_four_slow_sources_answer_in_about_the_time_of_one() -> None:
 
 
 async def test_sources_fan_out_to_four_orchestrators_concurrently() -> None:
-    sources = Sources(pipelines=[FakeOrchestrator(f"orch{i}", [f"p{i}"]) for i in range(4)],
-                      timeout=2.0)
+    sources = Sources(
+        pipelines=[FakeOrchestrator(f"orch{i}", [f"p{i}"]) for i in range(4)], timeout=2.0
+    )
     started = time.perf_counter()
     answer = await sources.all_pipelines()
     elapsed = time.perf_counter() - started
@@ -149,16 +164,25 @@ async def test_sources_fan_out_to_four_orchestrators_concurrently() -> None:
 
 
 async def test_unavailable_source_gives_a_partial_answer_with_the_rest_intact() -> None:
-    sources = Sources(pipelines=[
-        FakeOrchestrator("airflow", ["nightly_orders"], latency=0.01),
-        FakeOrchestrator("prefect", ["x"], latency=0.01,
-                         fail=SourceUnavailable("prefect", "cannot connect to prefect:4200",
-                                                "check the URL")),
-        FakeOrchestrator("dagster", ["features_daily"], latency=0.01),
-    ])
+    sources = Sources(
+        pipelines=[
+            FakeOrchestrator("airflow", ["nightly_orders"], latency=0.01),
+            FakeOrchestrator(
+                "prefect",
+                ["x"],
+                latency=0.01,
+                fail=SourceUnavailable(
+                    "prefect", "cannot connect to prefect:4200", "check the URL"
+                ),
+            ),
+            FakeOrchestrator("dagster", ["features_daily"], latency=0.01),
+        ]
+    )
     answer = await sources.all_pipelines()
     assert [(p.name, p.source) for p in answer.value] == [
-        ("features_daily", "dagster"), ("nightly_orders", "airflow")]
+        ("features_daily", "dagster"),
+        ("nightly_orders", "airflow"),
+    ]
     assert answer.partial
     assert len(answer.problems) == 1
     assert answer.problems[0].source == "prefect"
@@ -186,8 +210,9 @@ async def test_secret_in_an_unexpected_exception_never_reaches_the_problem() -> 
     async def leaky() -> str:
         raise RuntimeError(f"GET https://api?token={SECRET} failed with Authorization: {SECRET}")
 
-    results, problems = await gather_partial({"leaky": leaky, "ok": sleeper("fine", 0)},
-                                             timeout=1.0)
+    results, problems = await gather_partial(
+        {"leaky": leaky, "ok": sleeper("fine", 0)}, timeout=1.0
+    )
     assert results == {"ok": "fine"}
     assert problems[0].source == "leaky"
     assert problems[0].reason == "unexpected error: RuntimeError"
@@ -196,8 +221,9 @@ async def test_secret_in_an_unexpected_exception_never_reaches_the_problem() -> 
 
 async def test_source_error_reason_is_redacted_too() -> None:
     async def auth() -> str:
-        raise SourceAuthError("airflow", f"rejected http://bot:{SECRET}@airflow:8080/api",
-                              "set AIRFLOW_TOKEN")
+        raise SourceAuthError(
+            "airflow", f"rejected http://bot:{SECRET}@airflow:8080/api", "set AIRFLOW_TOKEN"
+        )
 
     _results, problems = await gather_partial({"airflow": auth}, timeout=1.0)
     assert SECRET not in problems[0].reason
@@ -215,10 +241,10 @@ async def test_cancelling_the_caller_cancels_every_call() -> None:
                 cancelled.append(name)
                 raise
             return name
+
         return call
 
-    task = asyncio.create_task(gather_partial({"a": watched("a"), "b": watched("b")},
-                                              timeout=30))
+    task = asyncio.create_task(gather_partial({"a": watched("a"), "b": watched("b")}, timeout=30))
     await asyncio.sleep(0.05)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -243,21 +269,25 @@ async def test_find_pipeline_falls_back_to_a_case_insensitive_match() -> None:
 
 
 async def test_unknown_pipeline_has_no_runs_and_keeps_lookup_problems() -> None:
-    sources = Sources(pipelines=[
-        FakeOrchestrator("airflow", ["a"], latency=0),
-        FakeOrchestrator("prefect", [], latency=0, fail=SourceUnavailable("prefect", "down")),
-    ])
+    sources = Sources(
+        pipelines=[
+            FakeOrchestrator("airflow", ["a"], latency=0),
+            FakeOrchestrator("prefect", [], latency=0, fail=SourceUnavailable("prefect", "down")),
+        ]
+    )
     answer = await sources.recent_runs("missing")
     assert answer.value == []
     assert [p.source for p in answer.problems] == ["prefect"]
 
 
 async def test_model_comes_from_the_first_registry_that_has_it() -> None:
-    sources = Sources(registries=[
-        FakeRegistry("mlflow_eu", {"fraud": {}}),
-        FakeRegistry("mlflow_us", {"churn": {"champion": "14"}}),
-        FakeRegistry("broken", {}, fail=SourceUnavailable("broken", "down")),
-    ])
+    sources = Sources(
+        registries=[
+            FakeRegistry("mlflow_eu", {"fraud": {}}),
+            FakeRegistry("mlflow_us", {"churn": {"champion": "14"}}),
+            FakeRegistry("broken", {}, fail=SourceUnavailable("broken", "down")),
+        ]
+    )
     answer = await sources.model("churn")
     assert answer.value is not None and answer.value.source == "mlflow_us"
     assert [p.source for p in answer.problems] == ["broken"]
@@ -266,12 +296,22 @@ async def test_model_comes_from_the_first_registry_that_has_it() -> None:
 
 
 async def test_model_health_merges_sources_with_earlier_ones_winning() -> None:
-    sources = Sources(metrics=[
-        FakeMetrics("prometheus", ModelHealth(model="x", latency_p95_ms=120.0,
-                                              problems=("latency p95 above 100 ms",))),
-        FakeMetrics("evidently", ModelHealth(model="x", latency_p95_ms=999.0, drift=0.4,
-                                             problems=("drift 0.4 above 0.3",))),
-    ])
+    sources = Sources(
+        metrics=[
+            FakeMetrics(
+                "prometheus",
+                ModelHealth(
+                    model="x", latency_p95_ms=120.0, problems=("latency p95 above 100 ms",)
+                ),
+            ),
+            FakeMetrics(
+                "evidently",
+                ModelHealth(
+                    model="x", latency_p95_ms=999.0, drift=0.4, problems=("drift 0.4 above 0.3",)
+                ),
+            ),
+        ]
+    )
     health = (await sources.model_health("churn")).value
     assert health is not None
     assert (health.model, health.latency_p95_ms, health.drift) == ("churn", 120.0, 0.4)
@@ -280,19 +320,23 @@ async def test_model_health_merges_sources_with_earlier_ones_winning() -> None:
 
 async def test_spend_sums_cost_sources_and_marks_a_slow_one() -> None:
     query = SpendQuery(start=date(2026, 11, 1), end=date(2026, 11, 8))
-    sources = Sources(costs=[
-        FakeCosts("aws", {"compute": "100.50", "storage": "10"}),
-        FakeCosts("gcp", {"compute": "20", "bigquery": "300"}),
-        FakeCosts("azure", {"vm": "1"}, latency=5),
-    ], timeout=0.2)
+    sources = Sources(
+        costs=[
+            FakeCosts("aws", {"compute": "100.50", "storage": "10"}),
+            FakeCosts("gcp", {"compute": "20", "bigquery": "300"}),
+            FakeCosts("azure", {"vm": "1"}, latency=5),
+        ],
+        timeout=0.2,
+    )
     answer = await sources.spend(query)
     assert [(line.key, line.cost) for line in answer.value.lines] == [
-        ("bigquery", Decimal("300")), ("compute", Decimal("120.50")),
-        ("storage", Decimal("10"))]
+        ("bigquery", Decimal("300")),
+        ("compute", Decimal("120.50")),
+        ("storage", Decimal("10")),
+    ]
     assert answer.value.totals == {"USD": Decimal("430.50")}
     assert answer.value.daily == ((date(2026, 11, 1), "USD", Decimal("430.50")),)
-    assert [(p.source, p.reason) for p in answer.problems] == [
-        ("azure", "timed out after 0.2 s")]
+    assert [(p.source, p.reason) for p in answer.problems] == [("azure", "timed out after 0.2 s")]
 
 
 async def test_probe_all_reports_every_adapter_once_and_never_raises() -> None:

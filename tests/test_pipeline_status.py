@@ -21,19 +21,30 @@ H = timedelta(hours=1)
 
 def nightly(**changes: object) -> Pipeline:
     fields: dict[str, object] = {
-        "name": "nightly_orders", "source": "airflow", "schedule": "0 2 * * *", "sla": H,
+        "name": "nightly_orders",
+        "source": "airflow",
+        "schedule": "0 2 * * *",
+        "sla": H,
     }
     fields.update(changes)
     return Pipeline.model_validate(fields)
 
 
 def run(
-    state: RunState, started: datetime | None, *, pipeline: str = "nightly_orders",
-    scheduled: datetime | None = None, ended: datetime | None = None, run_id: str | None = None,
+    state: RunState,
+    started: datetime | None,
+    *,
+    pipeline: str = "nightly_orders",
+    scheduled: datetime | None = None,
+    ended: datetime | None = None,
+    run_id: str | None = None,
 ) -> PipelineRun:
     return PipelineRun(
-        pipeline=pipeline, run_id=run_id or f"r-{state}-{started}", state=state,
-        started_at=started, scheduled_for=scheduled,
+        pipeline=pipeline,
+        run_id=run_id or f"r-{state}-{started}",
+        state=state,
+        started_at=started,
+        scheduled_for=scheduled,
         ended_at=ended if ended is not None or started is None else started + timedelta(minutes=5),
     )
 
@@ -130,8 +141,9 @@ def test_schedule_is_read_in_the_pipelines_timezone() -> None:
 def test_deadline_across_a_dst_change_is_the_sla_in_real_time_not_wall_clock() -> None:
     # 01:30 CEST on the night Berlin falls back is 23:30 UTC; two hours later is 01:30 UTC,
     # while wall-clock arithmetic would say 03:30 CET = 02:30 UTC.
-    berlin = nightly(schedule="30 1 * * *", schedule_timezone="Europe/Berlin",
-                     sla=timedelta(hours=2))
+    berlin = nightly(
+        schedule="30 1 * * *", schedule_timezone="Europe/Berlin", sla=timedelta(hours=2)
+    )
     older = run(RunState.success, datetime(2025, 10, 24, 23, 35, tzinfo=UTC))
     status = pipeline_status(berlin, [older], now=datetime(2025, 10, 26, 2, 0, tzinfo=UTC))
     assert status.late is True
@@ -176,8 +188,10 @@ moments = st.datetimes(
 # Instants where Berlin and New York change their clocks, and times up to a day either side:
 # where wall-clock arithmetic goes wrong.
 DST_CHANGES = [
-    datetime(2025, 3, 30, 1, tzinfo=UTC), datetime(2025, 10, 26, 1, tzinfo=UTC),
-    datetime(2025, 3, 9, 7, tzinfo=UTC), datetime(2025, 11, 2, 6, tzinfo=UTC),
+    datetime(2025, 3, 30, 1, tzinfo=UTC),
+    datetime(2025, 10, 26, 1, tzinfo=UTC),
+    datetime(2025, 3, 9, 7, tzinfo=UTC),
+    datetime(2025, 11, 2, 6, tzinfo=UTC),
 ]
 near_dst = st.builds(
     lambda change, offset: change + offset,
@@ -207,7 +221,10 @@ def test_last_slot_before_is_the_newest_fire_time_strictly_before(
 
 @settings(max_examples=150, deadline=None)
 @given(
-    now=moments, cron=crons, zone=zones, sla=slas,
+    now=moments,
+    cron=crons,
+    zone=zones,
+    sla=slas,
     delay=st.timedeltas(min_value=timedelta(0), max_value=timedelta(hours=3)),
     older=st.lists(
         st.tuples(
@@ -218,7 +235,11 @@ def test_last_slot_before_is_the_newest_fire_time_strictly_before(
     ),
 )
 def test_never_late_when_the_newest_run_succeeded_after_the_last_slot(
-    now: datetime, cron: str, zone: str | None, sla: timedelta | None, delay: timedelta,
+    now: datetime,
+    cron: str,
+    zone: str | None,
+    sla: timedelta | None,
+    delay: timedelta,
     older: list[tuple[timedelta, RunState]],
 ) -> None:
     trigger = cron_trigger(cron, zone)
@@ -230,8 +251,9 @@ def test_never_late_when_the_newest_run_succeeded_after_the_last_slot(
     history = [
         run(state, started - back, run_id=f"old{i}") for i, (back, state) in enumerate(older)
     ]
-    status = pipeline_status(nightly(schedule=cron, schedule_timezone=zone, sla=sla),
-                             [*history, newest], now=now)
+    status = pipeline_status(
+        nightly(schedule=cron, schedule_timezone=zone, sla=sla), [*history, newest], now=now
+    )
     assert status.late is False
     assert status.expected_by is None or status.expected_by >= now
 
@@ -257,7 +279,10 @@ def _daily_slot_before(moment: datetime, hour: int, minute: int) -> datetime:
     ),
 )
 def test_late_exactly_when_slot_plus_sla_has_passed_without_a_success_since_the_slot(
-    now: datetime, hour: int, minute: int, sla: timedelta,
+    now: datetime,
+    hour: int,
+    minute: int,
+    sla: timedelta,
     runs: list[tuple[timedelta, RunState]],
 ) -> None:
     pipeline = nightly(schedule=f"{minute} {hour} * * *", sla=sla)
@@ -280,7 +305,9 @@ def test_numeric_day_of_week_means_what_standard_cron_means():
 
     # 2026-11-16 is a Monday. "3" is Wednesday in cron (APScheduler alone would say Thursday).
     trigger = cron_trigger("0 8 * * 3")
-    assert next_slot_after(trigger, datetime(2026, 11, 16, tzinfo=UTC)) == datetime(2026, 11, 18, 8, tzinfo=UTC)
+    assert next_slot_after(trigger, datetime(2026, 11, 16, tzinfo=UTC)) == datetime(
+        2026, 11, 18, 8, tzinfo=UTC
+    )
     sunday = cron_trigger("0 2 * * 0")
     assert next_slot_after(sunday, datetime(2026, 11, 16, tzinfo=UTC)).weekday() == 6
     assert cron_trigger("0 2 * * 7") is not None

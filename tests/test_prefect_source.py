@@ -121,9 +121,15 @@ def test_flow_without_deployments_has_no_schedule_and_is_not_paused() -> None:
 
 @pytest.mark.parametrize(
     ("state_type", "expected"),
-    [("COMPLETED", RunState.success), ("FAILED", RunState.failed), ("CRASHED", RunState.failed),
-     ("RUNNING", RunState.running), ("SCHEDULED", RunState.queued), ("PENDING", RunState.queued),
-     ("CANCELLED", RunState.cancelled)],
+    [
+        ("COMPLETED", RunState.success),
+        ("FAILED", RunState.failed),
+        ("CRASHED", RunState.failed),
+        ("RUNNING", RunState.running),
+        ("SCHEDULED", RunState.queued),
+        ("PENDING", RunState.queued),
+        ("CANCELLED", RunState.cancelled),
+    ],
 )
 def test_state_types_map_to_run_states(state_type: str, expected: RunState) -> None:
     raw = {**captured("flow_runs")[0], "state_type": state_type}
@@ -244,7 +250,7 @@ async def test_filter_pages_are_followed_until_a_short_page(monkeypatch: pytest.
         body = json.loads(request.content)
         if request.url.path == "/api/flows/filter":
             fake.calls.append(("/flows/filter", body))
-            return httpx.Response(200, json=flows[body["offset"]:body["offset"] + 1])
+            return httpx.Response(200, json=flows[body["offset"] : body["offset"] + 1])
         return httpx.Response(200, json=[])
 
     pipelines = await source_with(paged).list_pipelines()
@@ -274,7 +280,8 @@ async def test_live_recent_runs_have_the_known_states_newest_first(
     runs = await prefect.recent_runs("nightly_orders")
     ids = prefect_server.run_ids
     assert [(r.run_id, r.state) for r in runs] == [
-        (ids["nightly_fail"], RunState.failed), (ids["nightly_ok"], RunState.success)
+        (ids["nightly_fail"], RunState.failed),
+        (ids["nightly_ok"], RunState.success),
     ]
 
 

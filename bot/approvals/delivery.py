@@ -224,7 +224,9 @@ async def _tell_team(
     )
 
 
-async def deliver(services: dict[str, Any], snapshot: RequestSnapshot, notices: list[Notice]) -> None:
+async def deliver(
+    services: dict[str, Any], snapshot: RequestSnapshot, notices: list[Notice]
+) -> None:
     """The NoticeHandler: posts new copies, refreshes the cards once for all state changes,
     then sends reminders and escalation messages (idempotent per notice id)."""
     kinds = {n.kind for n in notices}
@@ -238,14 +240,18 @@ async def deliver(services: dict[str, Any], snapshot: RequestSnapshot, notices: 
             await _remind(services, snapshot, notice)
         elif notice.kind == "escalate":
             await _tell_team(
-                services, snapshot, notice,
+                services,
+                snapshot,
+                notice,
                 f":rotating_light: Request #{snapshot.id} has waited too long — "
                 f"{subject_text(snapshot)}, {asked_by}. Your team may now decide it in place "
                 "of the approvers who have not answered: the card is in this channel.",
             )
         elif notice.kind == "expired":
             await _tell_team(
-                services, snapshot, notice,
+                services,
+                snapshot,
+                notice,
                 f":rotating_light: Request #{snapshot.id} expired without a decision — "
                 f"{subject_text(snapshot)}, {asked_by}. Please follow up: it can be "
                 "requested again with the same command.",

@@ -493,9 +493,7 @@ class ApprovalService:
         self, deliver: NoticeHandler, *, request_id: int | None = None
     ) -> int:
         """Hand undelivered notices to `deliver` (see notices.deliver_notices)."""
-        return await deliver_notices(
-            self.engine, deliver, now=self._now, request_id=request_id
-        )
+        return await deliver_notices(self.engine, deliver, now=self._now, request_id=request_id)
 
     async def audit(
         self, *, since: datetime | None = None, request_id: int | None = None

@@ -124,8 +124,8 @@ def audit(
 def create(conn: Connection, *, values: dict[str, Any]) -> int | None:
     """Insert a request; None if another open request holds its `open_key` (its subject)."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(REQUEST).values(**values).on_conflict_do_nothing(
-        index_elements=["open_key"]
+    stmt = (
+        dialect.insert(REQUEST).values(**values).on_conflict_do_nothing(index_elements=["open_key"])
     )
     found = conn.execute(stmt.returning(REQUEST.c.id)).scalar()
     return None if found is None else int(found)
@@ -237,11 +237,11 @@ def lease_notices(conn: Connection, *, request_id: int, now: float, until: float
 def notices_sent(conn: Connection, *, request_id: int, ids: list[int], at: float) -> None:
     if ids:
         conn.execute(
-            update(NOTICE).where(NOTICE.c.id.in_(ids), NOTICE.c.sent_at.is_(None)).values(sent_at=at)
+            update(NOTICE)
+            .where(NOTICE.c.id.in_(ids), NOTICE.c.sent_at.is_(None))
+            .values(sent_at=at)
         )
-    conn.execute(
-        update(REQUEST).where(REQUEST.c.id == request_id).values(notice_lease_until=None)
-    )
+    conn.execute(update(REQUEST).where(REQUEST.c.id == request_id).values(notice_lease_until=None))
 
 
 def open_request_for(conn: Connection, open_key: str) -> int | None:

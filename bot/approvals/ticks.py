@@ -26,7 +26,9 @@ OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
 def _ids(conn: Connection, *conditions: object) -> list[int]:
-    return list(conn.execute(select(REQUEST.c.id).where(*conditions).order_by(REQUEST.c.id)).scalars())
+    return list(
+        conn.execute(select(REQUEST.c.id).where(*conditions).order_by(REQUEST.c.id)).scalars()
+    )
 
 
 def recover_stale(engine: Engine, *, now: float) -> None:

@@ -134,8 +134,7 @@ async def routed(services: dict[str, Any], made: RequestSnapshot | Refused) -> R
         return Reply(text=f":no_entry: I could not open that request: {escape(made.reason)}")
     sent = await deliver_now(services, made.id) or made
     text = (
-        f":outbox_tray: Request #{made.id} sent to {where(sent)}. "
-        "`/ops approvals` shows its state."
+        f":outbox_tray: Request #{made.id} sent to {where(sent)}. `/ops approvals` shows its state."
     )
     return Reply(text=text, blocks=[section(text), cancel_button(made.id)])
 

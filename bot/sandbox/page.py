@@ -76,7 +76,9 @@ def page_router(workspace: SandboxWorkspace, *, app_url: str, signing_secret: st
                 headers={
                     "Content-Type": "application/x-www-form-urlencoded",
                     "X-Slack-Request-Timestamp": str(ts),
-                    "X-Slack-Signature": str(signer.generate_signature(timestamp=str(ts), body=body)),
+                    "X-Slack-Signature": str(
+                        signer.generate_signature(timestamp=str(ts), body=body)
+                    ),
                 },
             )
         transcript.append(("you", f"/ops {command_text}"))

@@ -345,9 +345,7 @@ def render_pipeline(detail: PipelineDetail, *, tz: tzinfo) -> Reply:
             lines = [_run_line(r, tz) for r in status.runs[:RUNS_SHOWN]]
             blocks.append(section("*Recent runs*\n" + "\n".join(lines)))
         if status.pipeline.url:
-            blocks.append(
-                context(link(status.pipeline.url, f"Open in {status.pipeline.source}"))
-            )
+            blocks.append(context(link(status.pipeline.url, f"Open in {status.pipeline.source}")))
     if partial := partial_note(detail.problems):
         blocks.append(partial)
     return Reply(text=headline, blocks=fit_message(blocks))

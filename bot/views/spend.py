@@ -82,9 +82,8 @@ def spend_headline(answer: SpendAnswer) -> str:
         return f"{spent}, {_trend(total, before)}."
     if unknown_before:
         lines = [f"• *{_amount(t.current, t.currency)}*" for t in answer.totals]
-        return (
-            f"{who} {verb} {during} (each currency on its own; {unknown_before}):\n"
-            + "\n".join(lines)
+        return f"{who} {verb} {during} (each currency on its own; {unknown_before}):\n" + "\n".join(
+            lines
         )
     lines = [f"• *{_amount(t.current, t.currency)}*, {_trend(t, before)}" for t in answer.totals]
     return f"{who} {verb} {during} (each currency on its own):\n" + "\n".join(lines)

@@ -138,7 +138,11 @@ async def test_mlflow_down_fails_and_retry_succeeds_once_it_is_back(
 
 
 def budget_service(
-    engine, config, clock, *, mirror=None  # type: ignore[no-untyped-def]
+    engine,
+    config,
+    clock,
+    *,
+    mirror=None,  # type: ignore[no-untyped-def]
 ) -> tuple[ApprovalService, StoredBudgets]:
     """An approval service executing budget increases into the store (and `mirror`)."""
     budgets = StoredBudgets(engine, config, mirror=mirror)
@@ -262,10 +266,20 @@ async def test_concurrent_increases_of_one_team_both_count(db_url, db_engine, op
 
     with db_engine.begin() as conn:
         for i in range(1, 5):
-            conn.execute(REQUEST.insert().values(
-                id=i, kind="budget_increase", state="executing", subject="{}", policy="{}",
-                requester="U1", team="data-eng", surface="t", created_at=0, expires_at=1,
-            ))
+            conn.execute(
+                REQUEST.insert().values(
+                    id=i,
+                    kind="budget_increase",
+                    state="executing",
+                    subject="{}",
+                    policy="{}",
+                    requester="U1",
+                    team="data-eng",
+                    surface="t",
+                    created_at=0,
+                    expires_at=1,
+                )
+            )
 
     def raise_in_thread(budget_store: StoredBudgets, request_id: int) -> None:
         asyncio.run(

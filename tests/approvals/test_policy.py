@@ -206,7 +206,11 @@ async def test_whoever_registered_the_candidate_cannot_approve_its_promotion(
     versions = await catalog.registries["demo"].versions("churn")
     assert next(v for v in versions if v.version == "14").created_by == "farid@acme.example"
     service = ApprovalService(
-        engine=db_engine, config=ops_config, executor=None, clock=clock, catalog=catalog  # type: ignore[arg-type]
+        engine=db_engine,
+        config=ops_config,
+        executor=None,
+        clock=clock,
+        catalog=catalog,  # type: ignore[arg-type]
     )
     made = await service.request_promotion(
         requester=DE[0], model="churn", version="14", alias="champion", reason=None, surface="dm"

@@ -372,9 +372,7 @@ async def test_cards_are_still_updated_after_the_outbox_pruned_their_posts(app):
     await click(app, Action.approval_approve, 1, APPROVER_A, ML_CHANNEL, card)
     await wait(
         app,
-        lambda: all(
-            buttons(card_in(app, c)) == [] for c in (ML_CHANNEL, APPROVER_A, APPROVER_B)
-        ),
+        lambda: all(buttons(card_in(app, c)) == [] for c in (ML_CHANNEL, APPROVER_A, APPROVER_B)),
     )
     assert (await service(app).snapshot(1)).state == RequestState.executed
     assert (await service(app).snapshot(1)).state == RequestState.executed

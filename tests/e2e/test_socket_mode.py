@@ -143,14 +143,20 @@ async def test_refused_app_token_stops_start_up_naming_slack_app_token(
     assert not slack.socket_connected
 
 
-async def test_revoked_app_token_stops_start_up_with_slacks_reason(slack: FakeSlack, tmp_path: Path):
+async def test_revoked_app_token_stops_start_up_with_slacks_reason(
+    slack: FakeSlack, tmp_path: Path
+):
     slack.fail_next("apps.connections.open", error="invalid_auth")
-    settings = app_settings(slack, f"sqlite:///{tmp_path / 'revoked.db'}", slack_app_token="xapp-1-revoked")
+    settings = app_settings(
+        slack, f"sqlite:///{tmp_path / 'revoked.db'}", slack_app_token="xapp-1-revoked"
+    )
     app = create_app(settings, socket_mode=True, run_scheduler=False)
 
     async def start() -> None:
         async with app.router.lifespan_context(app):
             pass
 
-    with pytest.raises(RuntimeError, match=r"SLACK_APP_TOKEN was refused by Slack \(invalid_auth\)"):
+    with pytest.raises(
+        RuntimeError, match=r"SLACK_APP_TOKEN was refused by Slack \(invalid_auth\)"
+    ):
         await asyncio.wait_for(start(), 5)

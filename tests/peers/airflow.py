@@ -186,7 +186,12 @@ def boot() -> AirflowServer:
         raise
     done = time.monotonic()
     return AirflowServer(
-        url=url, username="admin", password=password, process=process, home=home, venv=venv,
+        url=url,
+        username="admin",
+        password=password,
+        process=process,
+        home=home,
+        venv=venv,
         loaded_after=loaded_after,
         install_seconds=round(installed - started, 1),
         ready_seconds=round(ready - installed, 1),
@@ -223,13 +228,17 @@ def capture_responses(server: AirflowServer, out_dir: Path) -> list[Path]:
             "task_instances_failed_run": api.get(f"{base}/taskInstances", params={"limit": 100}),
             "task_log_failed": api.get(
                 f"{base}/taskInstances/load_to_warehouse/logs/1",
-                params={"full_content": "true"}, headers={"Accept": "application/json"},
+                params={"full_content": "true"},
+                headers={"Accept": "application/json"},
             ),
             "health": api.get("/monitor/health"),
         }
     bodies = {name: _check(response, name) for name, response in captured.items()}
     return write_captured(
-        out_dir, "airflow", bodies, replace={str(server.home): "$AIRFLOW_HOME", str(server.venv): "$VENV"}
+        out_dir,
+        "airflow",
+        bodies,
+        replace={str(server.home): "$AIRFLOW_HOME", str(server.venv): "$VENV"},
     )
 
 

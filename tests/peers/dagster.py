@@ -42,8 +42,12 @@ REPOSITORY = "__repository__"
 
 # name -> (job, run config, expected status, failing step)
 KNOWN_RUNS: dict[str, tuple[str, dict[str, Any], str, str | None]] = {
-    "nightly_ok": ("nightly_orders",
-                   {"ops": {"load_to_warehouse": {"config": {"fail": False}}}}, "SUCCESS", None),
+    "nightly_ok": (
+        "nightly_orders",
+        {"ops": {"load_to_warehouse": {"config": {"fail": False}}}},
+        "SUCCESS",
+        None,
+    ),
     "nightly_fail": ("nightly_orders", {}, "FAILURE", "load_to_warehouse"),
     "churn_ok": ("churn_features", {}, "SUCCESS", None),
 }
@@ -152,8 +156,7 @@ def boot() -> DagsterServer:
     base = f"http://127.0.0.1:{port}"
     process = PeerProcess(
         "dagster",
-        [str(venv_bin(venv, "dagster")), "dev", "-f", LOCATION, "-h", "127.0.0.1",
-         "-p", str(port)],
+        [str(venv_bin(venv, "dagster")), "dev", "-f", LOCATION, "-h", "127.0.0.1", "-p", str(port)],
         env={"DAGSTER_HOME": str(home / "dagster_home")},
         cwd=home,
         health_url=f"{base}/server_info",
@@ -176,8 +179,12 @@ def boot() -> DagsterServer:
         raise
     done = time.monotonic()
     return DagsterServer(
-        graphql_url=f"{base}/graphql", process=process, home=home, venv=venv,
-        run_ids=run_ids, loaded_after=loaded_after,
+        graphql_url=f"{base}/graphql",
+        process=process,
+        home=home,
+        venv=venv,
+        run_ids=run_ids,
+        loaded_after=loaded_after,
         install_seconds=round(installed - started, 1),
         ready_seconds=round(ready - installed, 1),
         load_seconds=round(done - ready, 1),
@@ -208,12 +215,19 @@ def capture_responses(server: DagsterServer, out_dir: Path) -> list[Path]:
         "runs": graphql(url, adapter.RUNS, {"filter": {}, "limit": 20}),
         "step_failures": graphql(url, adapter.STEP_FAILURES, {"runId": failed, "limit": 1000}),
         "version": graphql(url, adapter.VERSION),
-        "runs_bad_filter": httpx.post(url, json={
-            "query": "{ runsOrError(filter: {statuses: [NOPE]}) { __typename } }"}).json(),
+        "runs_bad_filter": httpx.post(
+            url, json={"query": "{ runsOrError(filter: {statuses: [NOPE]}) { __typename } }"}
+        ).json(),
     }
-    bodies = {name: body if name == "runs_bad_filter" else {"data": body} for name, body in captured.items()}
+    bodies = {
+        name: body if name == "runs_bad_filter" else {"data": body}
+        for name, body in captured.items()
+    }
     return write_captured(
-        out_dir, "dagster", bodies, replace={str(server.home): "$DAGSTER_DIR", str(server.venv): "$VENV"}
+        out_dir,
+        "dagster",
+        bodies,
+        replace={str(server.home): "$DAGSTER_DIR", str(server.venv): "$VENV"},
     )
 
 
@@ -222,8 +236,10 @@ if __name__ == "__main__":
         sys.exit("usage: python -m tests.peers.dagster --capture OUT_DIR")
     peer = boot()
     try:
-        print(f"install {peer.install_seconds}s, ready {peer.ready_seconds}s, "
-              f"load {peer.load_seconds}s")
+        print(
+            f"install {peer.install_seconds}s, ready {peer.ready_seconds}s, "
+            f"load {peer.load_seconds}s"
+        )
         for written in capture_responses(peer, Path(sys.argv[2])):
             print(written)
     finally:

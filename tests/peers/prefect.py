@@ -115,8 +115,13 @@ def run_flows(venv: Path, api_url: str, auth_string: str, home: Path) -> dict[st
     }
     try:
         done = subprocess.run(
-            [str(venv_bin(venv, "python")), str(FLOWS_SCRIPT)], env=env, cwd=home,
-            capture_output=True, text=True, timeout=180, check=False,
+            [str(venv_bin(venv, "python")), str(FLOWS_SCRIPT)],
+            env=env,
+            cwd=home,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
         )
     except subprocess.TimeoutExpired as exc:
         raise PeerError(f"Prefect flow script did not finish: {exc}") from exc
@@ -130,8 +135,12 @@ def run_flows(venv: Path, api_url: str, auth_string: str, home: Path) -> dict[st
 def load_known(api_url: str, auth_string: str, run_ids: dict[str, str]) -> None:
     """Check the runs' states and create the deployments with their cron schedules."""
     with _client(api_url, auth_string) as api:
-        runs = _check(_post(api, "/flow_runs/filter", {
-            "flow_runs": {"id": {"any_": list(run_ids.values())}}}), "flow_runs/filter")
+        runs = _check(
+            _post(
+                api, "/flow_runs/filter", {"flow_runs": {"id": {"any_": list(run_ids.values())}}}
+            ),
+            "flow_runs/filter",
+        )
         states = {r["id"]: r["state_type"] for r in runs}
         wrong = {k: states.get(i) for k, i in run_ids.items() if states.get(i) != KNOWN_RUNS[k][1]}
         if wrong:
@@ -139,12 +148,23 @@ def load_known(api_url: str, auth_string: str, run_ids: dict[str, str]) -> None:
         flows = _check(_post(api, "/flows/filter", {}), "flows/filter")
         flow_ids = {f["name"]: f["id"] for f in flows}
         for flow, (name, cron, zone, paused) in KNOWN_DEPLOYMENTS.items():
-            _check(_post(api, "/deployments/", {
-                "name": name, "flow_id": flow_ids[flow], "paused": paused,
-                "description": f"{flow} on a {cron} schedule",
-                "tags": [f"team:{'data' if flow == 'nightly_orders' else 'ml-platform'}"],
-                "schedules": [{"schedule": {"cron": cron, "timezone": zone}, "active": True}],
-            }), f"create deployment {name}")
+            _check(
+                _post(
+                    api,
+                    "/deployments/",
+                    {
+                        "name": name,
+                        "flow_id": flow_ids[flow],
+                        "paused": paused,
+                        "description": f"{flow} on a {cron} schedule",
+                        "tags": [f"team:{'data' if flow == 'nightly_orders' else 'ml-platform'}"],
+                        "schedules": [
+                            {"schedule": {"cron": cron, "timezone": zone}, "active": True}
+                        ],
+                    },
+                ),
+                f"create deployment {name}",
+            )
 
 
 def boot() -> PrefectServer:
@@ -158,8 +178,15 @@ def boot() -> PrefectServer:
     auth_string = f"{USERNAME}:{secrets.token_urlsafe(12)}"
     process = PeerProcess(
         "prefect",
-        [str(venv_bin(venv, "prefect")), "server", "start", "--host", "127.0.0.1",
-         "--port", str(port)],
+        [
+            str(venv_bin(venv, "prefect")),
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         env={
             "PREFECT_HOME": str(home),
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -187,8 +214,13 @@ def boot() -> PrefectServer:
         raise
     done = time.monotonic()
     return PrefectServer(
-        api_url=api_url, auth_string=auth_string, process=process, home=home, venv=venv,
-        run_ids=run_ids, loaded_after=loaded_after,
+        api_url=api_url,
+        auth_string=auth_string,
+        process=process,
+        home=home,
+        venv=venv,
+        run_ids=run_ids,
+        loaded_after=loaded_after,
         install_seconds=round(installed - started, 1),
         ready_seconds=round(ready - installed, 1),
         load_seconds=round(done - ready, 1),
@@ -215,16 +247,27 @@ def capture_responses(server: PrefectServer, out_dir: Path) -> list[Path]:
         captured = {
             "flows": api.post("/flows/filter", json={"sort": "NAME_ASC"}),
             "deployments": api.post("/deployments/filter", json={"sort": "NAME_ASC"}),
-            "flow_runs": api.post("/flow_runs/filter", json={
-                "flow_runs": {"id": {"any_": list(server.run_ids.values())}},
-                "sort": "START_TIME_DESC"}),
-            "task_runs_failed": api.post("/task_runs/filter", json={
-                "flow_runs": {"id": {"any_": [failed]}},
-                "task_runs": {"state": {"type": {"any_": ["FAILED", "CRASHED"]}}}}),
+            "flow_runs": api.post(
+                "/flow_runs/filter",
+                json={
+                    "flow_runs": {"id": {"any_": list(server.run_ids.values())}},
+                    "sort": "START_TIME_DESC",
+                },
+            ),
+            "task_runs_failed": api.post(
+                "/task_runs/filter",
+                json={
+                    "flow_runs": {"id": {"any_": [failed]}},
+                    "task_runs": {"state": {"type": {"any_": ["FAILED", "CRASHED"]}}},
+                },
+            ),
         }
     bodies = {name: _check(response, name) for name, response in captured.items()}
     return write_captured(
-        out_dir, "prefect", bodies, replace={str(server.home): "$PREFECT_HOME", str(server.venv): "$VENV"}
+        out_dir,
+        "prefect",
+        bodies,
+        replace={str(server.home): "$PREFECT_HOME", str(server.venv): "$VENV"},
     )
 
 
@@ -233,8 +276,10 @@ if __name__ == "__main__":
         sys.exit("usage: python -m tests.peers.prefect --capture OUT_DIR")
     peer = boot()
     try:
-        print(f"install {peer.install_seconds}s, ready {peer.ready_seconds}s, "
-              f"load {peer.load_seconds}s")
+        print(
+            f"install {peer.install_seconds}s, ready {peer.ready_seconds}s, "
+            f"load {peer.load_seconds}s"
+        )
         for written in capture_responses(peer, Path(sys.argv[2])):
             print(written)
     finally:

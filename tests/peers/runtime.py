@@ -405,7 +405,9 @@ class BackgroundBoot(Generic[BootedT]):
     `pytest_collection_finish = boot.collection_finish`, and so on.
     """
 
-    def __init__(self, name: str, fixture: str, boot: Callable[[], BootedT], timeout: float) -> None:
+    def __init__(
+        self, name: str, fixture: str, boot: Callable[[], BootedT], timeout: float
+    ) -> None:
         self.name = name
         self.fixture = fixture
         self.boot = boot
@@ -451,7 +453,11 @@ class BackgroundBoot(Generic[BootedT]):
 
 
 def write_captured(
-    out_dir: Path, prefix: str, bodies: Mapping[str, object], *, replace: Mapping[str, str] | None = None
+    out_dir: Path,
+    prefix: str,
+    bodies: Mapping[str, object],
+    *,
+    replace: Mapping[str, str] | None = None,
 ) -> list[Path]:
     """Save real peer answers as `<prefix>_<name>.json` fixtures for the parsing unit tests.
 

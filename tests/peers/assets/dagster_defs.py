@@ -46,7 +46,9 @@ defs = dg.Definitions(
     schedules=[
         # 02:00 Berlin: the daemon could only fire it if a session spans that minute.
         dg.ScheduleDefinition(
-            job=nightly_orders, cron_schedule="0 2 * * *", execution_timezone="Europe/Berlin",
+            job=nightly_orders,
+            cron_schedule="0 2 * * *",
+            execution_timezone="Europe/Berlin",
             default_status=dg.DefaultScheduleStatus.RUNNING,
         ),
         dg.ScheduleDefinition(job=churn_features, cron_schedule="0 * * * *"),  # stopped
