@@ -15,7 +15,7 @@ def bare_app(api_url: str, signing_secret: str):  # type: ignore[no-untyped-def]
 
     from bot.views.help import render_help
 
-    help_reply = render_help({"help"}).as_slack_response()
+    help_reply = render_help().as_slack_response()
     bolt = AsyncApp(
         client=AsyncWebClient(token="xoxb-bench", base_url=api_url), signing_secret=signing_secret
     )

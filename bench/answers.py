@@ -28,9 +28,12 @@ from typing import Any
 
 import structlog
 
-from bot.commands.dispatch import AskContext
+from bot.commands.context import AskContext
 from bot.ops_config import load_ops_config
 from bot.router import build_router
+from bot.services import Services, pinned_clock
+from bot.settings import Settings
+from bot.store.db import make_engine
 from integrations.demo.company import DemoCompany
 from integrations.hub import Sources
 from integrations.models import SpendQuery
@@ -62,10 +65,17 @@ class Slow:
         return delayed
 
 
-def services(slow: Slow) -> dict[str, Any]:
+def services(slow: Slow) -> Services:
     cfg = load_ops_config(CONFIG)
     hub = Sources(pipelines=[slow], registries=[slow], metrics=[slow], costs=[slow], timeout=30)
-    return {"ops_config": cfg, "sources": hub, "now": NOW}
+    # The answers measured read no table: an empty in-memory database stands in for the store.
+    return Services(
+        settings=Settings(_env_file=None),  # type: ignore[call-arg]
+        engine=make_engine("sqlite://"),
+        clock=pinned_clock(NOW),
+        ops_config=cfg,
+        sources=hub,
+    )
 
 
 async def ours(slow: Slow, text: str) -> str:

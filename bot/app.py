@@ -1,5 +1,6 @@
-"""The FastAPI application: Slack's one request URL, health, readiness and metrics, and the lifespan
-that migrates the database and starts the scheduler (outbox drain, heartbeat)."""
+"""The FastAPI application: Slack's one request URL, the webhooks, health, readiness and metrics,
+and the lifespan that migrates the database and starts the scheduler (outbox drain, heartbeat,
+the services' jobs)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from pathlib import Path
-from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request, Response
@@ -22,39 +21,21 @@ from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.engine import Engine
 
-from bot.approvals.delivery import notice_handler
 from bot.commands.dispatch import CommandRouter
 from bot.metrics import LATENCY, REQUESTS, classify
-from bot.outbox import Outbox, OutboxSender
+from bot.outbox import OutboxSender
 from bot.router import build_router
+from bot.services import Services, build_services
 from bot.settings import Settings, get_settings
 from bot.slack_app import build_bolt_app
 from bot.slack_client import make_web_client
-from bot.store.db import engine_for, readiness, upgrade
-from scheduler.runner import Scheduler, build_scheduler
+from bot.store.db import readiness, upgrade
+from bot.webhooks import webhook_router
+from bot.webhooks.body import BodyTooLarge, read_limited
+from scheduler.runner import build_scheduler
 
 log = structlog.get_logger(__name__)
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-async def read_limited(request: Request, limit: int) -> bytes:
-    """The request body, refusing more than `limit` bytes without reading it all into memory."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def replica_id() -> str:
@@ -75,98 +56,27 @@ async def open_socket_url(client: AsyncWebClient, app_token: str) -> str:
     return str(answer["url"])
 
 
-def load_domain_services(
-    settings: Settings,
-    engine: Engine,
-    *,
-    config_path: Path | None = None,
-    now: datetime | None = None,
-) -> dict[str, Any]:
-    """ops.yml, the sources it enables and the budget store, when the config file exists.
-
-    A missing file leaves them out (the bot still answers help); an invalid one stops start-up
-    with every problem listed, rather than running on a half-understood configuration.
-    `now` pins the demo company's clock (tests and golden files).
-    """
-    from bot.budgets import StoredBudgets
-    from bot.ops_config import load_ops_config
-    from bot.sources import build_sources
-
-    path = config_path or settings.switchboard_config
-    if not path.is_file():
-        log.warning("no_ops_config", path=str(path))
-        return {}
-    cfg = load_ops_config(path)
-    built = build_sources(cfg, now=now)
-    services: dict[str, Any] = {
-        "ops_config": cfg,
-        "sources": built.sources,
-        "budgets": StoredBudgets(engine, cfg, mirror=built.budget_mirror),
-    }
-    from bot.approvals.executor import SourcesExecutor
-    from bot.approvals.service import ApprovalService
-
-    services["approvals"] = ApprovalService(
-        engine=engine,
-        config=cfg,
-        catalog=built.sources,
-        budgets=services["budgets"],
-        executor=SourcesExecutor(built.sources, services["budgets"]),
-    )
-    if now is not None:
-        services["now"] = now
-    return services
-
-
-def scheduler_for(
-    settings: Settings,
-    engine: Engine,
-    services: dict[str, Any],
-    *,
-    replica_id: str,
-    sender: OutboxSender,
-) -> Scheduler:
-    """Every scheduled job of this process; the approvals tick when ops.yml has approvals (it
-    executes stalled approvals and delivers cards, so it needs the same services as the app)."""
-    approvals = services.get("approvals")
-    return build_scheduler(
-        settings,
-        engine,
-        replica_id=replica_id,
-        outbox_sender=sender,
-        approvals=approvals,
-        approval_notices=notice_handler(services) if approvals is not None else None,
-    )
-
-
 def create_app(
     settings: Settings | None = None,
     *,
     router: CommandRouter | None = None,
-    services: dict[str, Any] | None = None,
+    services: Services | None = None,
     run_scheduler: bool = True,
     socket_mode: bool = False,
     now: datetime | None = None,
 ) -> FastAPI:
+    """The app; `services` defaults to `build_services(settings, now=now)` (the demo and tests
+    may bring their own, built by the same function)."""
     settings = settings or get_settings()
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     if socket_mode:
         settings.require("SLACK_APP_TOKEN")
-    engine = engine_for(settings.database_url)
+    services = services or build_services(settings, now=now)
+    engine, outbox = services.engine, services.sending()
     router = router or build_router()
     client = make_web_client(settings)
-    outbox = Outbox(engine)
     me = replica_id()
-    services = {
-        "outbox": outbox,
-        "engine": engine,
-        "settings": settings,
-        **load_domain_services(settings, engine, now=now),
-        **(services or {}),
-    }
-    bolt: AsyncApp = build_bolt_app(
-        settings, client=client, engine=engine, router=router, services=services
-    )
+    bolt: AsyncApp = build_bolt_app(settings, client=client, router=router, services=services)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -176,7 +86,9 @@ def create_app(
         if run_scheduler:
             sender = OutboxSender.from_settings(engine, settings, replica_id=me)
             outbox.attach(sender)
-            sched = scheduler_for(settings, engine, services, replica_id=me, sender=sender)
+            sched = build_scheduler(
+                settings, engine, replica_id=me, outbox_sender=sender, services=services
+            )
             sched.start()
         socket_handler = None
         if socket_mode:
@@ -211,9 +123,7 @@ def create_app(
     app.state.bolt = bolt
     app.state.router = router
     app.state.services = services
-    from bot.approvals.webhook import mlflow_router
-
-    app.include_router(mlflow_router(services))
+    app.include_router(webhook_router(services))
 
     @app.post("/slack/events")
     async def slack_events(request: Request) -> Response:

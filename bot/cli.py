@@ -88,12 +88,12 @@ def ask(
 
     Reads SWITCHBOARD_CONFIG; without that file it answers about the demo company.
     """
-    from bot.app import load_domain_services
-    from bot.commands.dispatch import AskContext
+    from bot.commands.context import AskContext
     from bot.ops_config import OpsConfigError
     from bot.ops_config.example import example_config
     from bot.router import build_router
-    from bot.store.db import engine_for, upgrade
+    from bot.services import build_services
+    from bot.store.db import upgrade
     from bot.views.terminal import render_blocks
 
     settings = get_settings()
@@ -109,9 +109,8 @@ def ask(
             path = example
         upgrade(settings.database_url)
         try:
-            services = load_domain_services(
-                settings, engine_for(settings.database_url), config_path=path, now=moment
-            )
+            # Nothing is sent from a terminal: commands that would open a request say so.
+            services = build_services(settings, config_path=path, now=moment, sends=False)
         except OpsConfigError as exc:
             _fail(str(exc))
         ctx = AskContext(user_id=user, surface="terminal", services=services, now=moment)

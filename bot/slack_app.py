@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.engine import Engine
 
 from bot.commands.dispatch import CommandRouter
+from bot.services import Services
 from bot.settings import Settings
-from bot.surfaces import actions, events, ops_command
+from bot.surfaces import actions, approval_requests, approvals, events, ops_command
 from bot.surfaces.dedupe import dedupe_events
 from bot.surfaces.user_zone import user_zone_middleware
 
 
 def build_bolt_app(
-    settings: Settings,
-    *,
-    client: AsyncWebClient,
-    engine: Engine,
-    router: CommandRouter,
-    services: dict[str, Any],
+    settings: Settings, *, client: AsyncWebClient, router: CommandRouter, services: Services
 ) -> AsyncApp:
     app = AsyncApp(
         client=client,
@@ -31,12 +25,10 @@ def build_bolt_app(
         # Socket Mode has no signatures to check; HTTP mode always verifies them.
         request_verification_enabled=True,
     )
-    app.middleware(dedupe_events(engine))
+    app.middleware(dedupe_events(services.engine))
     app.middleware(user_zone_middleware())
     ops_command.register(app, router=router, services=services)
     events.register(app, router=router, services=services)
-    from bot.surfaces import approval_requests, approvals
-
     approvals.register(app, services=services)
     approval_requests.register(app, services=services)
     actions.register(app, router=router, services=services)

@@ -8,12 +8,12 @@ import sys
 
 import structlog
 
-from bot.app import load_domain_services, scheduler_for
 from bot.logging import configure_logging
-from bot.outbox import Outbox, OutboxSender
+from bot.outbox import OutboxSender
+from bot.services import build_services
 from bot.settings import Settings, get_settings
 from bot.store.db import make_engine, readiness
-from scheduler.runner import default_replica_id
+from scheduler.runner import build_scheduler, default_replica_id
 
 log = structlog.get_logger("scheduler")
 
@@ -26,17 +26,13 @@ async def serve(settings: Settings, *, replica_id: str) -> int:
             log.error("scheduler.not_ready", reason=reason, hint="run `switchboard db upgrade`")
             return 2
         sender = OutboxSender.from_settings(engine, settings, replica_id=replica_id)
-        outbox = Outbox(engine)
-        outbox.attach(sender)
-        # The approvals tick needs ops.yml's policies and the sources (it executes stalled
-        # approvals and renders cards), exactly as in the app.
-        services = {
-            "outbox": outbox,
-            "engine": engine,
-            "settings": settings,
-            **load_domain_services(settings, engine),
-        }
-        sched = scheduler_for(settings, engine, services, replica_id=replica_id, sender=sender)
+        # The services' jobs need what the app has (the approvals tick executes stalled
+        # approvals and renders cards): the same builder makes them.
+        services = build_services(settings, engine=engine)
+        services.sending().attach(sender)
+        sched = build_scheduler(
+            settings, engine, replica_id=replica_id, outbox_sender=sender, services=services
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

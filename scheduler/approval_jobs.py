@@ -20,6 +20,7 @@ from scheduler.slots import aligned_start
 
 if TYPE_CHECKING:
     from bot.approvals.service import ApprovalService
+    from bot.services import Services
 
 log = structlog.get_logger(__name__)
 
@@ -49,14 +50,17 @@ async def approvals_tick(
     return report
 
 
-def register_approval_jobs(
-    aps: AsyncIOScheduler, *, service: ApprovalService, deliver: NoticeHandler | None = None
-) -> None:
+def register_approval_jobs(aps: AsyncIOScheduler, services: Services) -> None:
+    """The approvals tick, when ops.yml sets up approvals; it delivers through the services'
+    ApprovalNotifier (the log stands in where nothing is sent)."""
+    if services.approvals is None:
+        return
     seconds = TICK_EVERY.total_seconds()
+    deliver: NoticeHandler = services.approval_notices or log_notices
     aps.add_job(
         approvals_tick,
         IntervalTrigger(seconds=seconds, start_date=aligned_start(seconds)),
-        args=[service, deliver or log_notices],
+        args=[services.approvals, deliver],
         id=JOB_ID,
         coalesce=True,
         max_instances=1,

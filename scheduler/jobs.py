@@ -135,7 +135,8 @@ async def prune(ctx: JobContext) -> None:
 
 
 def register_jobs(aps: AsyncIOScheduler, ctx: JobContext) -> None:
-    """Every scheduled job, with its explicit id and trigger (later issues add theirs here).
+    """Every job of the process itself, with its explicit id and trigger (the jobs of the
+    domain services register through scheduler.runner.SERVICE_JOBS).
 
     coalesce: a backlog of missed runs becomes one run. max_instances=1: a slow run is
     never overlapped by the next. misfire_grace_time: how late a run may still start.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from collections.abc import Callable
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
@@ -19,8 +20,7 @@ from scheduler.approval_jobs import register_approval_jobs
 from scheduler.jobs import JobContext, register_jobs
 
 if TYPE_CHECKING:
-    from bot.approvals.service import ApprovalService
-    from bot.approvals.types import NoticeHandler
+    from bot.services import Services
 
 log = structlog.get_logger(__name__)
 
@@ -29,6 +29,8 @@ HEARTBEAT_SECONDS = 30.0
 # outbox_drain sweep wakes it across replicas. This poll is only a backstop.
 SENDER_POLL_SECONDS = 30.0
 SHUTDOWN_GRACE_SECONDS = 15.0
+# The jobs of the domain services: each registers its jobs when its service is configured.
+SERVICE_JOBS: tuple[Callable[[AsyncIOScheduler, Services], None], ...] = (register_approval_jobs,)
 
 
 def default_replica_id() -> str:
@@ -102,10 +104,10 @@ def build_scheduler(
     outbox_sender: OutboxSender | None = None,
     outbox: Outbox | None = None,
     heartbeat_seconds: float = HEARTBEAT_SECONDS,
-    approvals: ApprovalService | None = None,
-    approval_notices: NoticeHandler | None = None,
+    services: Services | None = None,
 ) -> Scheduler:
-    """A scheduler with every job registered (scheduler.jobs.register_jobs).
+    """A scheduler with every job registered: scheduler.jobs.register_jobs, and with `services`
+    the SERVICE_JOBS of the services it has.
 
     With ``outbox`` given, its notify() wakes ``outbox_sender`` at once after an enqueue.
     """
@@ -119,8 +121,9 @@ def build_scheduler(
         outbox_sender=outbox_sender,
     )
     register_jobs(aps, ctx)
-    if approvals is not None:
-        register_approval_jobs(aps, service=approvals, deliver=approval_notices)
+    if services is not None:
+        for register in SERVICE_JOBS:
+            register(aps, services)
     if outbox is not None and outbox_sender is not None:
         outbox.subscribe(outbox_sender.wake)
     return Scheduler(aps, ctx, executor)

@@ -224,9 +224,3 @@ async def budget_board(deps: AnswerDeps, *, team: str | None = None) -> BudgetBo
     asked = [team] if team is not None else list(deps.config.teams)
     without = tuple(t for t in asked if t not in with_budget)
     return BudgetBoard(_ordered(lines), problems, deps.today, without_budget=without)
-
-
-async def budget_status(deps: AnswerDeps, team: str) -> BudgetLine | None:
-    """One team's burn line, or None when the team has no budget."""
-    board = await budget_board(deps, team=team)
-    return board.lines[0] if board.lines else None

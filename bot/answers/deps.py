@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from bot.views.reply import Reply
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from bot.budgets import StoredBudgets
-    from bot.commands.dispatch import AskContext
     from bot.ops_config import OpsConfig
     from integrations.hub import Sources
-
-NOT_CONFIGURED = Reply(
-    text="I have no ops.yml loaded, so I know no pipelines, models or budgets yet. "
-    "Set SWITCHBOARD_CONFIG to your ops.yml (start from ops.example.yml) and restart; "
-    "`switchboard check-config` shows what is wrong with a file."
-)
 
 
 def _zone(name: str | None, fallback: str) -> ZoneInfo:
@@ -34,6 +26,13 @@ def _zone(name: str | None, fallback: str) -> ZoneInfo:
     return ZoneInfo("UTC")
 
 
+class WaitingApprovals(Protocol):
+    """What answers read of the approval service (bot.approvals.service.ApprovalService): the
+    requests waiting for one person's decision (RequestSnapshots)."""
+
+    async def waiting_for(self, user: str) -> Sequence[Any]: ...
+
+
 @dataclass(frozen=True)
 class AnswerDeps:
     sources: Sources
@@ -43,7 +42,7 @@ class AnswerDeps:
     now: datetime  # aware, UTC
     user_tz: ZoneInfo  # the asking user's zone: how times are shown
     workspace_tz: ZoneInfo  # the workspace zone: what "today" and periods mean
-    services: dict[str, Any]
+    approvals: WaitingApprovals | None = None  # None: approvals are not set up
 
     @property
     def today(self) -> date:
@@ -51,23 +50,26 @@ class AnswerDeps:
         return self.now.astimezone(self.workspace_tz).date()
 
 
-def deps_for(ctx: AskContext) -> AnswerDeps | Reply:
-    """The dependencies of an answer, or the reply that says why there are none."""
-    services = ctx.services
-    config = services.get("ops_config")
-    sources = services.get("sources")
-    if config is None or sources is None:
-        return NOT_CONFIGURED
-    now = ctx.now or services.get("now") or datetime.now(UTC)
+def answer_deps(
+    *,
+    config: OpsConfig,
+    sources: Sources,
+    now: datetime,
+    budgets: StoredBudgets | None = None,
+    engine: Engine | None = None,
+    approvals: WaitingApprovals | None = None,
+    user_zone: str | None = None,
+) -> AnswerDeps:
+    """The dependencies of one answer given at `now`, shown in `user_zone` (an IANA name; None,
+    unknown or invalid: the workspace zone)."""
     workspace = config.workspace.timezone
     return AnswerDeps(
         sources=sources,
         config=config,
-        budgets=services.get("budgets"),
-        engine=services.get("engine"),
+        budgets=budgets,
+        engine=engine,
         now=now.astimezone(UTC),
-        # A zone still being looked up is not known yet: the router awaits it before handlers.
-        user_tz=_zone(ctx.timezone if isinstance(ctx.timezone, str) else None, workspace),
+        user_tz=_zone(user_zone, workspace),
         workspace_tz=_zone(workspace, "UTC"),
-        services=services,
+        approvals=approvals,
     )

@@ -60,7 +60,7 @@ async def _incidents(deps: AnswerDeps, team: str | None) -> Any:
 
 async def _approvals(deps: AnswerDeps, team: str | None) -> Any:
     """Pending requests of the team (or of every team), oldest first."""
-    service = deps.services.get("approvals")
+    service = deps.approvals
     if service is None:
         raise LookupError("approvals are not set up")
     teams = [team] if team else list(deps.config.teams)

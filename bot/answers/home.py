@@ -45,7 +45,7 @@ def teams_of(deps: AnswerDeps, user_id: str) -> list[str]:
 
 
 async def _waiting(deps: AnswerDeps, user_id: str, timeout: float) -> tuple[list[Any] | None, str]:
-    service = deps.services.get("approvals")
+    service = deps.approvals
     if service is None:
         return None, ""
     try:

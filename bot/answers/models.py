@@ -89,7 +89,7 @@ class RegistryUnavailable(Unknown):
 
 
 @dataclass(frozen=True)
-class HealthThresholds:
+class IncidentThresholds:
     """When serving health opens an incident (ops.yml incidents.detectors); None: detector off."""
 
     drift: float | None = None
@@ -119,7 +119,7 @@ class ModelDetail:
     version_count: int
     aliased: dict[str, ModelVersion]  # alias -> its version, with evaluation metrics
     health: ModelHealth | None
-    thresholds: HealthThresholds
+    thresholds: IncidentThresholds
     team: str | None
     channel: str | None
     cost_mtd: ModelCost
@@ -161,9 +161,9 @@ def resolve_model(names: list[str], asked: str) -> str | Unknown:
     return found
 
 
-def thresholds(deps: AnswerDeps) -> HealthThresholds:
+def thresholds(deps: AnswerDeps) -> IncidentThresholds:
     detectors = deps.config.incidents.detectors
-    return HealthThresholds(
+    return IncidentThresholds(
         drift=detectors.model_drift.threshold if detectors.model_drift.enabled else None,
         latency_p95_ms=detectors.model_latency.p95_ms if detectors.model_latency.enabled else None,
     )

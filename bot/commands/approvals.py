@@ -6,17 +6,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
-from bot.answers.deps import AnswerDeps, deps_for
+from bot.answers.deps import AnswerDeps
 from bot.answers.entities import Unknown, match_name, resolve_team
-from bot.approvals.cards import cancel_button, render_approvals
-from bot.approvals.delivery import deliver_now, where
 from bot.approvals.evidence import registry_versions
+from bot.approvals.service import ApprovalService
 from bot.approvals.types import Refused, RequestSnapshot
-from bot.commands.dispatch import AskContext
-from bot.commands.grammar import ParsedCommand, closest
+from bot.commands.asked import Asked, answers
+from bot.commands.grammar import closest
+from bot.services import Services
+from bot.views.approval_cards import confirmation
+from bot.views.approval_lists import render_approvals
 from bot.views.format import money
+from bot.views.ids import FormField
 from bot.views.mrkdwn import escape, section
 from bot.views.reply import Reply
 
@@ -70,7 +72,7 @@ class BudgetAsk:
     amount: Decimal
 
 
-Problems = dict[str, str]  # form field → what is wrong with it
+Problems = dict[str, str]  # FormField → what is wrong with it
 
 
 async def check_promotion(
@@ -83,21 +85,21 @@ async def check_promotion(
     if alias not in allowed:
         guess = closest(alias, allowed)
         hint = f" Did you mean `{guess}`?" if guess else ""
-        problems["alias"] = (
+        problems[FormField.alias] = (
             f"`{escape(alias)}` is not an alias I may set (allowed: {', '.join(allowed)}).{hint}"
         )
     listed = await deps.sources.all_models()
     names = [m.name for m in listed.value]
     found = match_name(model, names, kind="model") if names else model
     if isinstance(found, Unknown):
-        problems["model"] = found.message
+        problems[FormField.model] = found.message
         return problems
     version = version.strip().lower().removeprefix("v")
     versions = await registry_versions(deps, found)
     known = [v.version for v in versions.value]
     if known and version not in known:
         shown = ", ".join(known[:10])
-        problems["version"] = (
+        problems[FormField.version] = (
             f"{escape(found)} has no version `{escape(version)}` (latest: {shown})."
         )
     return problems or PromotionAsk(model=found, version=version, alias=alias)
@@ -108,7 +110,7 @@ async def check_budget(deps: AnswerDeps, *, team: str, amount: str) -> BudgetAsk
     problems: Problems = {}
     slug = resolve_team(deps.config, team)
     if isinstance(slug, Unknown):
-        problems["team"] = slug.message
+        problems[FormField.team] = slug.message
     currency = deps.config.workspace.currency
     if isinstance(slug, str) and slug in deps.config.budgets:
         currency = deps.config.budgets[slug].currency or currency
@@ -116,10 +118,10 @@ async def check_budget(deps: AnswerDeps, *, team: str, amount: str) -> BudgetAsk
     try:
         value = parse_amount(amount, currency=currency)
     except AmountError as exc:
-        problems["amount"] = str(exc)
+        problems[FormField.amount] = str(exc)
     ceiling = deps.config.approvals.max_budget_increase
     if value is not None and ceiling is not None and value > Decimal(str(ceiling)):
-        problems["amount"] = (
+        problems[FormField.amount] = (
             f"{money(value, currency)} is more than one request may ask for "
             f"({money(Decimal(str(ceiling)), currency)})."
         )
@@ -128,15 +130,13 @@ async def check_budget(deps: AnswerDeps, *, team: str, amount: str) -> BudgetAsk
     return BudgetAsk(team=slug, amount=value)
 
 
-async def routed(services: dict[str, Any], made: RequestSnapshot | Refused) -> Reply:
+async def routed(services: Services, made: RequestSnapshot | Refused) -> Reply:
     """What the requester is told once a request was made (and sent) or refused."""
     if isinstance(made, Refused):
         return Reply(text=f":no_entry: I could not open that request: {escape(made.reason)}")
-    sent = await deliver_now(services, made.id) or made
-    text = (
-        f":outbox_tray: Request #{made.id} sent to {where(sent)}. `/ops approvals` shows its state."
-    )
-    return Reply(text=text, blocks=[section(text), cancel_button(made.id)])
+    notices = services.approval_notices
+    sent = await notices.deliver_now(made.id) if notices is not None else None
+    return confirmation(sent or made)
 
 
 def problems_reply(problems: Problems, *, intro: str = "") -> Reply:
@@ -150,62 +150,64 @@ NO_SLACK = Reply(
 )
 
 
-def _ready(ctx: AskContext, *, opens_request: bool = False) -> AnswerDeps | Reply:
-    deps = deps_for(ctx)
-    if isinstance(deps, Reply):
-        return deps
-    if "approvals" not in ctx.services:
+def _service(asked: Asked, *, opens_request: bool = False) -> ApprovalService | Reply:
+    """The approval service, or why a command about approvals cannot be answered here."""
+    services = asked.ctx.services
+    if services.approvals is None:
         return NO_SERVICE
     # A request nobody is told about would only wait in the database until it expires.
-    if opens_request and ctx.services.get("outbox") is None:
+    if opens_request and services.outbox is None:
         return NO_SLACK
-    return deps
+    return services.approvals
 
 
-async def promote(cmd: ParsedCommand, ctx: AskContext) -> Reply:
-    deps = _ready(ctx, opens_request=True)
-    if isinstance(deps, Reply):
-        return deps
-    model, version, _to, alias, *why = cmd.args
-    checked = await check_promotion(deps, model=model, version=version, alias=alias)
+@answers()
+async def promote(asked: Asked) -> Reply:
+    service = _service(asked, opens_request=True)
+    if isinstance(service, Reply):
+        return service
+    model, version, _to, alias, *why = asked.cmd.args
+    checked = await check_promotion(asked.deps, model=model, version=version, alias=alias)
     if not isinstance(checked, PromotionAsk):
         return problems_reply(checked)
-    made = await ctx.services["approvals"].request_promotion(
-        requester=ctx.user_id,
+    made = await service.request_promotion(
+        requester=asked.ctx.user_id,
         model=checked.model,
         version=checked.version,
         alias=checked.alias,
         reason=" ".join(why) or None,
-        surface=ctx.surface,
+        surface=asked.ctx.surface,
     )
-    return await routed(ctx.services, made)
+    return await routed(asked.ctx.services, made)
 
 
-async def budget_increase(cmd: ParsedCommand, ctx: AskContext) -> Reply:
-    deps = _ready(ctx, opens_request=True)
-    if isinstance(deps, Reply):
-        return deps
-    team, amount, *why = cmd.args
-    checked = await check_budget(deps, team=team, amount=amount)
+@answers()
+async def budget_increase(asked: Asked) -> Reply:
+    service = _service(asked, opens_request=True)
+    if isinstance(service, Reply):
+        return service
+    team, amount, *why = asked.cmd.args
+    checked = await check_budget(asked.deps, team=team, amount=amount)
     if not isinstance(checked, BudgetAsk):
         return problems_reply(checked)
-    made = await ctx.services["approvals"].request_budget_increase(
-        requester=ctx.user_id,
+    made = await service.request_budget_increase(
+        requester=asked.ctx.user_id,
         team=checked.team,
         amount=checked.amount,
         reason=" ".join(why) or None,
-        surface=ctx.surface,
+        surface=asked.ctx.surface,
     )
-    return await routed(ctx.services, made)
+    return await routed(asked.ctx.services, made)
 
 
-async def approvals(cmd: ParsedCommand, ctx: AskContext) -> Reply:
-    deps = _ready(ctx)
-    if isinstance(deps, Reply):
-        return deps
-    service = ctx.services["approvals"]
+@answers()
+async def approvals(asked: Asked) -> Reply:
+    service = _service(asked)
+    if isinstance(service, Reply):
+        return service
+    ctx = asked.ctx
     waiting = await service.waiting_for(ctx.user_id)
     mine = await service.requested_by(ctx.user_id)
     return render_approvals(
-        waiting, mine, tz=deps.user_tz, command=ctx.text or "approvals", page=ctx.page
+        waiting, mine, tz=asked.deps.user_tz, command=ctx.text or "approvals", page=ctx.page
     )

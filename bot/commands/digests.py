@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.answers.deps import deps_for
 from bot.answers.digests import digest_plans, find_digest, section_boards
 from bot.answers.entities import Unknown, match_name
-from bot.commands.dispatch import AskContext
-from bot.commands.grammar import ParsedCommand
+from bot.commands.asked import Asked, answers
 from bot.views.digests import render_digest, render_digest_list
 from bot.views.mrkdwn import context, section
 from bot.views.reply import Reply
@@ -18,10 +16,9 @@ LIST_HINT = "`/ops digest list` shows every digest with its channel and schedule
 NO_DIGESTS = "No digests are configured: add them under `digests:` in ops.yml."
 
 
-async def digest(cmd: ParsedCommand, ctx: AskContext) -> Reply:
-    deps = deps_for(ctx)
-    if isinstance(deps, Reply):
-        return deps
+@answers()
+async def digest(asked: Asked) -> Reply:
+    cmd, ctx, deps = asked.cmd, asked.ctx, asked.deps
     action = cmd.args[0].lower()
     if action == "list":
         plans = digest_plans(deps)

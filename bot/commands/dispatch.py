@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass, replace
 
 import structlog
 from rapidfuzz import fuzz
 
-from bot.answers.deps import deps_for
+from bot.commands.asked import Handler
+from bot.commands.context import AskContext, deps_for
 from bot.commands.grammar import BY_NAME, ParsedCommand, ParseProblem, parse
 from bot.commands.intent import (
     Ambiguous,
@@ -23,7 +21,7 @@ from bot.commands.intent import (
     understand,
 )
 from bot.metrics import COMMANDS, ask_surface
-from bot.views.help import render_coming_soon, render_command_help, render_help, render_problem
+from bot.views.help import render_command_help, render_help, render_problem
 from bot.views.intent import (
     question_examples,
     render_did_you_mean,
@@ -36,23 +34,6 @@ from bot.views.reply import Reply
 
 log = structlog.get_logger(__name__)
 
-
-@dataclass(frozen=True)
-class AskContext:
-    user_id: str = "U_TERMINAL"
-    channel_id: str | None = None
-    surface: str = "terminal"  # slash_command, mention, im, terminal, home, sandbox
-    services: dict[str, Any] = field(default_factory=dict)
-    text: str = ""  # the command text as asked (set by the router), for "More" and "Share"
-    page: int = 0  # which page of a long answer ("More" button)
-    # The asking user's IANA zone (users.info); None: the workspace zone. A slash command passes
-    # the lookup still under way, so its ack never waits on users.info: the router awaits it
-    # (bounded by the lookup's own timeout) just before a handler answers.
-    timezone: str | asyncio.Future[str | None] | None = None
-    now: datetime | None = None  # fixed "now" for reproducible answers (tests, golden files)
-
-
-Handler = Callable[[ParsedCommand, AskContext], Awaitable[Reply]]
 
 TYPO_SCORE = 80.0
 # Where `/ops WORD` is typed as a command: one unknown word there is answered as an unknown
@@ -67,14 +48,14 @@ _ABOUT = {
 
 
 @dataclass(frozen=True)
-class Answer:
+class RoutedReply:
     reply: Reply
     command: str | None = None  # the command text a handler answered; None for help and problems
     name: str = "unknown"  # the /ops command that answered (help too): a bounded metrics label
 
 
 class CommandRouter:
-    """Maps command names to handlers; a command without a handler answers that it is coming."""
+    """Maps command names to their handlers (bot.router.build_router registers every command)."""
 
     def __init__(self) -> None:
         self._handlers: dict[str, Handler] = {}
@@ -85,20 +66,21 @@ class CommandRouter:
         self._handlers[name] = handler
 
     @property
-    def available(self) -> set[str]:
-        return set(self._handlers) | {"help"}
+    def commands(self) -> set[str]:
+        """The commands with a handler (help is the router's own)."""
+        return set(self._handlers)
 
     async def answer(self, text: str, ctx: AskContext) -> Reply:
         """The reply to a command or a plain question; never raises."""
         return (await self.answer_detail(text, ctx)).reply
 
-    async def answer_detail(self, text: str, ctx: AskContext) -> Answer:
+    async def answer_detail(self, text: str, ctx: AskContext) -> RoutedReply:
         """The reply, and which command a handler ran for it (what "Share" and "More" re-run)."""
         answer = await self._answer_detail(text, ctx)
         COMMANDS.labels(command=answer.name, surface=ask_surface(ctx.surface)).inc()
         return answer
 
-    async def _answer_detail(self, text: str, ctx: AskContext) -> Answer:
+    async def _answer_detail(self, text: str, ctx: AskContext) -> RoutedReply:
         text = text.strip()
         if text.startswith("/ops"):
             text = text[len("/ops") :].strip()
@@ -114,19 +96,19 @@ class CommandRouter:
                 found = await self._understand(text, ctx)
                 if isinstance(found, Understood) and not found.leftovers:
                     return await self._run_understood(found, ctx)
-            return Answer(render_problem(parsed, text))
+            return RoutedReply(render_problem(parsed, text))
         if (
             parsed.suggestion
             and not looks_like_question(head)
             and _is_typo(head, parsed.suggestion)
         ):
-            return Answer(_typo_reply(parsed, text, words))
+            return RoutedReply(_typo_reply(parsed, text, words))
         found = await self._understand(text, ctx)
         if isinstance(found, Understood):
             return await self._run_understood(found, ctx)
         if isinstance(found, Ambiguous):
             options = [(c.label, c.command) for c in found.candidates]
-            return Answer(render_did_you_mean(found.asked, options))
+            return RoutedReply(render_did_you_mean(found.asked, options))
         mine = _asker_teams(ctx)
         if found.intent == "owners" and not found.unknown and len(mine) == 1:
             # "who's on call?" from someone in one team: that team, and the answer says so.
@@ -135,8 +117,8 @@ class CommandRouter:
             )
         if ctx.surface in COMMAND_SURFACES and len(words) == 1 and _ONE_WORD.fullmatch(head):
             reply = render_problem(parsed, text)
-            return Answer(replace(reply, blocks=[*reply.blocks, question_examples()]))
-        return Answer(_not_understood(text, found, mine or _all_teams(ctx)))
+            return RoutedReply(replace(reply, blocks=[*reply.blocks, question_examples()]))
+        return RoutedReply(_not_understood(text, found, mine or _all_teams(ctx)))
 
     async def _understand(
         self, text: str, ctx: AskContext
@@ -144,38 +126,35 @@ class CommandRouter:
         deps = deps_for(ctx)
         today = deps.today if not isinstance(deps, Reply) else None
         try:
-            known = await known_names(ctx.services, today=today)
+            services = ctx.services
+            known = await known_names(services.ops_config, services.sources, today=today)
             return understand(text, known=known)
         except Exception:
             log.exception("question_not_read")
             return NotUnderstood("reading the question failed")
 
-    async def _run_understood(self, found: Understood, ctx: AskContext) -> Answer:
+    async def _run_understood(self, found: Understood, ctx: AskContext) -> RoutedReply:
         parsed = parse(found.command)
         if not isinstance(parsed, ParsedCommand):  # understand() only builds parsable commands
-            return Answer(render_problem(parsed, found.command))
+            return RoutedReply(render_problem(parsed, found.command))
         answer = await self._run(parsed, replace(ctx, text=found.command))
         reply = with_reading(answer.reply, found.command, found.notes, found.leftovers)
         return replace(answer, reply=reply)
 
-    async def _run(self, parsed: ParsedCommand, ctx: AskContext) -> Answer:
+    async def _run(self, parsed: ParsedCommand, ctx: AskContext) -> RoutedReply:
         name = parsed.name
         if name == "help":
             if parsed.args and parsed.args[0].lower() in BY_NAME:
-                return Answer(
-                    render_command_help(parsed.args[0].lower(), self.available), name=name
-                )
-            return Answer(render_help(self.available), name=name)
-        handler = self._handlers.get(name)
-        if handler is None:
-            return Answer(render_coming_soon(name), name=name)
+                return RoutedReply(render_command_help(parsed.args[0].lower()), name=name)
+            return RoutedReply(render_help(), name=name)
         ctx = await _zone_known(ctx)
         try:
-            return Answer(await handler(parsed, ctx), ctx.text, name=name)
+            # A router built without this command's handler fails as any broken command does.
+            return RoutedReply(await self._handlers[name](parsed, ctx), ctx.text, name=name)
         except Exception:
             # A bug in one command must still give the user an answer, never a stack trace.
             log.exception("command_failed", command=name)
-            return Answer(
+            return RoutedReply(
                 Reply(text=f"Sorry, /ops {name} failed on my side; the error is logged."),
                 name=name,
             )
@@ -237,14 +216,14 @@ async def _zone_known(ctx: AskContext) -> AskContext:
 
 def _asker_teams(ctx: AskContext) -> list[str]:
     """The teams the asker belongs to (members and leads), in ops.yml order."""
-    config = ctx.services.get("ops_config")
+    config = ctx.services.ops_config
     if config is None:
         return []
     return [slug for slug, team in config.teams.items() if ctx.user_id in team.people]
 
 
 def _all_teams(ctx: AskContext) -> list[str]:
-    config = ctx.services.get("ops_config")
+    config = ctx.services.ops_config
     return list(config.teams) if config is not None else []
 
 

@@ -14,12 +14,16 @@ import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz, process
 
 from bot.commands.grammar import GROUP_DIMENSIONS, ParsedCommand, parse
 from integrations.models import SpendDimension, SpendQuery
+
+if TYPE_CHECKING:
+    from bot.ops_config import OpsConfig
+    from integrations.hub import Sources
 
 FUZZY_SUGGEST = 85.0  # a name this close is a candidate ("orders" for nightly_orders)
 FUZZY_ACCEPT = 88.0  # ... and taken as meant when it leads the runner-up clearly
@@ -465,7 +469,9 @@ _billed_cache: weakref.WeakKeyDictionary[Any, tuple[float, date, tuple[str, ...]
 _NOT_A_SERVICE = frozenset({"", "unallocated", "unknown", "total"})
 
 
-async def known_names(services: Mapping[str, Any], *, today: date | None = None) -> KnownNames:
+async def known_names(
+    config: OpsConfig | None, sources: Sources | None, *, today: date | None = None
+) -> KnownNames:
     """Names from the sources (pipelines, models, the services on the bill) and ops.yml (teams,
     services, owners).
 
@@ -473,8 +479,6 @@ async def known_names(services: Mapping[str, Any], *, today: date | None = None)
     bill for its services. A source that does not answer leaves its names out (the question may
     then be ambiguous) and is asked again next time.
     """
-    config = services.get("ops_config")
-    sources = services.get("sources")
     if config is None or sources is None:
         return KnownNames(today=today)
     names, billed = await asyncio.gather(

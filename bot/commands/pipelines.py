@@ -4,31 +4,24 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.answers.deps import deps_for
-from bot.answers.entities import Unknown, team_filter
+from bot.answers.entities import Unknown
 from bot.answers.pipelines import pipeline_board, pipeline_detail
 from bot.answers.scorecard import team_scorecard
-from bot.commands.dispatch import AskContext
-from bot.commands.grammar import ParsedCommand
+from bot.commands.asked import Asked, answers
 from bot.views.format import code
 from bot.views.limits import fit_message
 from bot.views.mrkdwn import context
 from bot.views.pipelines import render_pipeline, render_status, render_unknown_pipeline
 from bot.views.reply import Reply
 from bot.views.scorecard import render_scorecard
-from bot.views.unknown import render_unknown
 
 
-async def status(cmd: ParsedCommand, ctx: AskContext) -> Reply:
+@answers(team=True)
+async def status(asked: Asked) -> Reply:
     """Every pipeline's state; with team:T, that team's scorecard across the three domains."""
-    deps = deps_for(ctx)
-    if isinstance(deps, Reply):
-        return deps
-    team = team_filter(deps.config, cmd.filters)
-    if isinstance(team, Unknown):
-        return render_unknown(team, known=sorted(deps.config.teams), command=ctx.text)
-    if team is not None:
-        card = await team_scorecard(deps, team)
+    deps, ctx = asked.deps, asked.ctx
+    if asked.team is not None:
+        card = await team_scorecard(deps, asked.team)
         return render_scorecard(card, tz=deps.user_tz, command=ctx.text or None, page=ctx.page)
     board = await pipeline_board(deps)
     return render_status(
@@ -36,17 +29,15 @@ async def status(cmd: ParsedCommand, ctx: AskContext) -> Reply:
     )
 
 
-async def pipeline(cmd: ParsedCommand, ctx: AskContext) -> Reply:
-    deps = deps_for(ctx)
-    if isinstance(deps, Reply):
-        return deps
-    asked = " ".join(cmd.args)
-    found = await pipeline_detail(deps, asked)
+@answers()
+async def pipeline(asked: Asked) -> Reply:
+    name = " ".join(asked.cmd.args)
+    found = await pipeline_detail(asked.deps, name)
     if isinstance(found, Unknown):
         return render_unknown_pipeline(found)
-    reply = render_pipeline(found, tz=deps.user_tz)
-    if found.name != asked:
+    reply = render_pipeline(found, tz=asked.deps.user_tz)
+    if found.name != name:
         # A loose match is shown, but the answer says so: the user may have meant another one.
-        note = context(f"Showing {code(found.name)}, the closest match to {code(asked)}.")
+        note = context(f"Showing {code(found.name)}, the closest match to {code(name)}.")
         reply = replace(reply, blocks=fit_message([note, *reply.blocks]))
     return reply

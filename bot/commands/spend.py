@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.answers.budgets import budget_board
-from bot.answers.deps import deps_for
-from bot.answers.entities import Unknown, team_filter
+from bot.answers.entities import Unknown
 from bot.answers.spend import spend_answer
-from bot.commands.dispatch import AskContext
-from bot.commands.grammar import ParsedCommand
+from bot.commands.asked import Asked, answers
 from bot.views.budgets import render_budgets
 from bot.views.limits import fit_message
 from bot.views.mrkdwn import context
@@ -25,12 +23,11 @@ MODEL_SPEND_NOTE = (
 UNALLOCATED_NOTE = " By model, `unallocated` is the spend no model carries."
 
 
-async def spend(cmd: ParsedCommand, ctx: AskContext) -> Reply:
-    deps = deps_for(ctx)
-    if isinstance(deps, Reply):
-        return deps
+@answers()
+async def spend(asked: Asked) -> Reply:
+    cmd, ctx = asked.cmd, asked.ctx
     found = await spend_answer(
-        deps,
+        asked.deps,
         team=cmd.filters.get("team"),
         model=cmd.filters.get("model"),
         pipeline=cmd.filters.get("pipeline"),
@@ -51,12 +48,7 @@ async def spend(cmd: ParsedCommand, ctx: AskContext) -> Reply:
     return reply
 
 
-async def budget(cmd: ParsedCommand, ctx: AskContext) -> Reply:
-    deps = deps_for(ctx)
-    if isinstance(deps, Reply):
-        return deps
-    team = team_filter(deps.config, cmd.filters)
-    if isinstance(team, Unknown):
-        return render_unknown(team, known=sorted(deps.config.teams), command=ctx.text)
-    board = await budget_board(deps, team=team)
-    return render_budgets(board, command=ctx.text or "budget", page=ctx.page)
+@answers(team=True)
+async def budget(asked: Asked) -> Reply:
+    board = await budget_board(asked.deps, team=asked.team)
+    return render_budgets(board, command=asked.ctx.text or "budget", page=asked.ctx.page)

@@ -11,14 +11,14 @@ from bot.ops_config.loader import (
     load_ops_config,
     parse_ops_config,
 )
-from bot.ops_config.schema import Budget, LineageEntry, OpsConfig, Ownership, Team, Workspace
-from bot.ops_config.sources import Sources
+from bot.ops_config.schema import BudgetConfig, LineageEntry, OpsConfig, Ownership, Team, Workspace
+from bot.ops_config.sources import SourcesConfig
 
 __all__ = [
     "ALL_SECTIONS",
     "ApprovalPolicy",
     "Approvals",
-    "Budget",
+    "BudgetConfig",
     "ConfigIssue",
     "Detectors",
     "Digest",
@@ -30,7 +30,7 @@ __all__ = [
     "Ownership",
     "PolicyMatch",
     "RouteMatch",
-    "Sources",
+    "SourcesConfig",
     "Team",
     "Workspace",
     "check_ops_config",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -24,7 +24,7 @@ from bot.ops_config.common import (
 from bot.ops_config.consistency import consistency_problems
 from bot.ops_config.digests import Digest
 from bot.ops_config.incidents import Incidents
-from bot.ops_config.sources import Sources
+from bot.ops_config.sources import SourcesConfig
 
 # Passed as validation context by the loader, which reports these problems itself with lines.
 SKIP_CONSISTENCY = "skip_consistency"
@@ -81,7 +81,7 @@ class LineageEntry(StrictModel):
     feeds: Annotated[list[str], NoDuplicates] = Field(default_factory=list)
 
 
-class Budget(StrictModel):
+class BudgetConfig(StrictModel):
     monthly: PositiveAmount = Field(description="Monthly budget amount")
     currency: Currency | None = Field(None, description="Defaults to workspace.currency")
     alert_at: list[Annotated[float, Field(gt=0, le=2)]] = Field(
@@ -116,11 +116,11 @@ class OpsConfig(StrictModel):
     lineage: dict[str, LineageEntry] = Field(
         default_factory=dict, description="pipeline -> models it trains or feeds"
     )
-    budgets: dict[Slug, Budget] = Field(default_factory=dict, description="team -> budget")
+    budgets: dict[Slug, BudgetConfig] = Field(default_factory=dict, description="team -> budget")
     approvals: Approvals = Field(default_factory=Approvals)
     digests: list[Digest] = Field(default_factory=list)
     incidents: Incidents = Field(default_factory=Incidents)
-    sources: Sources = Field(default_factory=Sources)
+    sources: SourcesConfig = Field(default_factory=SourcesConfig)
 
     @model_validator(mode="after")
     def _fill_defaults_and_cross_check(self, info: ValidationInfo) -> OpsConfig:
@@ -144,15 +144,6 @@ class OpsConfig(StrictModel):
 
     def team_of_service(self, name: str) -> str | None:
         return _owner(self.ownership.services, name)
-
-    def team_for_tags(self, tags: Mapping[str, Any]) -> str | None:
-        """Team for a cost line's tags, trying tag keys in ops.yml order."""
-        for key, values in self.ownership.cost_allocation.items():
-            if key in tags and tags[key] is not None:
-                team = _owner(values, str(tags[key]))
-                if team is not None:
-                    return team
-        return None
 
     def models_fed_by(self, pipeline: str) -> list[str]:
         """Models a pipeline trains or feeds, trained first, each once."""

@@ -35,22 +35,22 @@ def secret_key_hint(key: str, env_keys: list[str]) -> str | None:
     return f"{message}: Switchboard reads its secrets (SLACK_BOT_TOKEN, …) from the environment"
 
 
-class SourceBase(StrictModel):
+class SourceConfig(StrictModel):
     enabled: bool = Field(True, description="Set false to keep the block but not use the source")
 
 
-class HttpSource(SourceBase):
+class HttpSourceConfig(SourceConfig):
     url: HttpUrl = Field(description="Base URL of the server (http or https)")
     timeout: float = Field(5, gt=0, le=300, description="Seconds per request before giving up")
 
 
-class DemoSource(SourceBase):
+class DemoConfig(SourceConfig):
     """The embedded deterministic demo company (pipelines, models, spend, budgets)."""
 
     seed: int = Field(42, description="Same seed and date give the same company and numbers")
 
 
-class AirflowSource(HttpSource):
+class AirflowConfig(HttpSourceConfig):
     """Airflow 3 REST API (/api/v2). Use a token, or a username and password to obtain one."""
 
     username_env: EnvVarName | None = Field(None, description="Env var holding the username")
@@ -58,25 +58,25 @@ class AirflowSource(HttpSource):
     token_env: EnvVarName | None = Field(None, description="Env var holding a bearer token")
 
     @model_validator(mode="after")
-    def _username_and_password_together(self) -> AirflowSource:
+    def _username_and_password_together(self) -> AirflowConfig:
         if (self.username_env is None) != (self.password_env is None):
             raise ValueError("username_env and password_env go together: set both or neither")
         return self
 
 
-class PrefectSource(HttpSource):
+class PrefectConfig(HttpSourceConfig):
     """Prefect 3 server or Cloud API; `url` ends in /api."""
 
     api_key_env: EnvVarName | None = Field(None, description="Env var holding the API key")
 
 
-class DagsterSource(HttpSource):
+class DagsterConfig(HttpSourceConfig):
     """Dagster webserver GraphQL endpoint; `url` ends in /graphql."""
 
     token_env: EnvVarName | None = Field(None, description="Env var holding a bearer token")
 
 
-class MlflowSource(HttpSource):
+class MlflowConfig(HttpSourceConfig):
     """MLflow tracking server and model registry (REST 2.0)."""
 
     token_env: EnvVarName | None = Field(None, description="Env var holding a bearer token")
@@ -121,7 +121,7 @@ class PrometheusQueries(StrictModel):
         return template.replace(MODEL_PLACEHOLDER, escaped)
 
 
-class PrometheusSource(HttpSource):
+class PrometheusConfig(HttpSourceConfig):
     """Prometheus HTTP API, for model latency, error rate and drift."""
 
     queries: PrometheusQueries = Field(default_factory=PrometheusQueries)
@@ -132,7 +132,7 @@ def _version_text(value: object) -> object:
     return repr(value) if isinstance(value, float) else value
 
 
-class FocusSource(SourceBase):
+class FocusConfig(SourceConfig):
     """FinOps FOCUS cost exports read with DuckDB (Parquet or CSV, local or object storage)."""
 
     path: str = Field(
@@ -163,7 +163,7 @@ def _check_region(value: object) -> str:
 AwsRegion = Annotated[str, BeforeValidator(_check_region)]
 
 
-class AwsCostExplorerSource(SourceBase):
+class AwsCostExplorerConfig(SourceConfig):
     """AWS Cost Explorer (and, with mirror_budgets, AWS Budgets) through boto3."""
 
     region: AwsRegion = Field("us-east-1", description="Cost Explorer's endpoint region")
@@ -177,35 +177,35 @@ class AwsCostExplorerSource(SourceBase):
 DATA_SOURCES = ("airflow", "prefect", "dagster", "mlflow", "focus", "aws_cost_explorer")
 
 
-class Sources(StrictModel):
+class SourcesConfig(StrictModel):
     """Every block is optional. `demo` defaults to enabled (seed 42) only when the file has no
     `demo` block and no other pipeline, model or cost source is enabled; write
     `demo: {enabled: false}` to turn it off explicitly."""
 
-    demo: DemoSource | None = None
-    airflow: AirflowSource | None = None
-    prefect: PrefectSource | None = None
-    dagster: DagsterSource | None = None
-    mlflow: MlflowSource | None = None
-    prometheus: PrometheusSource | None = None
-    focus: FocusSource | None = None
-    aws_cost_explorer: AwsCostExplorerSource | None = None
+    demo: DemoConfig | None = None
+    airflow: AirflowConfig | None = None
+    prefect: PrefectConfig | None = None
+    dagster: DagsterConfig | None = None
+    mlflow: MlflowConfig | None = None
+    prometheus: PrometheusConfig | None = None
+    focus: FocusConfig | None = None
+    aws_cost_explorer: AwsCostExplorerConfig | None = None
     cache_ttl: float = Field(60, ge=0, le=86400, description="Seconds source answers are cached")
 
     @model_validator(mode="after")
-    def _demo_when_nothing_else(self) -> Sources:
+    def _demo_when_nothing_else(self) -> SourcesConfig:
         if self.demo is None and not any(self.is_enabled(name) for name in DATA_SOURCES):
-            self.demo = DemoSource()
+            self.demo = DemoConfig()
         return self
 
     def is_enabled(self, name: str) -> bool:
         block = getattr(self, name, None)
-        return isinstance(block, SourceBase) and block.enabled
+        return isinstance(block, SourceConfig) and block.enabled
 
-    def enabled(self) -> dict[str, SourceBase]:
+    def enabled(self) -> dict[str, SourceConfig]:
         """Name -> block of each enabled source, in schema order."""
         return {
             name: block
             for name in type(self).model_fields
-            if isinstance(block := getattr(self, name), SourceBase) and block.enabled
+            if isinstance(block := getattr(self, name), SourceConfig) and block.enabled
         }

@@ -34,7 +34,7 @@ def build_demo_app(  # type: ignore[no-untyped-def]
 ):
     settings = demo_settings(port=port, database_url=database_url, config_path=config_path)
     workspace = SandboxWorkspace()
-    app = create_app(settings, services={"sandbox": workspace})
+    app = create_app(settings)
     app.include_router(webapi_router(workspace))
     app.include_router(
         page_router(

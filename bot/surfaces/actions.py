@@ -15,8 +15,10 @@ import structlog
 from pydantic import AfterValidator, StringConstraints, TypeAdapter, ValidationError
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
-from bot.commands.dispatch import AskContext, CommandRouter, read_only
+from bot.commands.context import AskContext
+from bot.commands.dispatch import CommandRouter, read_only
 from bot.commands.grammar import ParsedCommand, parse
+from bot.services import Services
 from bot.surfaces.events import post_reply
 from bot.surfaces.user_zone import CONTEXT_KEY
 from bot.views.ids import Action
@@ -76,12 +78,12 @@ def _replacement(reply: Reply, command: str | None, *, ephemeral: bool) -> dict[
     return {**replace(reply, response_type=kind).as_slack_response(), "replace_original": True}
 
 
-def register(app: AsyncApp, *, router: CommandRouter, services: dict[str, Any]) -> None:
+def register(app: AsyncApp, *, router: CommandRouter, services: Services) -> None:
+    outbox = services.sending()
+
     def ask(body: dict[str, Any], context: AsyncBoltContext, *, page: int = 0) -> AskContext:
-        user, channel, _ = _clicked(body)
         return AskContext(
-            user_id=user,
-            channel_id=channel,
+            user_id=_clicked(body)[0],
             surface="button",
             services=services,
             page=page,
@@ -134,7 +136,7 @@ def register(app: AsyncApp, *, router: CommandRouter, services: dict[str, Any]) 
         reply = shared_by(answer.reply, user, answer.command)
         if reply.chart is not None:
             # A chart is uploaded into the answer's thread, so the answer needs a real ts.
-            await post_reply(services, channel=channel, reply=reply)
+            await post_reply(outbox, channel=channel, reply=reply)
         else:
             await respond(**reply.as_slack_response(), replace_original=False)
         await respond(delete_original=True)

@@ -17,10 +17,6 @@ import structlog
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.answers.deps import AnswerDeps, deps_for
-from bot.approvals.cards import budget_modal, promotion_modal, read_form
-from bot.approvals.delivery import tell_reply
-from bot.approvals.service import ApprovalService
 from bot.approvals.types import Refused
 from bot.commands.approvals import (
     BudgetAsk,
@@ -30,24 +26,21 @@ from bot.commands.approvals import (
     problems_reply,
     routed,
 )
-from bot.commands.dispatch import AskContext
-from bot.views.ids import Action, Callback
+from bot.delivery.notes import Enqueues, tell_reply
+from bot.services import Services
+from bot.views.approval_modals import budget_modal, promotion_modal, read_form
+from bot.views.ids import Action, Callback, FormField
 from bot.views.reply import Reply
 
 log = structlog.get_logger(__name__)
 
 MODAL_ANSWER_SECONDS = 2.0  # of Slack's 3 s for a view submission
-Problems = dict[str, str]  # block id of a form field -> what is wrong with it (as in commands)
+Problems = dict[str, str]  # FormField -> what is wrong with it (as in commands)
 Outcome = Problems | Reply
 
 
-def _deps(services: dict[str, Any], user: str) -> AnswerDeps | None:
-    found = deps_for(AskContext(user_id=user, services=services, surface="modal"))
-    return found if isinstance(found, AnswerDeps) else None
-
-
 async def answer_within_deadline(
-    ack: AsyncAck, services: dict[str, Any], user: str, work: Callable[[], Awaitable[Outcome]]
+    ack: AsyncAck, outbox: Enqueues, user: str, work: Callable[[], Awaitable[Outcome]]
 ) -> None:
     """Field errors in the modal when the checks are quick; otherwise close it and DM."""
     task = asyncio.ensure_future(work())
@@ -58,13 +51,13 @@ async def answer_within_deadline(
             await ack(response_action="errors", errors=outcome)
             return
         await ack()
-        await tell_reply(services, user=user, reply=outcome)
+        await tell_reply(outbox, user=user, reply=outcome)
         return
     await ack()  # Slack's deadline comes first: the answer follows as a DM
     log.info("approval.modal_slow", user=user)
     outcome = await task
     await tell_reply(
-        services,
+        outbox,
         user=user,
         reply=(
             problems_reply(outcome, intro="Your request was not opened:\n")
@@ -74,12 +67,11 @@ async def answer_within_deadline(
     )
 
 
-def register(app: AsyncApp, *, services: dict[str, Any]) -> None:
-    def service() -> ApprovalService | None:
-        return services.get("approvals")
+def register(app: AsyncApp, *, services: Services) -> None:
+    outbox = services.sending()
 
-    async def open_promotion(client: AsyncWebClient, trigger_id: str, user: str) -> None:
-        deps = _deps(services, user)
+    async def open_promotion(client: AsyncWebClient, trigger_id: str) -> None:
+        deps = services.answer_deps()
         if deps is None:
             return
         listed = await deps.sources.all_models()
@@ -89,8 +81,8 @@ def register(app: AsyncApp, *, services: dict[str, Any]) -> None:
         )
         await client.views_open(trigger_id=trigger_id, view=view)
 
-    async def open_budget(client: AsyncWebClient, trigger_id: str, user: str) -> None:
-        deps = _deps(services, user)
+    async def open_budget(client: AsyncWebClient, trigger_id: str) -> None:
+        deps = services.answer_deps()
         if deps is None:
             return
         teams = [(slug, team.name or slug) for slug, team in deps.config.teams.items()]
@@ -106,26 +98,26 @@ def register(app: AsyncApp, *, services: dict[str, Any]) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        await open_promotion(client, body["trigger_id"], body["user"]["id"])
+        await open_promotion(client, body["trigger_id"])
 
     @app.shortcut(Callback.shortcut_promotion)
     async def on_shortcut_promotion(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        await open_promotion(client, body["trigger_id"], body["user"]["id"])
+        await open_promotion(client, body["trigger_id"])
 
     @app.action(Action.home_request_budget)
     async def on_home_budget(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        await open_budget(client, body["trigger_id"], body["user"]["id"])
+        await open_budget(client, body["trigger_id"])
 
     @app.shortcut(Callback.shortcut_budget_increase)
     async def on_shortcut_budget(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        await open_budget(client, body["trigger_id"], body["user"]["id"])
+        await open_budget(client, body["trigger_id"])
 
     @app.view(Callback.promotion_request)
     async def on_promotion_request(
@@ -135,14 +127,14 @@ def register(app: AsyncApp, *, services: dict[str, Any]) -> None:
         form = read_form(view.get("state", {}).get("values", {}))
 
         async def work() -> Outcome:
-            deps, approvals = _deps(services, user), service()
+            deps, approvals = services.answer_deps(), services.approvals
             if deps is None or approvals is None:
-                return {"model": "Approvals are not set up."}
+                return {FormField.model: "Approvals are not set up."}
             checked = await check_promotion(
                 deps,
-                model=form.get("model") or "",
-                version=form.get("version") or "",
-                alias=form.get("alias") or "",
+                model=form.get(FormField.model) or "",
+                version=form.get(FormField.version) or "",
+                alias=form.get(FormField.alias) or "",
             )
             if not isinstance(checked, PromotionAsk):
                 return checked
@@ -151,14 +143,14 @@ def register(app: AsyncApp, *, services: dict[str, Any]) -> None:
                 model=checked.model,
                 version=checked.version,
                 alias=checked.alias,
-                reason=form.get("reason"),
+                reason=form.get(FormField.reason),
                 surface="modal",
             )
             if isinstance(made, Refused):
-                return {"alias": made.reason[:300]}
+                return {FormField.alias: made.reason[:300]}
             return await routed(services, made)
 
-        await answer_within_deadline(ack, services, user, work)
+        await answer_within_deadline(ack, outbox, user, work)
 
     @app.view(Callback.budget_increase_request)
     async def on_budget_request(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -166,11 +158,11 @@ def register(app: AsyncApp, *, services: dict[str, Any]) -> None:
         form = read_form(view.get("state", {}).get("values", {}))
 
         async def work() -> Outcome:
-            deps, approvals = _deps(services, user), service()
+            deps, approvals = services.answer_deps(), services.approvals
             if deps is None or approvals is None:
-                return {"team": "Approvals are not set up."}
+                return {FormField.team: "Approvals are not set up."}
             checked = await check_budget(
-                deps, team=form.get("team") or "", amount=form.get("amount") or ""
+                deps, team=form.get(FormField.team) or "", amount=form.get(FormField.amount) or ""
             )
             if not isinstance(checked, BudgetAsk):
                 return checked
@@ -178,11 +170,11 @@ def register(app: AsyncApp, *, services: dict[str, Any]) -> None:
                 requester=user,
                 team=checked.team,
                 amount=checked.amount,
-                reason=form.get("reason"),
+                reason=form.get(FormField.reason),
                 surface="modal",
             )
             if isinstance(made, Refused):
-                return {"amount": made.reason[:300]}
+                return {FormField.amount: made.reason[:300]}
             return await routed(services, made)
 
-        await answer_within_deadline(ack, services, user, work)
+        await answer_within_deadline(ack, outbox, user, work)

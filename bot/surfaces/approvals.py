@@ -13,11 +13,13 @@ import structlog
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.approvals.cards import RequestRef, read_form, reject_modal
-from bot.approvals.delivery import deliver_now, tell
-from bot.approvals.service import ApprovalService
 from bot.approvals.types import Refused, RequestState, UnknownRequest
-from bot.views.ids import Action, Callback
+from bot.delivery.approvals import ApprovalNotifier
+from bot.delivery.notes import tell
+from bot.services import Services
+from bot.views.approval_cards import RequestRef
+from bot.views.approval_modals import read_form, reject_modal
+from bot.views.ids import Action, Callback, FormField
 
 log = structlog.get_logger(__name__)
 
@@ -36,66 +38,67 @@ def _clicked(body: dict[str, Any]) -> RequestRef | None:
     return RequestRef.read(action.get("value"))
 
 
-async def finish(
-    services: dict[str, Any], service: ApprovalService, request_id: int, execute: bool
-) -> None:
+async def finish(notices: ApprovalNotifier, request_id: int, execute: bool) -> None:
     """After a decision: tell everyone (every copy of the card shows it), and carry it out if
     this one completed quorum (the service lets exactly one caller through), then tell again.
     Execution comes before anything that could fail on the Slack side; what is not delivered
     here, and an execution that never ran, the approvals tick picks up."""
     if execute:
-        await service.execute(request_id=request_id)
-    await deliver_now(services, request_id)
+        await notices.approvals.execute(request_id=request_id)
+    await notices.deliver_now(request_id)
 
 
-def register(app: AsyncApp, *, services: dict[str, Any]) -> None:
-    def service() -> ApprovalService | None:
-        return services.get("approvals")
+def register(app: AsyncApp, *, services: Services) -> None:
+    outbox = services.sending()
+
+    def notifier() -> ApprovalNotifier | None:
+        """None when approvals are not set up (no ops.yml)."""
+        return services.approval_notices
 
     @app.action(Action.approval_approve)
     async def on_approve(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         user, channel = _where(body)
-        ref, approvals = _clicked(body), service()
-        if ref is None or approvals is None:
-            await tell(services, channel=channel, user=user, text="That button is not valid.")
+        ref, notices = _clicked(body), notifier()
+        if ref is None or notices is None:
+            await tell(outbox, channel=channel, user=user, text="That button is not valid.")
             return
-        outcome = await approvals.decide(
+        outcome = await notices.approvals.decide(
             request_id=ref.request_id, user=user, approve=True, surface=_surface(body)
         )
         if outcome.status != "recorded":
-            await tell(services, channel=channel, user=user, text=outcome.message)
+            await tell(outbox, channel=channel, user=user, text=outcome.message)
         # Even a refused click may have changed the request (it expired on being clicked).
-        await finish(services, approvals, ref.request_id, outcome.execute)
+        await finish(notices, ref.request_id, outcome.execute)
 
     @app.action(Action.approval_reject)
     async def on_reject(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         user, channel = _where(body)
-        ref, approvals = _clicked(body), service()
-        snapshot = await approvals.snapshot(ref.request_id) if ref and approvals else None
-        if snapshot is None:
-            await tell(services, channel=channel, user=user, text="That request does not exist.")
+        ref, notices = _clicked(body), notifier()
+        snapshot = await notices.approvals.snapshot(ref.request_id) if ref and notices else None
+        if notices is None or snapshot is None:
+            await tell(outbox, channel=channel, user=user, text="That request does not exist.")
             return
         if snapshot.state != RequestState.pending or user not in snapshot.eligible:
             # Not someone who may still decide (the server's list): decide() then only explains
             # why — closed, already voted, the requester, not an approver — and records nothing.
-            outcome = await approvals.decide(  # type: ignore[union-attr]
+            outcome = await notices.approvals.decide(
                 request_id=snapshot.id, user=user, approve=False, surface=_surface(body)
             )
-            await tell(services, channel=channel, user=user, text=outcome.message)
-            await finish(services, approvals, snapshot.id, execute=False)  # type: ignore[arg-type]
+            await tell(outbox, channel=channel, user=user, text=outcome.message)
+            await finish(notices, snapshot.id, execute=False)
             return
         await client.views_open(trigger_id=body["trigger_id"], view=reject_modal(snapshot))
 
     @app.view(Callback.approval_reject_reason)
     async def on_reject_reason(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        ref, approvals = RequestRef.read(view.get("private_metadata")), service()
-        reason = read_form(view.get("state", {}).get("values", {})).get("reason")
-        if ref is None or approvals is None:
-            await ack(response_action="errors", errors={"reason": "This form has expired."})
+        ref, notices = RequestRef.read(view.get("private_metadata")), notifier()
+        reason = read_form(view.get("state", {}).get("values", {})).get(FormField.reason)
+        if ref is None or notices is None:
+            await ack(response_action="errors", errors={FormField.reason: "This form has expired."})
             return
-        outcome = await approvals.decide(
+        outcome = await notices.approvals.decide(
             request_id=ref.request_id,
             user=body["user"]["id"],
             approve=False,
@@ -103,43 +106,43 @@ def register(app: AsyncApp, *, services: dict[str, Any]) -> None:
             surface="modal",
         )
         if outcome.status != "recorded":
-            await ack(response_action="errors", errors={"reason": outcome.message})
+            await ack(response_action="errors", errors={FormField.reason: outcome.message})
             return
         await ack()
-        await finish(services, approvals, ref.request_id, execute=False)
+        await finish(notices, ref.request_id, execute=False)
 
     @app.action(Action.approval_retry)
     async def on_retry(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         user, channel = _where(body)
-        ref, approvals = _clicked(body), service()
-        if ref is None or approvals is None:
+        ref, notices = _clicked(body), notifier()
+        if ref is None or notices is None:
             return
-        retried = await approvals.retry(request_id=ref.request_id, user=user)
+        retried = await notices.approvals.retry(request_id=ref.request_id, user=user)
         if isinstance(retried, Refused):
-            await tell(services, channel=channel, user=user, text=retried.reason)
+            await tell(outbox, channel=channel, user=user, text=retried.reason)
             return
-        await deliver_now(services, ref.request_id)
+        await notices.deliver_now(ref.request_id)
 
     @app.action(Action.approval_cancel)
     async def on_cancel(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         user, channel = _where(body)
-        ref, approvals = _clicked(body), service()
-        if ref is None or approvals is None:
-            await tell(services, channel=channel, user=user, text="That button is not valid.")
+        ref, notices = _clicked(body), notifier()
+        if ref is None or notices is None:
+            await tell(outbox, channel=channel, user=user, text="That button is not valid.")
             return
         try:
-            cancelled = await approvals.cancel(request_id=ref.request_id, user=user)
+            cancelled = await notices.approvals.cancel(request_id=ref.request_id, user=user)
         except UnknownRequest:
             cancelled = Refused(reason="That request does not exist.")
         if isinstance(cancelled, Refused):
-            await tell(services, channel=channel, user=user, text=cancelled.reason)
+            await tell(outbox, channel=channel, user=user, text=cancelled.reason)
             return
         await tell(
-            services,
+            outbox,
             channel=channel,
             user=user,
             text=f":no_entry_sign: Request #{cancelled.id} is cancelled; its approvers' cards say so.",
         )
-        await deliver_now(services, cancelled.id)
+        await notices.deliver_now(cancelled.id)

@@ -11,9 +11,11 @@ import structlog
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.answers.deps import deps_for
 from bot.answers.home import home_for
-from bot.commands.dispatch import AskContext, CommandRouter
+from bot.commands.context import AskContext
+from bot.commands.dispatch import CommandRouter
+from bot.outbox import Outbox
+from bot.services import Services
 from bot.surfaces.charts import enqueue_chart
 from bot.surfaces.user_zone import CONTEXT_KEY
 from bot.views.home import render_home, render_welcome
@@ -33,14 +35,13 @@ def strip_mentions(text: str) -> str:
 
 
 async def post_reply(
-    services: dict[str, Any], *, channel: str, reply: Reply, thread_ts: str | None = None
+    outbox: Outbox, *, channel: str, reply: Reply, thread_ts: str | None = None
 ) -> int:
     """Queue `reply` in `channel` (in `thread_ts` if given), then its chart in the same thread.
 
     Returns the reply's outbox id. The chart waits for the reply (parent_id), so it lands in the
     reply's thread, or in the asker's thread when the reply is itself a thread reply.
     """
-    outbox = services["outbox"]
     payload: dict[str, Any] = {"text": reply.text, "blocks": reply.blocks}
     if thread_ts:
         payload["thread_ts"] = thread_ts
@@ -58,19 +59,20 @@ async def post_reply(
     return reply_id
 
 
-def register(app: AsyncApp, *, router: CommandRouter, services: dict[str, Any]) -> None:
+def register(app: AsyncApp, *, router: CommandRouter, services: Services) -> None:
+    outbox = services.sending()
+
     @app.event("app_mention")
     async def on_mention(event: dict[str, Any], context: AsyncBoltContext) -> None:
         ctx = AskContext(
             user_id=event.get("user", ""),
-            channel_id=event["channel"],
             surface="mention",
             services=services,
             timezone=context.get(CONTEXT_KEY),
         )
         reply = await router.answer(strip_mentions(event.get("text", "")), ctx)
         await post_reply(
-            services,
+            outbox,
             channel=event["channel"],
             # The channel sees the answer: "who owns churn?" must not ping the owners.
             reply=reply.quiet(),
@@ -84,14 +86,13 @@ def register(app: AsyncApp, *, router: CommandRouter, services: dict[str, Any]) 
             return
         ctx = AskContext(
             user_id=event.get("user", ""),
-            channel_id=event["channel"],
             surface="im",
             services=services,
             timezone=context.get(CONTEXT_KEY),
         )
         reply = await router.answer(strip_mentions(event.get("text", "")), ctx)
         await post_reply(
-            services, channel=event["channel"], reply=reply, thread_ts=event.get("thread_ts")
+            outbox, channel=event["channel"], reply=reply, thread_ts=event.get("thread_ts")
         )
 
     @app.event("message")
@@ -104,26 +105,23 @@ def register(app: AsyncApp, *, router: CommandRouter, services: dict[str, Any]) 
     ) -> None:
         if event.get("tab", "home") != "home":
             return
-        view = await home_view(
-            services,
-            user_id=event["user"],
-            timezone=context.get(CONTEXT_KEY),
-            available=router.available,
-        )
+        view = await home_view(services, user_id=event["user"], timezone=context.get(CONTEXT_KEY))
         await client.views_publish(user_id=event["user"], view=view)
 
 
-async def home_view(
-    services: dict[str, Any], *, user_id: str, timezone: str | None, available: set[str]
-) -> dict[str, Any]:
-    """The user's App Home; a welcome view when there is no ops.yml or no time left."""
-    deps = deps_for(AskContext(user_id=user_id, services=services, timezone=timezone))
-    if isinstance(deps, Reply):
-        return render_welcome(available)
+async def home_view(services: Services, *, user_id: str, timezone: object = None) -> dict[str, Any]:
+    """The user's App Home; a welcome view when there is no ops.yml or no time left.
+
+    `timezone` is what the user_zone middleware left: a zone name, or its lookup still under
+    way, which Home does not wait for (the workspace zone is shown then)."""
+    zone = timezone if isinstance(timezone, str) else None
+    deps = services.answer_deps(user_zone=zone)
+    if deps is None:
+        return render_welcome()
     try:
         async with asyncio.timeout(HOME_TIMEOUT):
             data = await home_for(deps, user_id)
     except Exception:
         log.exception("home_failed", user=user_id)
-        return render_welcome(available)
+        return render_welcome()
     return render_home(data)

@@ -15,7 +15,9 @@ from typing import Any
 import structlog
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
-from bot.commands.dispatch import Answer, AskContext, CommandRouter, read_only
+from bot.commands.context import AskContext
+from bot.commands.dispatch import CommandRouter, RoutedReply, read_only
+from bot.services import Services
 from bot.surfaces.user_zone import CONTEXT_KEY
 from bot.views.intent import with_share_button
 
@@ -26,7 +28,7 @@ ACK_BUDGET_SECONDS = 1.0
 WORKING = ":hourglass_flowing_sand: Working on it…"
 
 
-def _shareable(answer: Answer) -> dict[str, Any]:
+def _shareable(answer: RoutedReply) -> dict[str, Any]:
     reply = answer.reply
     # Answers of a reading command (not help, problems or requests) can be shown to everyone.
     if answer.command and read_only(answer.command):
@@ -34,14 +36,13 @@ def _shareable(answer: Answer) -> dict[str, Any]:
     return reply.as_slack_response()
 
 
-def register(app: AsyncApp, *, router: CommandRouter, services: dict[str, Any]) -> None:
+def register(app: AsyncApp, *, router: CommandRouter, services: Services) -> None:
     @app.command("/ops")
     async def ops_command(
         ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any], context: AsyncBoltContext
     ) -> None:
         ctx = AskContext(
             user_id=command.get("user_id", ""),
-            channel_id=command.get("channel_id"),
             surface="slash_command",
             services=services,
             timezone=context.get(CONTEXT_KEY),

@@ -8,7 +8,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from bot.answers.digests import SectionBoard
-from bot.approvals.cards import list_line
+from bot.views.approval_lists import list_line
 from bot.views.budgets import budget_board_blocks
 from bot.views.format import code, local_time, slack_date
 from bot.views.incidents import incident_blocks, incidents_headline

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from bot.commands.grammar import BY_NAME, COMMANDS, CommandSpec, ParseProblem
 from bot.views.limits import fit_message
 from bot.views.mrkdwn import context, divider, escape, header, section
 from bot.views.reply import Reply
 
 
-def _command_line(spec: CommandSpec, available: bool) -> str:
-    soon = "" if available else "  _(coming soon)_"
+def _command_line(spec: CommandSpec) -> str:
     examples = "  ".join(f"`{e}`" for e in spec.examples)
-    return f"*`/ops {spec.usage}`*{soon}\n{spec.summary}\n{examples}"
+    return f"*`/ops {spec.usage}`*\n{spec.summary}\n{examples}"
 
 
-def render_help(available: Iterable[str]) -> Reply:
-    ready = set(available)
+def render_help() -> Reply:
     blocks = [
         header("Switchboard: /ops commands"),
         section(
@@ -31,7 +27,7 @@ def render_help(available: Iterable[str]) -> Reply:
             domain = spec.domain
             blocks.append(divider())
             blocks.append(section(f"*{domain}*"))
-        blocks.append(section(_command_line(spec, spec.name in ready)))
+        blocks.append(section(_command_line(spec)))
     blocks.append(context("Names are matched loosely: `/ops model chrn` finds `churn`."))
     return Reply(
         text="Switchboard /ops commands: " + ", ".join(s.name for s in COMMANDS),
@@ -39,12 +35,9 @@ def render_help(available: Iterable[str]) -> Reply:
     )
 
 
-def render_command_help(name: str, available: Iterable[str]) -> Reply:
+def render_command_help(name: str) -> Reply:
     spec = BY_NAME[name]
-    return Reply(
-        text=f"/ops {spec.usage}",
-        blocks=[section(_command_line(spec, name in set(available)))],
-    )
+    return Reply(text=f"/ops {spec.usage}", blocks=[section(_command_line(spec))])
 
 
 def render_problem(problem: ParseProblem, original: str) -> Reply:
@@ -61,14 +54,3 @@ def render_problem(problem: ParseProblem, original: str) -> Reply:
     ]
     # The message quotes what was typed: escaped here too, the fallback text notifies.
     return Reply(text=escape(problem.message), blocks=blocks)
-
-
-def render_coming_soon(name: str) -> Reply:
-    spec = BY_NAME[name]
-    return Reply(
-        text=f"/ops {name} is coming soon",
-        blocks=[
-            section(f":construction: *`/ops {spec.usage}`* is coming soon.\n{spec.summary}."),
-            context("`/ops help` lists what works today."),
-        ],
-    )

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from bot.answers.home import HomeData, TeamGlance
 from bot.commands.grammar import COMMANDS
+from bot.views.approval_lists import list_line
 from bot.views.digests import TITLES, board_blocks, channel_ref
-from bot.views.ids import Action
+from bot.views.ids import Action, BlockId
 from bot.views.intent import QUESTION_EXAMPLES
 from bot.views.limits import VIEW_BLOCKS_MAX, fit_message, join_within
 from bot.views.mrkdwn import actions, button, context, divider, escape, header, section
@@ -24,7 +24,7 @@ def _request_buttons() -> Block:
     return actions(
         button("Request a promotion", action_id=Action.home_request_promotion),
         button("Request a budget increase", action_id=Action.home_request_budget),
-        block_id="home_requests",
+        block_id=BlockId.home_requests,
     )
 
 
@@ -34,8 +34,6 @@ def _approvals(data: HomeData) -> list[Block]:
         return []
     if not waiting:
         return [section("*Waiting for you*\nNo approval requests are waiting for you.")]
-    from bot.approvals.cards import list_line
-
     lines = [list_line(r, data.tz, mine=False) for r in waiting[:APPROVALS_SHOWN]]
     if len(waiting) > APPROVALS_SHOWN:
         lines.append(f"…and {len(waiting) - APPROVALS_SHOWN} more: `/ops approvals`")
@@ -123,11 +121,9 @@ def render_home(data: HomeData) -> dict[str, Any]:
     return {"type": "home", "blocks": fit_message(blocks, limit=VIEW_BLOCKS_MAX, max_chars=None)}
 
 
-def render_welcome(available: Iterable[str]) -> dict[str, Any]:
-    """The Home tab without ops.yml: what Switchboard does and which commands work."""
-    ready = set(available)
-    lines = [f"`/ops {s.usage}` — {s.summary}" for s in COMMANDS if s.name in ready]
-    soon = [f"`/ops {s.name}`" for s in COMMANDS if s.name not in ready]
+def render_welcome() -> dict[str, Any]:
+    """The Home tab without ops.yml: what Switchboard does and the commands it answers."""
+    lines = [f"`/ops {s.usage}` — {s.summary}" for s in COMMANDS]
     blocks = [
         header("Switchboard"),
         section(
@@ -136,6 +132,4 @@ def render_welcome(available: Iterable[str]) -> dict[str, Any]:
         divider(),
         section("*Works today*\n" + "\n".join(lines)),
     ]
-    if soon:
-        blocks.append(context("Coming soon: " + ", ".join(soon)))
     return {"type": "home", "blocks": blocks[:VIEW_BLOCKS_MAX]}

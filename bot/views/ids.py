@@ -1,4 +1,5 @@
-"""Every action_id and callback_id the bot uses, in one place (handlers and renderers share them)."""
+"""Every action_id, callback_id, block_id and form field the bot uses, in one place (handlers and
+renderers share them)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ class Action(StrEnum):
     approval_cancel = "approval_cancel"  # the requester withdraws a pending request
     home_request_promotion = "home_request_promotion"
     home_request_budget = "home_request_budget"
+    # Kept for the incident threads, whose buttons are the next to be built.
     incident_ack = "incident_ack"
     incident_resolve = "incident_resolve"
 
@@ -25,3 +27,25 @@ class Callback(StrEnum):
     budget_increase_request = "budget_increase_request"  # modal: raise TEAM's budget
     shortcut_promotion = "shortcut_promotion"
     shortcut_budget_increase = "shortcut_budget_increase"
+
+
+class BlockId(StrEnum):
+    """Block ids of message and home blocks (those with an id number it: `approval_12`)."""
+
+    did_you_mean = "did_you_mean"  # the suggestion buttons under an answer
+    share = "share"  # the "Share in channel" button
+    home_requests = "home_requests"  # App Home's request buttons
+    approval = "approval"  # a card's decision buttons: `approval_<request id>`
+    approval_cancel = "approval_cancel"  # the requester's cancel button: `approval_cancel_<id>`
+
+
+class FormField(StrEnum):
+    """The inputs of the request and reject modals: each is its input's block_id and action_id,
+    the key of `read_form`'s answer and of the field errors sent back to Slack."""
+
+    model = "model"
+    version = "version"
+    alias = "alias"
+    team = "team"
+    amount = "amount"
+    reason = "reason"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from bot.views.ids import Action
+from bot.views.ids import Action, BlockId
 from bot.views.limits import (
     MESSAGE_BLOCKS_MAX,
     MESSAGE_JSON_MAX,
@@ -65,7 +65,7 @@ def render_did_you_mean(asked: str, options: Sequence[tuple[str, str]]) -> Reply
     names = ", ".join(escape(label) for label, _ in shown)
     blocks = [
         section(f"`{escape(asked[:100])}` matches more than one thing. Did you mean…?"),
-        actions(*buttons, block_id="did_you_mean"),
+        actions(*buttons, block_id=BlockId.did_you_mean),
     ]
     return Reply(text=f"Did you mean: {names}?", blocks=blocks)
 
@@ -77,7 +77,7 @@ def suggestion_buttons(options: Sequence[tuple[str, str]]) -> Block:
             button(label[:75], action_id=did_you_mean_id(i), value=command[:2000])
             for i, (label, command) in enumerate(list(options)[:5])
         ),
-        block_id="did_you_mean",
+        block_id=BlockId.did_you_mean,
     )
 
 
@@ -106,7 +106,7 @@ def with_share_button(reply: Reply, command: str) -> Reply:
         return reply
     share = actions(
         button("Share in channel", action_id=Action.share_in_channel, value=command[:1500]),
-        block_id="share",
+        block_id=BlockId.share,
     )
     room = MESSAGE_JSON_MAX - json_size(share) - 1
     blocks = fit_message(reply.blocks, limit=MESSAGE_BLOCKS_MAX - 1, max_chars=room)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.answers.budgets import breach_date, budget_board, budget_line, budget_status
+from bot.answers.budgets import breach_date, budget_board, budget_line
 from integrations.models import Budget, SpendDimension, SpendQuery, SpendSummary
 
 TODAY = date(2026, 11, 23)
@@ -90,8 +90,7 @@ async def test_ml_platform_will_go_over_its_60000_budget_in_the_demo(deps):
 
 
 async def test_drivers_of_an_at_risk_team_are_its_biggest_services_and_models(deps):
-    line = await budget_status(deps, "ml-platform")
-    assert line is not None
+    (line,) = (await budget_board(deps, team="ml-platform")).lines
     services = await deps.sources.spend(
         SpendQuery(
             start=date(2026, 11, 1),
@@ -106,6 +105,5 @@ async def test_drivers_of_an_at_risk_team_are_its_biggest_services_and_models(de
 
 
 async def test_a_team_without_a_budget_has_no_status(deps):
-    assert await budget_status(deps, "finance") is None
     board = await budget_board(deps, team="finance")
     assert board.lines == [] and board.without_budget == ("finance",)

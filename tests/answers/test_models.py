@@ -17,7 +17,7 @@ from bot.answers.models import (
     resolve_model,
     upstream_state,
 )
-from bot.commands.dispatch import AskContext
+from bot.commands.context import AskContext
 from bot.router import build_router
 from integrations.errors import SourceUnavailable
 from integrations.hub import Sources

@@ -19,7 +19,7 @@ from tests.e2e.conftest import DEMO_NOW as NOW
 # Unlike the shared services, the scorecard's store holds one open incident for ml-platform.
 @pytest.fixture(scope="module")
 def demo_services(demo_services):
-    with session_scope(demo_services["engine"]) as session:
+    with session_scope(demo_services.engine) as session:
         session.add(
             Incident(
                 fingerprint="ModelLatencyHigh/search_ranking",

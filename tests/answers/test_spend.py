@@ -16,7 +16,7 @@ from bot.answers.entities import Unknown
 from bot.answers.model_cost import model_cost
 from bot.answers.models import model_detail
 from bot.answers.spend import SpendAnswer, spend_answer
-from bot.commands.dispatch import AskContext
+from bot.commands.context import AskContext
 from bot.router import build_router
 from bot.views.spend import render_spend
 from integrations.errors import SourceUnavailable
@@ -98,7 +98,7 @@ def _lineage_weight(tags: dict[str, str], model: str, config) -> Decimal:  # typ
 
 async def test_model_spend_month_to_date_matches_the_raw_focus_rows(deps, demo_services):
     found = await answer(deps, model="churn", period="mtd")
-    demo = demo_services["sources"].costs["demo"].inner
+    demo = demo_services.sources.costs["demo"].inner
     columns = demo.spend_columns()
     expected = tagged_only = Decimal(0)
     for tags, start, cost in zip(
@@ -212,7 +212,7 @@ async def test_a_down_cost_source_gives_a_partial_answer_not_an_error(deps):
 
 
 async def test_one_cost_source_down_keeps_the_others_spend_and_says_so(deps, demo_services):
-    demo = demo_services["sources"].costs["demo"]
+    demo = demo_services.sources.costs["demo"]
     both = await answer(with_costs(deps, demo, BrokenCosts()), team="ml-platform")
     alone = await answer(deps, team="ml-platform")
     assert both.totals == alone.totals

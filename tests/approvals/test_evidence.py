@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.answers.deps import AnswerDeps, deps_for
-from bot.app import load_domain_services
-from bot.approvals.cards import approval_card
+from bot.answers.deps import AnswerDeps
 from bot.approvals.evidence import (
     budget_evidence,
     expected_cost_change,
@@ -20,14 +18,15 @@ from bot.approvals.evidence import (
     same_days_last_month,
 )
 from bot.approvals.types import BudgetSubject, PromotionSubject
-from bot.commands.dispatch import AskContext
+from bot.services import build_services
 from bot.settings import Settings
 from bot.store.db import engine_for, upgrade
+from bot.views.approval_cards import approval_card
 from integrations.errors import SourceError
 from integrations.hub import Sources
 from integrations.models import ModelVersion
-from tests.approvals.test_cards import snapshot
 from tests.fakeslack import validate_blocks
+from tests.views.test_approval_views import snapshot
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 CHURN = PromotionSubject(model="churn", version="14", alias="champion", current_version="12")
@@ -40,10 +39,14 @@ RAISE = BudgetSubject(
 def deps(tmp_path) -> AnswerDeps:
     url = f"sqlite:///{tmp_path / 'evidence.db'}"
     upgrade(url)
-    services = load_domain_services(
-        Settings(database_url=url), engine_for(url), config_path=Path("ops.example.yml"), now=NOW
+    services = build_services(
+        Settings(database_url=url),
+        engine=engine_for(url),
+        config_path=Path("ops.example.yml"),
+        now=NOW,
+        sends=False,
     )
-    found = deps_for(AskContext(services=services))
+    found = services.answer_deps()
     assert isinstance(found, AnswerDeps)
     return found
 

@@ -303,7 +303,7 @@ async def test_the_app_mirrors_approved_budgets_when_ops_yml_asks(tmp_path, cloc
     # Wired as the app wires it: ops.yml's aws_cost_explorer.mirror_budgets builds the mirror.
     import yaml
 
-    from bot.app import load_domain_services
+    from bot.services import build_services
     from bot.settings import Settings
     from bot.store.db import make_engine, upgrade
     from tests.approvals.conftest import EXAMPLE
@@ -315,9 +315,12 @@ async def test_the_app_mirrors_approved_budgets_when_ops_yml_asks(tmp_path, cloc
     url = f"sqlite:///{tmp_path / 'app.db'}"
     upgrade(url)
     engine = make_engine(url)
-    services = load_domain_services(Settings(database_url=url), engine, config_path=config)
-    assert isinstance(services["budgets"].mirror, AwsBudgetsMirror)
-    service: ApprovalService = services["approvals"]
+    services = build_services(
+        Settings(database_url=url), engine=engine, config_path=config, sends=False
+    )
+    assert services.budgets is not None and isinstance(services.budgets.mirror, AwsBudgetsMirror)
+    service = services.approvals
+    assert service is not None
     service.clock = clock
     made = await approved_budget(service, "2500")
     done = await service.execute(request_id=made.id)

@@ -7,6 +7,7 @@ from datetime import timedelta
 from structlog.testing import capture_logs
 
 from bot.approvals.types import Notice, RequestSnapshot
+from bot.services import Services
 from bot.settings import Settings
 from scheduler.approval_jobs import JOB_ID, approvals_tick
 from scheduler.runner import build_scheduler
@@ -62,6 +63,11 @@ async def test_a_failing_delivery_is_logged_and_offered_again_until_it_succeeds(
 def test_the_job_is_registered_only_with_an_approval_service(db_url, db_engine, service):
     settings = Settings(_env_file=None, database_url=db_url)  # type: ignore[call-arg]
     without = build_scheduler(settings, db_engine, replica_id="a")
-    with_approvals = build_scheduler(settings, db_engine, replica_id="b", approvals=service)
+    with_approvals = build_scheduler(
+        settings,
+        db_engine,
+        replica_id="b",
+        services=Services(settings=settings, engine=db_engine, approvals=service),
+    )
     assert JOB_ID not in without.job_ids()
     assert JOB_ID in with_approvals.job_ids()

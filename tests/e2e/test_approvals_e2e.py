@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from bot.approvals.cards import RequestRef
 from bot.approvals.types import RequestState
+from bot.views.approval_cards import RequestRef
 from bot.views.ids import Action, Callback
 from tests.fakeslack import payloads as P
 from tests.fakeslack.blockkit import validate_blocks
@@ -44,7 +44,7 @@ def app(demo_app):  # type: ignore[no-untyped-def]
 
 
 def service(app) -> Any:  # type: ignore[no-untyped-def]
-    return app.app.state.services["approvals"]
+    return app.app.state.services.approvals
 
 
 def posts(app, channel: str) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
@@ -152,7 +152,7 @@ async def test_promotion_goes_to_every_approver_and_executes_after_quorum(app):
     await wait(app, lambda: all(buttons(card_in(app, c)) == [] for c in copies))
     snap = await service(app).snapshot(1)
     assert snap.state == RequestState.executed, snap
-    model = await app.app.state.services["sources"].model("churn")
+    model = await app.app.state.services.sources.model("churn")
     assert model.value.aliases["champion"] == "14"
 
     def replied() -> bool:
@@ -231,7 +231,7 @@ async def test_budget_increase_approved_by_an_owner_raises_the_stored_budget(app
             "raised" in json.dumps(m) for m in app.slack.messages(ML_CHANNEL, thread_ts=card["ts"])
         ),
     )
-    budget = await app.app.state.services["budgets"].budget("ml-platform")
+    budget = await app.app.state.services.budgets.budget("ml-platform")
     assert budget.monthly == Decimal("63000")
     assert (await service(app).snapshot(1)).state == RequestState.executed
 
@@ -283,13 +283,12 @@ async def test_promotion_modal_reports_field_errors_and_opens_a_request(app):
 async def test_expired_request_updates_every_card_reminds_and_escalates(app):
     from datetime import timedelta
 
-    from bot.approvals.delivery import notice_handler
     from scheduler.approval_jobs import approvals_tick
 
     await promote(app, "promote churn 14 to champion nobody looks")
     await wait(app, lambda: posts(app, ML_CHANNEL) and posts(app, APPROVER_A))
     snap = await service(app).snapshot(1)
-    deliver = notice_handler(app.app.state.services)
+    deliver = app.app.state.services.approval_notices
 
     def said(channel: str, words: str) -> bool:
         return any(words in p.get("text", "") for p in posts(app, channel))
@@ -345,7 +344,7 @@ async def test_a_click_after_the_ttl_expires_the_request_and_clears_every_card(a
     finally:
         approvals.clock = real_clock
     assert (await approvals.snapshot(1)).state == RequestState.expired
-    assert services["approvals"] is approvals
+    assert services.approvals is approvals
 
 
 async def test_cards_are_still_updated_after_the_outbox_pruned_their_posts(app):
@@ -367,7 +366,7 @@ async def test_cards_are_still_updated_after_the_outbox_pruned_their_posts(app):
     assert len(copies) == 5 and all(c.ts for c in copies), copies
     assert {c.posted_channel for c in copies if c.kind == "dm"} >= {P.dm_channel_id(APPROVER_A)}
     # a week later the outbox has forgotten the posts
-    pruned = prune_old_rows(services["engine"], now=time.time() + 8 * 24 * 3600)
+    pruned = prune_old_rows(services.engine, now=time.time() + 8 * 24 * 3600)
     assert pruned.messages >= len(copies)
     await click(app, Action.approval_approve, 1, APPROVER_A, ML_CHANNEL, card)
     await wait(
@@ -380,7 +379,7 @@ async def test_cards_are_still_updated_after_the_outbox_pruned_their_posts(app):
     updated = [c.params for c in app.slack.calls_to("chat.update") if c.params["channel"] == dm]
     assert updated and updated[-1]["ts"] == card_in(app, APPROVER_A)["ts"]
     # and the outbox hands out fresh ids after the prune, never a pruned message's
-    with services["engine"].connect() as conn:
+    with services.engine.connect() as conn:
         fresh = conn.exec_driver_sql("SELECT min(id) FROM outbox_message").scalar()
     assert fresh > len(copies)
 

@@ -42,13 +42,13 @@ def test_demo_app_loads_ops_config_sources_and_budgets(tmp_path):
         config_path=Path("ops.example.yml"),
     )
     services = app.state.services
-    assert set(services["ops_config"].teams) >= {"data-eng", "ml-platform", "analytics"}
+    assert set(services.ops_config.teams) >= {"data-eng", "ml-platform", "analytics"}
     from bot.store.db import upgrade
 
     upgrade(f"sqlite:///{tmp_path / 'demo.db'}")
 
     async def read():  # type: ignore[no-untyped-def]
-        return await services["sources"].all_pipelines(), await services["budgets"].budgets()
+        return await services.sources.all_pipelines(), await services.budgets.budgets()
 
     pipelines, budgets = asyncio.run(read())
     assert not pipelines.partial and len(pipelines.value) == 41

@@ -38,17 +38,24 @@ async def test_unknown_subcommand_gets_ephemeral_help_with_closest_match(running
     assert "Did you mean *`status`*?" in str(body["blocks"])
 
 
-async def test_unbuilt_command_says_it_is_coming(slack, tmp_path):
-    # Every /ops command is built now: a router without handlers plays an unbuilt one.
+async def test_a_command_that_fails_is_answered_with_an_apology_not_silence(slack, tmp_path):
+    # Every /ops command has a handler (build_router refuses otherwise); one that breaks still
+    # answers in the ack, and the error goes to the log.
     from bot.app import create_app
 
-    settings = app_settings(slack, f"sqlite:///{tmp_path / 'unbuilt.db'}")
-    app = create_app(settings, router=CommandRouter())
+    router = CommandRouter()
+
+    async def broken_digest(parsed, ctx):  # type: ignore[no-untyped-def]
+        raise RuntimeError("bug")
+
+    router.add("digest", broken_digest)
+    settings = app_settings(slack, f"sqlite:///{tmp_path / 'broken.db'}")
+    app = create_app(settings, router=router)
     port = free_port()
     with ThreadedServer(app, port):
         signer = SlackSigner(SIGNING_SECRET, f"http://127.0.0.1:{port}")
         body = (await signer.slash_command(text="digest list")).json()
-    assert "coming soon" in body["text"]
+    assert body["text"] == "Sorry, /ops digest failed on my side; the error is logged."
 
 
 async def test_slow_answer_acks_at_once_and_follows_via_response_url(slack, tmp_path):

@@ -9,14 +9,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.answers.deps import AnswerDeps, deps_for
-from bot.commands.dispatch import AskContext, CommandRouter
+from bot.answers.deps import AnswerDeps
+from bot.commands.context import AskContext, deps_for
+from bot.commands.dispatch import CommandRouter
 from bot.commands.grammar import ParsedCommand
 from bot.ops_config import load_ops_config
 from bot.views.reply import Reply
+from tests.services import bare_services
 
 NEW_YORK = "America/New_York"
 CONFIG = load_ops_config(Path("ops.example.yml"))  # workspace zone Europe/Berlin
+# Handlers here read nothing: a stand-in for the sources will do.
+SERVICES = bare_services(ops_config=CONFIG, sources=object())
 
 
 def _router(seen: list[tuple[object, ZoneInfo]]) -> CommandRouter:
@@ -33,8 +37,7 @@ def _router(seen: list[tuple[object, ZoneInfo]]) -> CommandRouter:
 
 
 def _ctx(zone: str | asyncio.Future[str | None]) -> AskContext:
-    services = {"ops_config": CONFIG, "sources": object()}  # handlers here read nothing
-    return AskContext(surface="slash_command", services=services, timezone=zone)
+    return AskContext(surface="slash_command", services=SERVICES, timezone=zone)
 
 
 async def test_a_handler_answers_in_the_zone_the_lookup_brings():

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.app import load_domain_services
-from bot.commands.dispatch import AskContext
+from bot.commands.context import AskContext
 from bot.router import build_router
+from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.store.db import make_engine, upgrade
 from bot.surfaces.actions import ReadingCommand
@@ -33,7 +33,7 @@ EXTRA = 60
 
 
 @pytest.fixture(scope="module")
-def big_services(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def big_services(tmp_path_factory: pytest.TempPathFactory) -> Services:
     """ops.example.yml with EXTRA more teams, each with a budget, and EXTRA more digests."""
     folder = tmp_path_factory.mktemp("big")
     data = yaml.safe_load(Path("ops.example.yml").read_text())
@@ -49,8 +49,7 @@ def big_services(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     url = f"sqlite:///{folder / 'sb.db'}"
     upgrade(url)
     engine = make_engine(url)
-    services = load_domain_services(Settings(), engine, config_path=path, now=NOW)
-    return services | {"engine": engine}
+    return build_services(Settings(), engine=engine, config_path=path, now=NOW, sends=False)
 
 
 def _more(reply: Reply) -> PageRef | None:
@@ -65,7 +64,7 @@ def _blocks(reply: Reply) -> str:
     return str(reply.blocks)
 
 
-async def _follow_more(services: dict[str, Any], text: str) -> list[Reply]:
+async def _follow_more(services: Services, text: str) -> list[Reply]:
     """Ask `text`, then click "More" on each page as the button handler does (its value checked
     as a reading command, run again with the page it names), until no "More" is left."""
     router = build_router()

@@ -2,21 +2,27 @@
 
 import asyncio
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.commands.dispatch import AskContext, CommandRouter
-from bot.commands.grammar import COMMANDS
+from bot.commands.context import AskContext
+from bot.commands.dispatch import CommandRouter
+from bot.commands.grammar import BY_NAME, COMMANDS
+from bot.router import build_router
 from bot.views.help import render_help
 from bot.views.home import render_welcome
 from bot.views.limits import fit_message, truncate
 from bot.views.mrkdwn import escape, section
 from bot.views.terminal import render_blocks
 from tests.fakeslack.blockkit import validate_blocks
+from tests.services import bare_services
+
+NOTHING_CONFIGURED = bare_services()
 
 
 def test_help_lists_every_command_with_usage_and_example():
-    reply = render_help({"help"})
+    reply = render_help()
     text = str(reply.blocks)
     for spec in COMMANDS:
         assert f"/ops {spec.usage}" in text
@@ -24,16 +30,24 @@ def test_help_lists_every_command_with_usage_and_example():
     assert validate_blocks(reply.blocks, surface="message") == []
 
 
-def test_help_marks_unbuilt_commands_as_coming_soon():
-    text = render_blocks(render_help({"help", "status"}).blocks)
-    status_line = next(line for line in text.splitlines() if line.startswith("/ops status"))
-    spend_line = next(line for line in text.splitlines() if line.startswith("/ops spend"))
-    assert "coming soon" not in status_line and "coming soon" in spend_line
+def test_every_command_in_help_has_a_handler_and_none_is_promised_for_later():
+    assert build_router().commands == {spec.name for spec in COMMANDS} - {"help"}
+    assert "coming soon" not in render_blocks(render_help().blocks)
+
+
+def test_a_command_without_a_handler_stops_the_router_from_being_built(monkeypatch):
+    import bot.router
+
+    monkeypatch.setattr(bot.router, "BY_NAME", {**BY_NAME, "reboot": BY_NAME["status"]})
+    with pytest.raises(RuntimeError, match="reboot"):
+        bot.router.build_router()
 
 
 def test_echoed_user_text_is_escaped_so_it_cannot_ping_the_channel():
     reply = asyncio.run(
-        CommandRouter().answer("<!channel> <https://evil.example|click>", AskContext())
+        CommandRouter().answer(
+            "<!channel> <https://evil.example|click>", AskContext(services=NOTHING_CONFIGURED)
+        )
     )
     body = str(reply.blocks)
     assert "<!channel>" not in body and "<https://evil" not in body
@@ -58,7 +72,7 @@ def test_fit_message_keeps_50_blocks_and_says_what_was_cut():
 
 
 def test_welcome_home_view_is_valid():
-    view = render_welcome({"help"})
+    view = render_welcome()
     assert view["type"] == "home"
     assert validate_blocks(view["blocks"], surface="home") == []
 
@@ -87,7 +101,7 @@ def test_terminal_rendering_is_readable():
 @settings(max_examples=150, deadline=None)
 @given(st.text(max_size=400))
 def test_any_command_text_renders_a_valid_message(text):
-    reply = asyncio.run(CommandRouter().answer(text, AskContext()))
+    reply = asyncio.run(CommandRouter().answer(text, AskContext(services=NOTHING_CONFIGURED)))
     assert reply.text
     assert validate_blocks(reply.blocks, surface="message") == []
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import load_domain_services
-from bot.commands.dispatch import AskContext, CommandRouter
+from bot.commands.context import AskContext
+from bot.commands.dispatch import CommandRouter
 from bot.commands.grammar import ParsedCommand, parse
 from bot.commands.intent import (
     Ambiguous,
@@ -20,6 +20,7 @@ from bot.commands.intent import (
     known_names,
     understand,
 )
+from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.store.db import make_engine
 from bot.views.ids import Action
@@ -39,17 +40,17 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def services(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def services(tmp_path_factory: pytest.TempPathFactory) -> Services:
     url = f"sqlite:///{tmp_path_factory.mktemp('intent') / 'sb.db'}"
     settings = Settings(slack_bot_token="xoxb-t", slack_signing_secret="s", database_url=url)
-    return load_domain_services(
-        settings, make_engine(url), config_path=Path("ops.example.yml"), now=NOW
+    return build_services(
+        settings, engine=make_engine(url), config_path=Path("ops.example.yml"), now=NOW, sends=False
     )
 
 
 @pytest.fixture(scope="module")
-def known(services: dict) -> KnownNames:
-    return asyncio.run(known_names(services, today=date(2026, 11, 23)))
+def known(services: Services) -> KnownNames:
+    return asyncio.run(known_names(services.ops_config, services.sources, today=date(2026, 11, 23)))
 
 
 QUESTIONS = [
@@ -155,19 +156,19 @@ def _echo_router() -> CommandRouter:
     return router
 
 
-def _ask(services: dict, text: str, *, surface: str = "terminal", user: str = "U_TERMINAL"):  # type: ignore[no-untyped-def]
+def _ask(services: Services, text: str, *, surface: str = "terminal", user: str = "U_TERMINAL"):  # type: ignore[no-untyped-def]
     ctx = AskContext(services=services, now=NOW, surface=surface, user_id=user)
     return asyncio.run(_echo_router().answer_detail(text, ctx))
 
 
-def test_router_answers_a_question_and_says_how_it_read_it(services: dict) -> None:
+def test_router_answers_a_question_and_says_how_it_read_it(services: Services) -> None:
     answer = _ask(services, "why did nightly_orders fail?")
     assert answer.command == "pipeline nightly_orders"
     assert answer.reply.text == "ran pipeline nightly_orders"
     assert "I read this as `/ops pipeline nightly_orders`" in str(answer.reply.blocks[0])
 
 
-def test_router_offers_did_you_mean_buttons_for_an_ambiguous_name(services: dict) -> None:
+def test_router_offers_did_you_mean_buttons_for_an_ambiguous_name(services: Services) -> None:
     reply = _ask(services, "is orders ok?").reply
     buttons = [e for b in reply.blocks if b["type"] == "actions" for e in b["elements"]]
     assert 2 <= len(buttons) <= 5
@@ -176,7 +177,7 @@ def test_router_offers_did_you_mean_buttons_for_an_ambiguous_name(services: dict
     assert validate_blocks(reply.blocks, surface="message") == []
 
 
-def test_misspelt_command_keeps_the_did_you_mean_reply_with_a_button(services: dict) -> None:
+def test_misspelt_command_keeps_the_did_you_mean_reply_with_a_button(services: Services) -> None:
     reply = _ask(services, "stauts team:ml").reply
     assert "Did you mean *`status`*?" in str(reply.blocks)
     buttons = [e for b in reply.blocks if b["type"] == "actions" for e in b["elements"]]
@@ -184,7 +185,7 @@ def test_misspelt_command_keeps_the_did_you_mean_reply_with_a_button(services: d
 
 
 def test_command_with_extra_words_is_read_as_a_question_only_if_every_word_fits(
-    services: dict,
+    services: Services,
 ) -> None:
     assert _ask(services, "status of data-eng").command == "status team:data-eng"
     problem = _ask(services, "spend by nonsense")
@@ -192,7 +193,7 @@ def test_command_with_extra_words_is_read_as_a_question_only_if_every_word_fits(
 
 
 def test_one_unknown_word_typed_as_a_command_gets_the_unknown_command_reply(
-    services: dict,
+    services: Services,
 ) -> None:
     reply = _ask(services, "banana").reply
     text = str(reply.blocks)
@@ -204,7 +205,7 @@ def test_one_unknown_word_typed_as_a_command_gets_the_unknown_command_reply(
 )
 @pytest.mark.parametrize("surface", ["slash_command", "mention", "im", "terminal"])
 def test_a_question_not_understood_gets_the_question_help_not_an_unknown_command(
-    services: dict, question: str, surface: str
+    services: Services, question: str, surface: str
 ) -> None:
     answer = _ask(services, question, surface=surface)
     text = str(answer.reply.blocks)
@@ -214,24 +215,24 @@ def test_a_question_not_understood_gets_the_question_help_not_an_unknown_command
     assert validate_blocks(answer.reply.blocks, surface="message") == []
 
 
-def test_an_unknown_word_in_a_dm_is_a_question_not_a_command(services: dict) -> None:
+def test_an_unknown_word_in_a_dm_is_a_question_not_a_command(services: Services) -> None:
     text = str(_ask(services, "banana", surface="im").reply.blocks)
     assert "I did not understand" in text and "I don't know the command" not in text
 
 
-def test_a_question_not_understood_says_what_was_understood(services: dict) -> None:
+def test_a_question_not_understood_says_what_was_understood(services: Services) -> None:
     text = str(_ask(services, "who owns the warehouse?", surface="im").reply.blocks)
     assert "a question about who owns something or is on call" in text
     assert "called _warehouse_" in text
 
 
-def test_who_is_on_call_means_the_askers_team_when_they_are_in_one(services: dict) -> None:
+def test_who_is_on_call_means_the_askers_team_when_they_are_in_one(services: Services) -> None:
     answer = _ask(services, "who's on call?", surface="im", user="U0ML0EVA")  # ml-platform lead
     assert answer.command == "owners ml-platform"
     assert "read as your team, ml-platform" in str(answer.reply.blocks[0])
 
 
-def test_who_is_on_call_from_outside_every_team_offers_each_team(services: dict) -> None:
+def test_who_is_on_call_from_outside_every_team_offers_each_team(services: Services) -> None:
     reply = _ask(services, "who's on call?", surface="im", user="U_NOBODY").reply
     buttons = [e for b in reply.blocks if b["type"] == "actions" for e in b["elements"]]
     assert [b["value"] for b in buttons] == [
@@ -242,7 +243,7 @@ def test_who_is_on_call_from_outside_every_team_offers_each_team(services: dict)
     ]
 
 
-def test_commands_are_answered_as_before(services: dict) -> None:
+def test_commands_are_answered_as_before(services: Services) -> None:
     answer = _ask(services, "/ops model churn")
     assert answer.command == "model churn" and "I read this as" not in str(answer.reply.blocks)
 
@@ -271,14 +272,13 @@ class CountingSources:
 
 
 def test_services_on_the_bill_are_known_by_name_and_read_once_not_per_question(
-    services: dict,
+    services: Services,
 ) -> None:
     fake = CountingSources(("Amazon S3", "Google BigQuery", "unallocated"))
-    with_fake = services | {"sources": fake}
     today = date(2026, 11, 23)
 
     async def three_questions() -> list[KnownNames]:
-        return [await known_names(with_fake, today=today) for _ in range(3)]
+        return [await known_names(services.ops_config, fake, today=today) for _ in range(3)]
 
     first, *rest = asyncio.run(three_questions())
     assert fake.spend_calls == 1

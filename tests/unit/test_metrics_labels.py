@@ -8,13 +8,16 @@ from urllib.parse import urlencode
 import pytest
 from prometheus_client import REGISTRY
 
-from bot.commands.dispatch import AskContext, CommandRouter
+from bot.commands.context import AskContext
+from bot.commands.dispatch import CommandRouter
 from bot.commands.grammar import ParsedCommand
 from bot.metrics import ASK_SURFACES, CALLBACK_TYPES, EVENT_TYPES, PAYLOAD_TYPES, classify
 from bot.views.reply import Reply
+from tests.services import bare_services
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
+NOTHING_CONFIGURED = bare_services()
 
 
 def _form(**fields: str) -> bytes:
@@ -84,7 +87,7 @@ async def test_commands_are_counted_by_parsed_name_never_by_what_was_typed(
     router = CommandRouter()
     router.add("status", _echo)
     before = _count(command, label_surface)
-    await router.answer_detail(text, AskContext(surface=surface))
+    await router.answer_detail(text, AskContext(services=NOTHING_CONFIGURED, surface=surface))
     assert _count(command, label_surface) == before + 1
     assert label_surface in ASK_SURFACES | {"other"}
     typed = text.split()[0]

@@ -11,17 +11,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.app import load_domain_services
-from bot.commands.dispatch import AskContext, CommandRouter
+from bot.commands.context import AskContext
+from bot.commands.dispatch import CommandRouter
 from bot.commands.grammar import BY_NAME, ParsedCommand
+from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.store.db import make_engine
 from bot.views.limits import MESSAGE_BLOCKS_MAX
 from bot.views.mrkdwn import escape
 from bot.views.reply import Reply
 from tests.fakeslack.blockkit import validate_blocks
+from tests.services import bare_services
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+NOTHING_CONFIGURED = bare_services()
 WORDS = [
     "is",
     "churn",
@@ -58,10 +61,12 @@ WORDS = [
 
 
 @pytest.fixture(scope="module")
-def services(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def services(tmp_path_factory: pytest.TempPathFactory) -> Services:
     url = f"sqlite:///{tmp_path_factory.mktemp('props') / 'sb.db'}"
     cfg = Settings(slack_bot_token="xoxb-t", slack_signing_secret="s", database_url=url)
-    return load_domain_services(cfg, make_engine(url), config_path=Path("ops.example.yml"), now=NOW)
+    return build_services(
+        cfg, engine=make_engine(url), config_path=Path("ops.example.yml"), now=NOW, sends=False
+    )
 
 
 def _echo_router() -> CommandRouter:
@@ -100,7 +105,7 @@ def _check(reply: Reply) -> None:
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(text=st.text(max_size=300))
-def test_any_text_gets_a_valid_reply(services: dict, text: str) -> None:
+def test_any_text_gets_a_valid_reply(services: Services, text: str) -> None:
     reply = asyncio.run(_echo_router().answer(text, AskContext(services=services, now=NOW)))
     _check(reply)
 
@@ -109,7 +114,7 @@ def test_any_text_gets_a_valid_reply(services: dict, text: str) -> None:
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(words=st.lists(st.sampled_from(WORDS) | st.text(max_size=12), max_size=12))
-def test_any_mix_of_question_words_gets_a_valid_reply(services: dict, words: list[str]) -> None:
+def test_any_mix_of_question_words_gets_a_valid_reply(services: Services, words: list[str]) -> None:
     text = " ".join(words)
     reply = asyncio.run(_echo_router().answer(text, AskContext(services=services, now=NOW)))
     _check(reply)
@@ -118,7 +123,7 @@ def test_any_mix_of_question_words_gets_a_valid_reply(services: dict, words: lis
 @settings(max_examples=60, deadline=None)
 @given(text=st.text(max_size=200))
 def test_any_text_without_ops_yml_gets_a_valid_reply(text: str) -> None:
-    _check(asyncio.run(_echo_router().answer(text, AskContext())))
+    _check(asyncio.run(_echo_router().answer(text, AskContext(services=NOTHING_CONFIGURED))))
 
 
 # -- the real commands --------------------------------------------------------------------------
@@ -209,13 +214,15 @@ def _check_sent(reply: Reply) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_services(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def demo_services(tmp_path_factory: pytest.TempPathFactory) -> Services:
     from bot.store.db import upgrade
 
     url = f"sqlite:///{tmp_path_factory.mktemp('real') / 'sb.db'}"
     upgrade(url)
     cfg = Settings(slack_bot_token="xoxb-t", slack_signing_secret="s", database_url=url)
-    return load_domain_services(cfg, make_engine(url), config_path=Path("ops.example.yml"), now=NOW)
+    return build_services(
+        cfg, engine=make_engine(url), config_path=Path("ops.example.yml"), now=NOW, sends=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -272,7 +279,7 @@ REAL = settings(
     surface=st.sampled_from(["slash_command", "mention", "terminal"]),
 )
 def test_real_commands_answer_with_blocks_slack_accepts(
-    demo_services: dict, real_router: CommandRouter, head: str, args: list[str], surface: str
+    demo_services: Services, real_router: CommandRouter, head: str, args: list[str], surface: str
 ) -> None:
     text = " ".join([head, *args])
     ctx = AskContext(services=demo_services, now=NOW, surface=surface, user_id="U0ML0EVA")
@@ -292,7 +299,7 @@ def test_real_commands_answer_with_blocks_slack_accepts(
     ),
 )
 def test_any_text_through_the_real_commands_is_answered_safely(
-    demo_services: dict, real_router: CommandRouter, text: str
+    demo_services: Services, real_router: CommandRouter, text: str
 ) -> None:
     ctx = AskContext(services=demo_services, now=NOW, surface="mention", user_id="U0ML0EVA")
     for reply in _answers_without_errors(real_router, text, ctx):

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bot.answers.entities import Unknown
-from bot.app import load_domain_services
-from bot.commands.dispatch import AskContext
+from bot.commands.context import AskContext
 from bot.router import build_router
+from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.store.db import make_engine, upgrade
 from bot.views.reply import Reply
@@ -25,15 +24,16 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def services(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def services(tmp_path_factory: pytest.TempPathFactory) -> Services:
     url = f"sqlite:///{tmp_path_factory.mktemp('unknown') / 'sb.db'}"
     upgrade(url)
     engine = make_engine(url)
-    found = load_domain_services(Settings(), engine, config_path=Path("ops.example.yml"), now=NOW)
-    return found | {"engine": engine}
+    return build_services(
+        Settings(), engine=engine, config_path=Path("ops.example.yml"), now=NOW, sends=False
+    )
 
 
-async def _ask(services: dict[str, Any], text: str) -> Reply:
+async def _ask(services: Services, text: str) -> Reply:
     ctx = AskContext(user_id="U0ML0EVA", surface="slash_command", services=services, now=NOW)
     reply = await build_router().answer(text, ctx)
     assert validate_blocks(reply.blocks, surface="message") == []

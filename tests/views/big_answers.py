@@ -14,7 +14,7 @@ from bot.answers.budgets import BudgetBoard, BudgetLine
 from bot.answers.digests import DigestPlan, SectionBoard
 from bot.answers.home import HomeData, TeamGlance
 from bot.answers.model_cost import ModelCost, PipelineCost
-from bot.answers.models import HealthThresholds, ModelBoard, ModelDetail, UpstreamPipeline
+from bot.answers.models import IncidentThresholds, ModelBoard, ModelDetail, UpstreamPipeline
 from bot.answers.owners import Owned, OwnersAnswer, TeamCard
 from bot.answers.pipelines import PipelineBoard, PipelineDetail, RunCost
 from bot.answers.scorecard import TeamScorecard, TeamSpend
@@ -236,7 +236,7 @@ def model_detail(
         version_count=14,
         aliased=aliased,
         health=ModelHealth(model=name, latency_p95_ms=120, drift=0.1),
-        thresholds=HealthThresholds(drift=0.25, latency_p95_ms=250),
+        thresholds=IncidentThresholds(drift=0.25, latency_p95_ms=250),
         team="ml-platform",
         channel="C0123MLPLAT",
         cost_mtd=cost,

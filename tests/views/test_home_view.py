@@ -95,6 +95,6 @@ def test_approvals_part_appears_only_when_approvals_are_set_up():
 
 
 def test_welcome_view_lists_what_works():
-    view = render_welcome({"help", "spend"})
+    view = render_welcome()
     assert "`/ops spend" in str(view["blocks"])
     assert validate_blocks(view["blocks"], surface="home") == []

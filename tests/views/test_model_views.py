@@ -9,7 +9,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.answers.model_cost import ModelCost, PipelineCost
-from bot.answers.models import HealthThresholds, ModelBoard, ModelDetail, UpstreamPipeline
+from bot.answers.models import IncidentThresholds, ModelBoard, ModelDetail, UpstreamPipeline
 from bot.views.ids import Action
 from bot.views.models import (
     PER_PAGE,
@@ -197,7 +197,7 @@ def churn_detail(**changes) -> ModelDetail:
         version_count=14,
         aliased={"champion": champion, "challenger": challenger},
         health=healthy("churn"),
-        thresholds=HealthThresholds(drift=0.25, latency_p95_ms=250),
+        thresholds=IncidentThresholds(drift=0.25, latency_p95_ms=250),
         team="ml-platform",
         channel="C0123MLPLAT",
         cost_mtd=churn_cost(date(2026, 11, 1)),

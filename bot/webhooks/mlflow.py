@@ -35,10 +35,6 @@ another version of that alias makes it `refused`, naming that request.
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
-import json
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -46,15 +42,17 @@ from typing import Any, Protocol, runtime_checkable
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 
 from bot.approvals.catalog import CatalogProblem, find_model
 from bot.approvals.service import ApprovalService
 from bot.approvals.types import PromotionSubject, Refused
+from bot.delivery.approvals import ApprovalNotifier
+from bot.ops_config import OpsConfig
 from bot.ops_config.approvals import MlflowRequests
-from bot.store.db import session_scope
-from bot.store.models import HandledEvent
+from bot.services import Services
+from bot.webhooks.body import BodyTooLarge, Rejected, answer, json_object, read_limited
+from bot.webhooks.deliveries import first_delivery, forget_delivery
+from bot.webhooks.signing import MAX_AGE_SECONDS, fresh, hmac_sha256_base64, matches
 from integrations.errors import SourceError
 from integrations.hub import Sources
 from integrations.models import ModelVersion
@@ -65,7 +63,8 @@ SIGNATURE_HEADER = "X-MLflow-Signature"
 DELIVERY_HEADER = "X-MLflow-Delivery-Id"
 TIMESTAMP_HEADER = "X-MLflow-Timestamp"
 SIGNATURE_VERSION = "v1"
-MAX_AGE_SECONDS = 300  # older (or further in the future) deliveries are refused: replay window
+SENDER = "mlflow"  # the deliveries' key prefix in handled_event
+SHAPE = "an MLflow webhook object with entity, action and data"
 MAX_BODY_BYTES = 256 * 1024  # MLflow payloads are a few kB
 REQUESTER = "mlflow"  # who asks when MLflow cannot say who registered the version
 REQUESTER_MAX = 64  # approval_request.requester column
@@ -76,14 +75,7 @@ SURFACE = "mlflow_webhook"
 def sign(secret: str, delivery_id: str, timestamp: str, body: bytes) -> str:
     """The X-MLflow-Signature value MLflow sends for this delivery."""
     signed = f"{delivery_id}.{timestamp}.".encode() + body
-    digest = hmac.new(secret.encode(), signed, hashlib.sha256).digest()
-    return f"{SIGNATURE_VERSION},{base64.b64encode(digest).decode()}"
-
-
-@dataclass(frozen=True)
-class Rejected:
-    status: int
-    message: str
+    return f"{SIGNATURE_VERSION},{hmac_sha256_base64(secret, signed)}"
 
 
 def verify(*, secret: str, headers: dict[str, str], body: bytes, now: float) -> str | Rejected:
@@ -94,11 +86,11 @@ def verify(*, secret: str, headers: dict[str, str], body: bytes, now: float) -> 
     given = lower.get(SIGNATURE_HEADER.lower(), "").strip()
     if not (delivery and stamp and given):
         return Rejected(401, f"missing {SIGNATURE_HEADER}, {DELIVERY_HEADER} or {TIMESTAMP_HEADER}")
-    if not stamp.isdigit() or abs(now - int(stamp)) > MAX_AGE_SECONDS:
+    if not fresh(stamp, now=now):
         return Rejected(401, f"{TIMESTAMP_HEADER} is not within {MAX_AGE_SECONDS} s of now")
     expected = sign(secret, delivery, stamp, body)
     # MLflow sends one signature; accept a space-separated list as Standard Webhooks does.
-    if not any(hmac.compare_digest(expected, part) for part in given.split()):
+    if not matches(expected, given.split()):
         return Rejected(401, "signature does not match (check SWITCHBOARD_WEBHOOK_SECRET)")
     return delivery
 
@@ -117,13 +109,10 @@ class Ignored:
 
 
 def parse(body: bytes) -> dict[str, Any] | Rejected:
-    try:
-        payload = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return Rejected(400, f"body is not JSON: {exc}")
-    if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
-        return Rejected(400, "body must be an MLflow webhook object with entity, action and data")
-    return payload
+    payload = json_object(body, shape=SHAPE)
+    if isinstance(payload, Rejected) or isinstance(payload.get("data"), dict):
+        return payload
+    return Rejected(400, f"body must be {SHAPE}")
 
 
 def _text(data: dict[str, Any], key: str) -> str:
@@ -138,7 +127,8 @@ def promotion_asked(payload: dict[str, Any], rules: MlflowRequests) -> Promotion
     name, version = _text(data, "name"), _text(data, "version")
     tag = rules.promote_tag
     if event == ("model_version", "created"):
-        tags = data.get("tags") if isinstance(data.get("tags"), dict) else {}
+        given = data.get("tags")
+        tags: dict[str, Any] = given if isinstance(given, dict) else {}
         if tag is None:
             return Ignored("tag requests are off (approvals.mlflow.promote_tag is null)")
         alias = str(tags.get(tag) or "").strip().lower()
@@ -169,41 +159,6 @@ def promotion_asked(payload: dict[str, Any], rules: MlflowRequests) -> Promotion
     if not (name and version):
         return Ignored(f"{event[0]}.{event[1]} without a model name and version")
     return PromotionAsked(model=name, version=version, alias=alias, reason=why)
-
-
-def first_delivery(engine: Engine, delivery_id: str) -> bool:
-    """Record the delivery id; False if it was seen before (by this or another replica)."""
-    try:
-        with session_scope(engine) as session:
-            session.add(HandledEvent(event_id=f"mlflow:{delivery_id}"[:64], handled_at=time.time()))
-        return True
-    except IntegrityError:
-        return False
-
-
-def forget_delivery(engine: Engine, delivery_id: str) -> None:
-    """Let MLflow's retry of a delivery we failed to handle be handled."""
-    with session_scope(engine) as session:
-        row = session.get(HandledEvent, f"mlflow:{delivery_id}"[:64])
-        if row is not None:
-            session.delete(row)
-
-
-async def _read(request: Request) -> bytes | None:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _answer(code: int, **body: Any) -> JSONResponse:
-    return JSONResponse(body, status_code=code)
 
 
 # -- who asks ------------------------------------------------------------------------------------
@@ -253,17 +208,17 @@ async def registry_user(
 
 
 async def requester_of(
-    services: dict[str, Any], asked: PromotionAsked, data: dict[str, Any]
+    config: OpsConfig, sources: Sources | None, asked: PromotionAsked, data: dict[str, Any]
 ) -> Requester:
     """The Slack user behind a delivery (`data.user_id` if MLflow ever sends one), else a label."""
     said = _text(data, "user_id")
     known = (said, "registered") if said else None
-    known = known or await registry_user(services.get("sources"), asked.model, asked.version)
+    known = known or await registry_user(sources, asked.model, asked.version)
     if known is None:
         return Requester(REQUESTER, "MLflow does not say who registered it")
     user, how = known
     where = f"MLflow user {user} {how} v{asked.version}"
-    slack_id = services["ops_config"].workspace.slack_id(user)
+    slack_id = config.workspace.slack_id(user)
     if slack_id:
         return Requester(slack_id, where)
     unmapped = f"{REQUESTER}:{user}"[:REQUESTER_MAX]
@@ -287,13 +242,16 @@ def forget_cached(sources: Sources | None, model: str) -> None:
 
 
 async def open_promotion(
-    services: dict[str, Any], asked: PromotionAsked, data: dict[str, Any]
+    *,
+    service: ApprovalService,
+    config: OpsConfig,
+    sources: Sources | None,
+    notices: ApprovalNotifier | None,
+    asked: PromotionAsked,
+    data: dict[str, Any],
 ) -> dict[str, Any]:
-    from bot.commands.approvals import routed  # the same path as /ops promote
-
-    service: ApprovalService = services["approvals"]
-    forget_cached(services.get("sources"), asked.model)
-    requester = await requester_of(services, asked, data)
+    forget_cached(sources, asked.model)
+    requester = await requester_of(config, sources, asked, data)
     made = await service.request_promotion(
         requester=requester.id,
         model=asked.model,
@@ -305,7 +263,8 @@ async def open_promotion(
     if isinstance(made, Refused):
         already = await _already_requested(service, made, asked)
         return already or {"status": "refused", "reason": made.reason}
-    await routed(services, made)
+    if notices is not None:  # tell the approvers, as /ops promote does
+        await notices.deliver_now(made.id)
     return {"status": "requested", "request_id": made.id, "requester": made.requester}
 
 
@@ -323,17 +282,18 @@ async def _already_requested(
     return {"status": "already_requested", "request_id": refused.open_request}
 
 
-def mlflow_router(services: dict[str, Any]) -> APIRouter:
+def mlflow_router(services: Services) -> APIRouter:
     router = APIRouter()
 
     @router.post("/webhooks/mlflow")
     async def mlflow_webhook(request: Request) -> JSONResponse:
-        settings, engine = services["settings"], services["engine"]
+        settings, engine = services.settings, services.engine
         if settings.switchboard_webhook_secret is None:
-            return _answer(503, error="SWITCHBOARD_WEBHOOK_SECRET is not set")
-        body = await _read(request)
-        if body is None:
-            return _answer(413, error=f"payload larger than {MAX_BODY_BYTES} bytes")
+            return answer(503, error="SWITCHBOARD_WEBHOOK_SECRET is not set")
+        try:
+            body = await read_limited(request, MAX_BODY_BYTES)
+        except BodyTooLarge:
+            return answer(413, error=f"payload larger than {MAX_BODY_BYTES} bytes")
         checked = verify(
             secret=settings.secret("switchboard_webhook_secret"),
             headers=dict(request.headers),
@@ -342,30 +302,38 @@ def mlflow_router(services: dict[str, Any]) -> APIRouter:
         )
         if isinstance(checked, Rejected):
             log.warning("mlflow_webhook.rejected", reason=checked.message)
-            return _answer(checked.status, error=checked.message)
+            return answer(checked.status, error=checked.message)
         payload = parse(body)
         if isinstance(payload, Rejected):
-            return _answer(payload.status, error=payload.message)
-        if not await asyncio.to_thread(first_delivery, engine, checked):
-            return _answer(200, status="duplicate", delivery_id=checked)
-        if services.get("approvals") is None:
-            return _answer(200, status="ignored", reason="approvals are not set up (no ops.yml)")
-        asked = promotion_asked(payload, services["ops_config"].approvals.mlflow)
+            return answer(payload.status, error=payload.message)
+        if not await asyncio.to_thread(first_delivery, engine, SENDER, checked):
+            return answer(200, status="duplicate", delivery_id=checked)
+        service, config = services.approvals, services.ops_config
+        if service is None or config is None:
+            return answer(200, status="ignored", reason="approvals are not set up (no ops.yml)")
+        asked = promotion_asked(payload, config.approvals.mlflow)
         if isinstance(asked, Ignored):
-            return _answer(200, status="ignored", reason=asked.reason)
+            return answer(200, status="ignored", reason=asked.reason)
         try:
-            result = await open_promotion(services, asked, payload["data"])
+            result = await open_promotion(
+                service=service,
+                config=config,
+                sources=services.sources,
+                notices=services.approval_notices,
+                asked=asked,
+                data=payload["data"],
+            )
         except CatalogProblem as exc:
             log.warning("mlflow_webhook.registry_unavailable", delivery_id=checked, error=str(exc))
-            await asyncio.to_thread(forget_delivery, engine, checked)
-            return _answer(
+            await asyncio.to_thread(forget_delivery, engine, SENDER, checked)
+            return answer(
                 503, error=f"could not ask the registry who registered it: {exc}; MLflow will retry"
             )
         except Exception:
             log.exception("mlflow_webhook.failed", delivery_id=checked)
-            await asyncio.to_thread(forget_delivery, engine, checked)
-            return _answer(500, error="could not open the request; MLflow will retry")
+            await asyncio.to_thread(forget_delivery, engine, SENDER, checked)
+            return answer(500, error="could not open the request; MLflow will retry")
         log.info("mlflow_webhook.handled", delivery_id=checked, **result)
-        return _answer(200, **result)
+        return answer(200, **result)
 
     return router

@@ -1,9 +1,8 @@
-"""Approval cards and modals (pure Block Kit renderers): the approver card in DMs and the team
-channel, the result in its thread, the reject-reason modal, the request modals and
-`/ops approvals`.
+"""Approval cards (pure Block Kit renderers): the approver card in DMs and the team channel, the
+result in its thread, the requester's confirmation, and the words every approval message uses.
 
-Buttons and modals carry only a `RequestRef` (the request id): who may decide is always asked of
-the approval service, never read from a payload.
+Buttons carry only a `RequestRef` (the request id): who may decide is always asked of the
+approval service, never read from a payload.
 """
 
 from __future__ import annotations
@@ -24,18 +23,14 @@ from bot.approvals.types import (
     Vote,
 )
 from bot.views.format import money, partial_note, pct, signed_pct, slack_date
-from bot.views.ids import Action, Callback
+from bot.views.ids import Action, BlockId
 from bot.views.limits import FIELD_TEXT_MAX, MESSAGE_BLOCKS_MAX, truncate
 from bot.views.models import metrics_comparison_fields
 from bot.views.mrkdwn import actions, button, context, divider, escape, section
-from bot.views.paging import more_blocks, page_of
 from bot.views.reply import Block, Reply
 from integrations.focus.analysis import Mover
 
-Form = dict[str, str | None]
 USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
-LISTED = 10  # requests per list and page in `/ops approvals`
-LINE_MAX = 280  # 10 lines and a title stay far inside a section's 3000 characters
 REASON_MAX = 1000
 
 
@@ -275,12 +270,12 @@ def card_buttons(snapshot: RequestSnapshot) -> Block | None:
         return actions(
             button("Approve", action_id=Action.approval_approve, value=value, style="primary"),
             button("Reject", action_id=Action.approval_reject, value=value, style="danger"),
-            block_id=f"approval_{snapshot.id}",
+            block_id=f"{BlockId.approval}_{snapshot.id}",
         )
     if snapshot.state == RequestState.failed:
         return actions(
             button("Retry", action_id=Action.approval_retry, value=value),
-            block_id=f"approval_{snapshot.id}",
+            block_id=f"{BlockId.approval}_{snapshot.id}",
         )
     return None
 
@@ -293,7 +288,7 @@ def cancel_button(request_id: int) -> Block:
             action_id=Action.approval_cancel,
             value=RequestRef(request_id=request_id).dump(),
         ),
-        block_id=f"approval_cancel_{request_id}",
+        block_id=f"{BlockId.approval_cancel}_{request_id}",
     )
 
 
@@ -331,240 +326,22 @@ def result_reply(snapshot: RequestSnapshot, *, tz: tzinfo) -> Reply:
     return Reply(text=fallback_text(snapshot), blocks=[section(text)])
 
 
-# -- modals -------------------------------------------------------------------------------------
-def _plain(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text, "emoji": True}
-
-
-def _input(
-    block_id: str,
-    label: str,
-    element: dict[str, Any],
-    *,
-    optional: bool = False,
-    hint: str | None = None,
-) -> Block:
-    block: Block = {
-        "type": "input",
-        "block_id": block_id,
-        "label": _plain(label),
-        "element": {**element, "action_id": block_id},
-        "optional": optional,
-    }
-    if hint:
-        block["hint"] = _plain(truncate(hint, 2000))
-    return block
-
-
-def _text_input(
-    *,
-    multiline: bool = False,
-    placeholder: str | None = None,
-    initial: str | None = None,
-    max_length: int = 3000,
-) -> dict[str, Any]:
-    element: dict[str, Any] = {
-        "type": "plain_text_input",
-        "multiline": multiline,
-        "max_length": max_length,
-    }
-    if placeholder:
-        element["placeholder"] = _plain(truncate(placeholder, 150))
-    if initial:
-        element["initial_value"] = initial
-    return element
-
-
-def _select(options: list[tuple[str, str]], *, initial: str | None = None) -> dict[str, Any]:
-    opts = [
-        {"text": _plain(truncate(label, 75)), "value": value[:150]}
-        for value, label in options[:100]
+def where(snapshot: RequestSnapshot) -> str:
+    """Where the cards of a request went, for the requester."""
+    dms = [c.channel for c in snapshot.messages if c.kind == "dm"]
+    rooms = [
+        f"<#{c.channel}>" if c.channel[:1] in "CG" else c.channel
+        for c in snapshot.messages
+        if c.kind == "team_channel"
     ]
-    element: dict[str, Any] = {"type": "static_select", "options": opts}
-    chosen = next((o for o in opts if o["value"] == initial), None)
-    if chosen:
-        element["initial_option"] = chosen
-    return element
+    parts = ([people(dms) + " (DM)"] if dms else []) + rooms
+    return " and ".join(parts) if parts else "nobody yet (it will be sent shortly)"
 
 
-def _modal(
-    callback_id: str, title: str, submit: str, blocks: list[Block], metadata: str = ""
-) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": callback_id,
-        "title": _plain(truncate(title, 24)),
-        "submit": _plain(submit),
-        "close": _plain("Cancel"),
-        "blocks": blocks[:100],
-        "private_metadata": metadata[:3000],
-    }
-
-
-def reject_modal(snapshot: RequestSnapshot) -> dict[str, Any]:
-    return _modal(
-        Callback.approval_reject_reason,
-        "Reject request",
-        "Reject",
-        [
-            section(
-                f"Rejecting *request #{snapshot.id}*: {subject_text(snapshot)}, asked by "
-                f"{who(snapshot.requester)}."
-            ),
-            _input(
-                "reason",
-                "Why are you rejecting it?",
-                _text_input(
-                    multiline=True, max_length=REASON_MAX, placeholder="The requester sees this"
-                ),
-                hint="Shown on every copy of the request and to the requester.",
-            ),
-        ],
-        RequestRef(request_id=snapshot.id).dump(),
+def confirmation(snapshot: RequestSnapshot) -> Reply:
+    """What the requester is told once the request is open and sent, with the cancel button."""
+    text = (
+        f":outbox_tray: Request #{snapshot.id} sent to {where(snapshot)}. "
+        "`/ops approvals` shows its state."
     )
-
-
-def promotion_modal(*, models: list[str], aliases: list[str]) -> dict[str, Any]:
-    """Promote MODEL VERSION to ALIAS; a model select when the registry listed ≤ 100 models."""
-    model = (
-        _select([(m, m) for m in models])
-        if 0 < len(models) <= 100
-        else _text_input(placeholder="e.g. churn", max_length=200)
-    )
-    return _modal(
-        Callback.promotion_request,
-        "Promote a model",
-        "Request",
-        [
-            _input("model", "Model", model),
-            _input("version", "Version", _text_input(placeholder="e.g. 14", max_length=20)),
-            _input(
-                "alias",
-                "Alias",
-                _select([(a, a) for a in aliases], initial=aliases[0] if aliases else None),
-            ),
-            _input(
-                "reason",
-                "Reason",
-                _text_input(multiline=True, max_length=REASON_MAX),
-                optional=True,
-                hint="Approvers see it on the request.",
-            ),
-        ],
-    )
-
-
-def budget_modal(
-    *, teams: list[tuple[str, str]], currency: str, max_increase: Decimal | None
-) -> dict[str, Any]:
-    ceiling = f"; at most {money(max_increase, currency)}" if max_increase else ""
-    return _modal(
-        Callback.budget_increase_request,
-        "Raise a budget",
-        "Request",
-        [
-            _input("team", "Team", _select(teams)),
-            _input(
-                "amount",
-                f"Monthly increase ({currency})",
-                _text_input(placeholder="e.g. 5000 or $5k", max_length=30),
-                hint=f"Added to the team's monthly budget{ceiling}.",
-            ),
-            _input(
-                "reason",
-                "Reason",
-                _text_input(multiline=True, max_length=REASON_MAX),
-                optional=True,
-                hint="Approvers see it on the request.",
-            ),
-        ],
-    )
-
-
-def read_form(values: dict[str, Any]) -> Form:
-    """view.state.values → {block_id: the typed or selected value, or None}."""
-    form: Form = {}
-    for block_id, by_action in (values or {}).items():
-        element = next(iter(by_action.values()), {}) if isinstance(by_action, dict) else {}
-        selected = element.get("selected_option") or {}
-        value = selected.get("value") if selected else element.get("value")
-        form[block_id] = value.strip() if isinstance(value, str) and value.strip() else None
-    return form
-
-
-# -- /ops approvals -----------------------------------------------------------------------------
-STATE_EMOJI = {
-    RequestState.pending: ":hourglass_flowing_sand:",
-    RequestState.approved: ":white_check_mark:",
-    RequestState.executing: ":gear:",
-    RequestState.executed: ":white_check_mark:",
-    RequestState.rejected: ":x:",
-    RequestState.expired: ":alarm_clock:",
-    RequestState.failed: ":warning:",
-    RequestState.cancelled: ":no_entry_sign:",
-}
-
-
-def list_line(snapshot: RequestSnapshot, tz: tzinfo, *, mine: bool) -> str:
-    emoji = STATE_EMOJI.get(snapshot.state, "")
-    head = f"{emoji} *#{snapshot.id}* {subject_text(snapshot)}"
-    if mine:
-        tail = f"{snapshot.state.value}"
-        if snapshot.state == RequestState.pending:
-            tail += (
-                f", {len(snapshot.approvals)} of {snapshot.quorum} approvals, expires "
-                f"{slack_date(snapshot.expires_at, tz)}"
-            )
-        return f"{head} — {tail}"
-    return (
-        f"{head} — asked by {who(snapshot.requester)}, expires "
-        f"{slack_date(snapshot.expires_at, tz)}"
-    )
-
-
-def _list_section(
-    title: str, items: list[RequestSnapshot], tz: tzinfo, *, mine: bool, empty: str, page: int
-) -> tuple[Block, bool]:
-    """One page of a list, and whether more pages follow."""
-    shown, more = page_of(items, page, LISTED)
-    lines = [truncate(list_line(s, tz, mine=mine), LINE_MAX) for s in shown]
-    if page and not shown and items:
-        lines = [f"_all {len(items)} shown on earlier pages_"]
-    first = page * LISTED + 1
-    span = f"{first}–{first + len(shown) - 1} of {len(items)}" if page and shown else len(items)
-    body = "\n".join(lines) or f"_{empty}_"
-    return section(f"*{title}* ({span})\n{body}"), more
-
-
-def render_approvals(
-    waiting: list[RequestSnapshot],
-    mine: list[RequestSnapshot],
-    *,
-    tz: tzinfo,
-    command: str = "approvals",
-    page: int = 0,
-) -> Reply:
-    """Requests waiting for me and mine, a page of each at a time ("More" for the rest)."""
-    waiting_block, more_waiting = _list_section(
-        "Waiting for you",
-        waiting,
-        tz,
-        mine=False,
-        empty="Nothing waits for your approval.",
-        page=page,
-    )
-    mine_block, more_mine = _list_section(
-        "Your requests",
-        mine,
-        tz,
-        mine=True,
-        empty="You have made no requests. Try /ops promote or /ops budget-increase.",
-        page=page,
-    )
-    blocks = [waiting_block, mine_block]
-    if more_waiting or more_mine:
-        total = len(waiting) + len(mine)
-        shown = min(len(waiting), (page + 1) * LISTED) + min(len(mine), (page + 1) * LISTED)
-        blocks += more_blocks(command=command, page=page, shown=shown, total=total)
-    text = f"{len(waiting)} request(s) wait for you; you made {len(mine)}."
-    return Reply(text=text, blocks=blocks)
+    return Reply(text=text, blocks=[section(text), cancel_button(snapshot.id)])

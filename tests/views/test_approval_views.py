@@ -8,16 +8,6 @@ from decimal import Decimal
 
 import pytest
 
-from bot.approvals.cards import (
-    RequestRef,
-    approval_card,
-    budget_modal,
-    promotion_modal,
-    read_form,
-    reject_modal,
-    render_approvals,
-    result_reply,
-)
 from bot.approvals.evidence import BudgetEvidence, PromotionEvidence
 from bot.approvals.types import (
     BudgetSubject,
@@ -29,6 +19,9 @@ from bot.approvals.types import (
     Vote,
 )
 from bot.commands.approvals import AmountError, parse_amount
+from bot.views.approval_cards import RequestRef, approval_card, result_reply
+from bot.views.approval_lists import render_approvals
+from bot.views.approval_modals import budget_modal, promotion_modal, read_form, reject_modal
 from bot.views.ids import Action, Callback
 from integrations.focus.analysis import Mover
 from integrations.models import Budget, ModelHealth, ModelVersion, SourceProblem

@@ -26,7 +26,8 @@ import yaml
 from pydantic import SecretStr
 
 from bot.app import create_app
-from bot.approvals.webhook import (
+from bot.ops_config.approvals import MlflowRequests
+from bot.webhooks.mlflow import (
     MAX_BODY_BYTES,
     Ignored,
     PromotionAsked,
@@ -36,7 +37,6 @@ from bot.approvals.webhook import (
     sign,
     verify,
 )
-from bot.ops_config.approvals import MlflowRequests
 from tests.e2e.conftest import DEMO_NOW, ThreadedServer, app_settings
 from tests.fakeslack import FakeSlack
 from tests.fakeslack import payloads as P
@@ -300,7 +300,7 @@ class Running:
 
     @property
     def approvals(self) -> Any:
-        return self.app.state.services["approvals"]
+        return self.app.state.services.approvals
 
     def card(self) -> str:
         return json.dumps(self.slack.messages("C0123MLPLAT")[0]["blocks"])
@@ -362,17 +362,16 @@ def test_a_user_mlflow_names_in_the_payload_is_the_requester(webhook_app):
 
 
 def test_a_retry_after_a_failure_does_not_open_a_second_request(webhook_app, monkeypatch):
-    import bot.commands.approvals
+    notices = webhook_app.app.state.services.approval_notices
+    real_deliver_now, failures = notices.deliver_now, []
 
-    real_routed, failures = bot.commands.approvals.routed, []
-
-    async def failing_once(services: dict[str, Any], made: Any) -> Any:
+    async def failing_once(request_id: int) -> Any:
         if not failures:  # whatever fails once the request exists, e.g. telling Slack
-            failures.append(made.id)
+            failures.append(request_id)
             raise RuntimeError("database is locked")
-        return await real_routed(services, made)
+        return await real_deliver_now(request_id)
 
-    monkeypatch.setattr(bot.commands.approvals, "routed", failing_once)
+    monkeypatch.setattr(notices, "deliver_now", failing_once)
     body, headers = mlflow_delivery(CREATED)
     first = post(webhook_app.url, body, headers)
     assert first.status_code == 500 and failures == [1]  # MLflow retries a 5xx, same headers
