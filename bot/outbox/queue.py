@@ -8,6 +8,7 @@ replicas) never hold the same row, and a row is only claimed while it is its cha
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -191,6 +192,9 @@ def record_retry(
     channel_not_before: float | None = None,
 ) -> None:
     """Put the message back for a later try (after backoff, or the channel's Retry-After)."""
+    for when in (not_before, channel_not_before):
+        if when is not None and not math.isfinite(when):  # NaN would reach the row as NULL
+            raise ValueError(f"not a time to retry at: {when!r}")
     values: dict[str, Any] = {"last_error": error[:2000], "not_before": not_before, **_RELEASE}
     if count_attempt:
         values["attempts"] = MSG.c.attempts + 1
