@@ -42,18 +42,27 @@ class BodyTooLarge(Exception):
     pass
 
 
-async def read_limited(request: Request, limit: int) -> bytes:
-    """The request body, refusing more than `limit` bytes without reading it all into memory."""
+class BodyTooSlow(Exception):
+    pass
+
+
+async def read_limited(request: Request, limit: int, *, timeout: float | None = None) -> bytes:
+    """The request body, refusing more than `limit` bytes without reading it all into memory,
+    and a body that has not arrived within `timeout` seconds (BodyTooSlow: answer 408)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise BodyTooLarge
+                chunks.append(chunk)
+    except TimeoutError:
+        raise BodyTooSlow from None
     return b"".join(chunks)
 
 
@@ -219,10 +228,17 @@ def create_app(
     async def slack_events(request: Request) -> Response:
         started = time.perf_counter()
         try:
-            body = await read_limited(request, settings.switchboard_max_body_bytes)
+            body = await read_limited(
+                request,
+                settings.switchboard_max_body_bytes,
+                timeout=settings.switchboard_body_timeout,
+            )
         except BodyTooLarge:
             REQUESTS.labels(surface="oversized", status="413").inc()
             return JSONResponse({"error": "payload too large"}, status_code=413)
+        except BodyTooSlow:
+            REQUESTS.labels(surface="slow", status="408").inc()
+            return JSONResponse({"error": "request body too slow"}, status_code=408)
         surface = classify(body, request.headers.get("content-type", ""))
         response = to_starlette_response(
             await bolt.async_dispatch(to_async_bolt_request(request, body))
