@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import time
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from bot.outbox import Outbox, OutboxSender
 from bot.settings import Settings
+from bot.store.replicas import mark_stopped
 from scheduler.approval_jobs import register_approval_jobs
 from scheduler.jobs import JobContext, register_jobs
 
@@ -24,7 +26,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-HEARTBEAT_SECONDS = 30.0
 # The sender loop wakes on notify, finished sends and its own pacing/backoff timers; the
 # outbox_drain sweep wakes it across replicas. This poll is only a backstop.
 SENDER_POLL_SECONDS = 30.0
@@ -84,6 +85,12 @@ class Scheduler:
         self.ctx.sender_running = False
         self.aps.shutdown(wait=False)
         await asyncio.sleep(0)  # let cancelled job tasks unwind inside the loop
+        try:  # anything still leased (a send cut off by the grace) is free for other replicas
+            await asyncio.to_thread(
+                mark_stopped, self.ctx.engine, replica_id=self.ctx.replica_id, now=time.time()
+            )
+        except Exception:  # the database went first: the missed beats will say it instead
+            log.warning("scheduler.stop_not_recorded", replica=self.ctx.replica_id)
         log.info("scheduler.stopped", replica=self.ctx.replica_id)
 
     def job_ids(self) -> list[str]:
@@ -101,7 +108,7 @@ def build_scheduler(
     replica_id: str,
     outbox_sender: OutboxSender | None = None,
     outbox: Outbox | None = None,
-    heartbeat_seconds: float = HEARTBEAT_SECONDS,
+    heartbeat_seconds: float | None = None,
     approvals: ApprovalService | None = None,
     approval_notices: NoticeHandler | None = None,
 ) -> Scheduler:
@@ -115,7 +122,7 @@ def build_scheduler(
         engine=engine,
         replica_id=replica_id,
         outbox_interval=settings.switchboard_outbox_interval,
-        heartbeat_seconds=heartbeat_seconds,
+        heartbeat_seconds=heartbeat_seconds or settings.switchboard_heartbeat_seconds,
         outbox_sender=outbox_sender,
     )
     register_jobs(aps, ctx)
