@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
 MASK = "[REDACTED]"
@@ -78,7 +78,9 @@ def redact_value(value: Any) -> Any:
     return redact(repr(value))
 
 
-def redact_event(_logger: object, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def redact_event(
+    _logger: object, _method: str, event_dict: MutableMapping[str, Any]
+) -> Mapping[str, Any]:
     """structlog processor: redact every string of the event before it is rendered."""
     return {key: redact_value(value) for key, value in event_dict.items()}
 
