@@ -112,6 +112,7 @@ def server_config(app: Any, settings: Settings, *, host: str) -> uvicorn.Config:
         port=settings.port,
         log_config=None,
         http=protocol,
+        ws="none",  # nothing here speaks WebSocket (Socket Mode dials out): no upgrades
         timeout_keep_alive=settings.switchboard_keep_alive_timeout,  # type: ignore[arg-type]
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
