@@ -17,7 +17,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from bot.outbox import Outbox, OutboxSender
+from bot.outbox import Outbox, OutboxSender, queue
 from bot.outbox.wire import DEFAULT_RETRY_AFTER, MAX_RETRY_AFTER, retry_after_seconds
 from bot.store.models import ChannelPace
 from tests.fakeslack import FakeSlack
@@ -195,3 +195,28 @@ def test_retry_after_is_seconds_or_an_http_date_bounded_and_finite() -> None:
     nonsense_values = (None, "nan", "inf", "-inf", "1e309", "-5", "1_0", "", "soon", "9" * 4000)
     for nonsense in (*nonsense_values, "Fri, 99 Foo 2026", "Tue, 15 Nov 1994 08:12:31"):
         assert retry_after_seconds(nonsense, now=now) == DEFAULT_RETRY_AFTER, nonsense
+
+
+async def test_an_outcome_that_cannot_be_recorded_counts_as_an_attempt_and_ends_dead(
+    outbox: Outbox,
+    db_engine: Engine,
+    slack: FakeSlack,
+    make_sender: Callable[..., OutboxSender],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    doomed = post(outbox, "C_REC", "accepted but never recorded")
+    after = post(outbox, "C_REC", "after")
+    real_record_sent = queue.record_sent
+
+    def record_sent(engine: Engine, head: queue.Head, **kwargs: Any) -> bool:
+        if head.id == doomed:  # e.g. a value the database refuses, every time
+            raise RuntimeError("cannot store this answer")
+        return real_record_sent(engine, head, **kwargs)
+
+    monkeypatch.setattr(queue, "record_sent", record_sent)
+    await run_until_settled(db_engine, [make_sender()], [doomed, after])
+    row = outbox.status(doomed)
+    assert (row.status, row.attempts) == ("dead", BUDGET)
+    assert row.last_error == f"internal: RuntimeError (after {BUDGET} attempts)"
+    # Bounded: posted once per attempt (at-least-once), not again after every lease.
+    assert texts(slack, "C_REC") == ["accepted but never recorded"] * BUDGET + ["after"]
