@@ -23,12 +23,14 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import Engine
+from starlette.requests import ClientDisconnect
 
 from bot.approvals.delivery import notice_handler
 from bot.commands.dispatch import CommandRouter
 from bot.metrics import LATENCY, REQUESTS, classify
 from bot.outbox import Outbox, OutboxSender
 from bot.router import build_router
+from bot.server import client_gone
 from bot.settings import Settings, get_settings
 from bot.slack_app import build_bolt_app
 from bot.slack_client import make_web_client
@@ -215,6 +217,7 @@ def create_app(
             log.info("switchboard_stopped", replica=me)
 
     app = FastAPI(title="Switchboard", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.add_exception_handler(ClientDisconnect, client_gone)
     app.state.settings = settings
     app.state.engine = engine
     app.state.bolt = bolt

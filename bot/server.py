@@ -16,6 +16,8 @@ from typing import Any
 
 import h11
 import uvicorn
+from starlette.requests import Request
+from starlette.responses import Response
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from bot.settings import Settings
@@ -117,3 +119,12 @@ def server_config(app: Any, settings: Settings, *, host: str) -> uvicorn.Config:
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
+
+
+async def client_gone(_request: Request, _exc: Exception) -> Response:
+    """Handler of ClientDisconnect: the client hung up mid-body, or a deadline above cut it off.
+
+    Nobody is left to read an answer, and what an outsider's connection does is no reason to
+    log a traceback.
+    """
+    return Response(status_code=400)

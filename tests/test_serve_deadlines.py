@@ -29,10 +29,21 @@ DEADLINE = 0.5  # header, body and keep-alive timeouts of the server under test
 SAFETY = 15.0  # a connection still open after this is one the server never closes
 
 
+SECRETS = {
+    "SLACK_BOT_TOKEN": "xoxb-serve-deadlines-0123456789",
+    "SLACK_SIGNING_SECRET": "serve-deadlines-signing-secret-abcdef",
+    "SWITCHBOARD_WEBHOOK_SECRET": "serve-deadlines-webhook-secret-0123",
+}
+
+
 @dataclass
 class Served:
     port: int
     process: subprocess.Popen[bytes]
+    log: Path  # everything the server wrote to stderr
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +53,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with FakeSlack() as slack:
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SWITCHBOARD_"))},
-            "SLACK_BOT_TOKEN": "xoxb-serve-deadlines-0123456789",
-            "SLACK_SIGNING_SECRET": "serve-deadlines-signing-secret-abcdef",
+            **SECRETS,
             "SLACK_API_URL": slack.api_url,
             "DATABASE_URL": f"sqlite:///{tmp / 'serve.db'}",
             "SWITCHBOARD_CONFIG": str(tmp / "absent-ops.yml"),
@@ -53,15 +63,18 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             "SWITCHBOARD_KEEP_ALIVE_TIMEOUT": str(DEADLINE),
             "LOG_LEVEL": "DEBUG",
         }
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1"],
-            cwd=tmp,
-            env={**env, "PYTHONPATH": str(REPO)},
-            stderr=subprocess.PIPE,
-        )
+        log = tmp / "serve.log"
+        with log.open("wb") as sink:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1"],
+                cwd=tmp,
+                env={**env, "PYTHONPATH": str(REPO)},
+                stderr=sink,
+            )
+        served = Served(port, process, log)
         try:
-            _wait_healthy(port, process)
-            yield Served(port, process)
+            _wait_healthy(served)
+            yield served
         finally:
             process.send_signal(signal.SIGTERM)
             try:
@@ -70,14 +83,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                 process.kill()
 
 
-def _wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
+def _wait_healthy(served: Served) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            err = process.stderr.read().decode() if process.stderr else ""
-            raise AssertionError(f"switchboard serve exited: {err[-3000:]}")
+        if served.process.poll() is not None:
+            raise AssertionError(f"switchboard serve exited: {served.log_text()[-3000:]}")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+            url = f"http://127.0.0.1:{served.port}/healthz"
+            if httpx.get(url, timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             time.sleep(0.1)
@@ -178,3 +191,24 @@ def test_prompt_requests_on_one_connection_are_all_served(served: Served) -> Non
     with httpx.Client(base_url=f"http://127.0.0.1:{served.port}") as client:
         assert client.get("/healthz").status_code == 200
         assert client.get("/readyz").json() == {"ready": True, "reason": "ok"}
+
+
+def test_a_stalled_webhook_body_is_cut_off_without_a_traceback_or_a_secret_in_the_log(
+    served: Served,
+) -> None:
+    head = (
+        b"POST /webhooks/mlflow HTTP/1.1\r\nHost: switchboard\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    )
+    with _connect(served) as sock:
+        sock.sendall(head + b'{"entity":')  # the webhook reads its body without a deadline
+        _read_until_closed(sock)
+    cut = "Closing a connection whose request body did not arrive in time"
+    deadline = time.monotonic() + SAFETY
+    while cut not in served.log_text():
+        assert time.monotonic() < deadline, served.log_text()[-3000:]
+        time.sleep(0.05)
+    assert httpx.get(f"http://127.0.0.1:{served.port}/healthz").status_code == 200
+    log = served.log_text()
+    assert "Traceback" not in log and "ClientDisconnect" not in log, log[-3000:]
+    assert [name for name, value in SECRETS.items() if value in log] == []
