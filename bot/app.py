@@ -21,18 +21,20 @@ from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from starlette.requests import ClientDisconnect
 
 from bot.commands.dispatch import CommandRouter
 from bot.metrics import LATENCY, REQUESTS, classify
 from bot.outbox import OutboxSender
 from bot.router import build_router
+from bot.server import client_gone
 from bot.services import Services, build_services
 from bot.settings import Settings, get_settings
 from bot.slack_app import build_bolt_app
 from bot.slack_client import make_web_client
 from bot.store.db import readiness, upgrade
 from bot.webhooks import webhook_router
-from bot.webhooks.body import BodyTooLarge, read_limited
+from bot.webhooks.body import BodyTooLarge, BodyTooSlow, read_limited
 from scheduler.runner import build_scheduler
 
 log = structlog.get_logger(__name__)
@@ -118,6 +120,7 @@ def create_app(
             log.info("switchboard_stopped", replica=me)
 
     app = FastAPI(title="Switchboard", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.add_exception_handler(ClientDisconnect, client_gone)
     app.state.settings = settings
     app.state.engine = engine
     app.state.bolt = bolt
@@ -129,10 +132,17 @@ def create_app(
     async def slack_events(request: Request) -> Response:
         started = time.perf_counter()
         try:
-            body = await read_limited(request, settings.switchboard_max_body_bytes)
+            body = await read_limited(
+                request,
+                settings.switchboard_max_body_bytes,
+                timeout=settings.switchboard_body_timeout,
+            )
         except BodyTooLarge:
             REQUESTS.labels(surface="oversized", status="413").inc()
             return JSONResponse({"error": "payload too large"}, status_code=413)
+        except BodyTooSlow:
+            REQUESTS.labels(surface="slow", status="408").inc()
+            return JSONResponse({"error": "request body too slow"}, status_code=408)
         surface = classify(body, request.headers.get("content-type", ""))
         response = to_starlette_response(
             await bolt.async_dispatch(to_async_bolt_request(request, body))

@@ -10,10 +10,13 @@ from typing import Annotated
 
 import typer
 
-from bot.settings import MissingSetting, Settings, get_settings
+from bot.settings import InvalidSetting, MissingSetting, Settings, get_settings
 
 app = typer.Typer(
-    help="Switchboard: the Slack bot where DataOps, MLOps and FinOps meet.", no_args_is_help=True
+    help="Switchboard: the Slack bot where DataOps, MLOps and FinOps meet.",
+    no_args_is_help=True,
+    # A crash must not print local variables: they can hold the bot token.
+    pretty_exceptions_show_locals=False,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -33,7 +36,11 @@ def _logging(settings: Settings) -> None:
 @app.callback()
 def _configure() -> None:
     # Logs go to stderr so command output (ask, manifest, check-*) stays clean on stdout.
-    _logging(get_settings())
+    try:
+        settings = get_settings()
+    except InvalidSetting as exc:
+        _fail(str(exc))
+    _logging(settings)
 
 
 @app.command()
@@ -45,9 +52,11 @@ def serve(
 ) -> None:
     """Run the bot: HTTP mode (Slack posts to /slack/events) or Socket Mode."""
     import uvicorn
+    from pydantic import SecretStr
 
     from bot.app import create_app
     from bot.ops_config import OpsConfigError
+    from bot.server import server_config
 
     settings = get_settings()
     try:
@@ -55,13 +64,15 @@ def serve(
         settings.require("SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET")
         if socket_mode and settings.slack_signing_secret is None:
             # Socket Mode requests are not signed; bolt still wants a value to build the app.
-            settings = settings.model_copy(update={"slack_signing_secret": "socket-mode-unsigned"})
+            settings = settings.model_copy(
+                update={"slack_signing_secret": SecretStr("socket-mode-unsigned")}
+            )
         fastapi_app = create_app(settings, socket_mode=socket_mode)
     except MissingSetting as exc:
         _fail(str(exc))
     except OpsConfigError as exc:
         _fail(str(exc))
-    uvicorn.run(fastapi_app, host=host, port=settings.port, log_config=None)
+    uvicorn.Server(server_config(fastapi_app, settings, host=host)).run()
 
 
 @app.command()

@@ -7,12 +7,27 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core.core_schema import ValidationInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.redaction import remember
+
+# Every secret Settings holds; each is redacted from the log once read (bot.redaction).
+SECRET_FIELDS = (
+    "slack_bot_token",
+    "slack_signing_secret",
+    "slack_app_token",
+    "switchboard_webhook_secret",
+)
 
 
 class MissingSetting(RuntimeError):
     """A setting the chosen mode needs is not set; the message names the variable."""
+
+
+class InvalidSetting(RuntimeError):
+    """The environment holds a value Switchboard refuses; the message names the variable."""
 
 
 class Settings(BaseSettings):
@@ -38,6 +53,37 @@ class Settings(BaseSettings):
         1.0, ge=0, description="seconds between posts per channel"
     )
     switchboard_max_body_bytes: int = Field(1_000_000, gt=0)
+    switchboard_outbox_backoff: float = Field(
+        1.0, gt=0, description="first retry delay of a failed post (doubles per attempt)"
+    )
+    switchboard_outbox_max_attempts: int = Field(
+        8, ge=1, description="failed attempts before a post is given up (dead)"
+    )
+    switchboard_heartbeat_seconds: float = Field(
+        2.0, gt=0, description="how often a replica says it is alive (its leases stay its own)"
+    )
+    # What `switchboard serve` allows a client (bot.server); README: behind a reverse proxy.
+    switchboard_header_timeout: float = Field(
+        10.0, gt=0, description="seconds to receive a request's headers"
+    )
+    switchboard_body_timeout: float = Field(
+        15.0, gt=0, description="seconds to receive a request's body once its headers are in"
+    )
+    switchboard_keep_alive_timeout: float = Field(
+        5.0, gt=0, description="seconds an idle keep-alive connection stays open"
+    )
+
+    @field_validator(*SECRET_FIELDS, mode="before")
+    @classmethod
+    def _secret_not_blank(cls, value: object, info: ValidationInfo) -> object:
+        # Set-but-empty is not "unset": an empty HMAC key verifies anyone's signature.
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(raw, str) and not raw.strip():
+            raise ValueError("is set but empty: give it a value or unset it")
+        return value
+
+    def model_post_init(self, _context: object) -> None:
+        remember(*(self.secret(name) for name in SECRET_FIELDS if getattr(self, name) is not None))
 
     @property
     def api_url(self) -> str:
@@ -53,7 +99,10 @@ class Settings(BaseSettings):
     def secret_env(name: str) -> str | None:
         """A secret named in ops.yml by its environment variable (e.g. ``token_env: AIRFLOW_TOKEN``)."""
         value = os.environ.get(name)
-        return value or None
+        if value is not None and value.strip():
+            remember(value)
+            return value
+        return None
 
     def secret(self, name: str) -> str:
         value = getattr(self, name)
@@ -62,6 +111,22 @@ class Settings(BaseSettings):
         return str(value.get_secret_value())
 
 
+def describe_invalid(error: ValidationError) -> str:
+    """One line naming each refused variable and why, never its value (it may be a secret)."""
+    parts = []
+    for problem in error.errors():
+        name = ".".join(str(part) for part in problem["loc"]).upper() or "settings"
+        if problem["type"] == "value_error":  # ours: phrased to follow the name
+            parts.append(f"{name} {problem['msg'].removeprefix('Value error, ')}")
+        else:
+            parts.append(f"{name}: {problem['msg']}")
+    return "; ".join(parts)
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The process's settings; InvalidSetting (one line, naming the variables) if refused."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise InvalidSetting(describe_invalid(exc)) from None

@@ -11,7 +11,7 @@ import structlog
 from bot.logging import configure_logging
 from bot.outbox import OutboxSender
 from bot.services import build_services
-from bot.settings import Settings, get_settings
+from bot.settings import InvalidSetting, Settings, get_settings
 from bot.store.db import make_engine, readiness
 from scheduler.runner import build_scheduler, default_replica_id
 
@@ -48,7 +48,11 @@ async def serve(settings: Settings, *, replica_id: str) -> int:
 
 
 def main() -> int:
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except InvalidSetting as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
     configure_logging(settings.log_level, settings.log_format)
     return asyncio.run(serve(settings, replica_id=default_replica_id()))
 

@@ -13,11 +13,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import and_, delete, exists, or_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from bot.outbox import OutboxSender
 from bot.store.models import Heartbeat, JobSlot, OutboxMessage, OutboxStatus
+from bot.store.replicas import write_heartbeat
 from scheduler.slots import aligned_start, once_per_slot
 
 log = structlog.get_logger(__name__)
@@ -64,27 +64,18 @@ async def outbox_drain(ctx: JobContext) -> None:
         await sender.drain_once()
 
 
-def write_heartbeat(engine: Engine, *, replica_id: str, now: float, started_at: float) -> None:
-    table = Heartbeat.__table__  # type: ignore[attr-defined]
-    values = {"replica": replica_id, "beat_at": now, "started_at": started_at}
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["replica"], set_={"beat_at": now, "started_at": started_at}
-    )
-    with engine.begin() as conn:
-        conn.execute(stmt)
-
-
 @once_per_slot("heartbeat:{replica}", every=lambda ctx: ctx.heartbeat_seconds)
 async def heartbeat(ctx: JobContext) -> None:
-    """Say this replica is alive (operators and /readyz can see who runs the scheduler)."""
+    """Say this replica is alive: operators see who runs, and while it beats, its outbox
+    leases stay its own; once it stops beating, other replicas take them over (bot.store.replicas).
+    """
     await asyncio.to_thread(
         write_heartbeat,
         ctx.engine,
         replica_id=ctx.replica_id,
         now=time.time(),
         started_at=ctx.started_at,
+        every=ctx.heartbeat_seconds,
     )
 
 
@@ -92,15 +83,17 @@ async def heartbeat(ctx: JobContext) -> None:
 class Pruned:
     slots: int
     messages: int
+    replicas: int = 0  # heartbeat rows of replicas silent for longer than ``keep``
 
 
 def prune_old_rows(
     engine: Engine, *, now: float, keep: timedelta = KEEP, keep_frequent: timedelta = KEEP_FREQUENT
 ) -> Pruned:
-    """Delete slot claims and sent outbox messages older than ``keep``.
+    """Delete slot claims, sent outbox messages and heartbeats older than ``keep``.
 
     Dead messages stay for inspection. A sent message still referenced by a newer message
-    (an update or reply queued later) stays until that one is pruned too.
+    (an update or reply queued later) stays until that one is pruned too. A heartbeat that old
+    belongs to a replica long gone (every process start is a new replica).
     """
     slot = JobSlot.__table__  # type: ignore[attr-defined]
     msg = OutboxMessage.__table__  # type: ignore[attr-defined]
@@ -125,13 +118,15 @@ def prune_old_rows(
                 ~exists().where(child_kept),
             )
         ).rowcount
-    return Pruned(slots=slots, messages=messages)
+        beat = Heartbeat.__table__  # type: ignore[attr-defined]
+        replicas = conn.execute(delete(beat).where(beat.c.beat_at < cutoff)).rowcount
+    return Pruned(slots=slots, messages=messages, replicas=replicas)
 
 
 @once_per_slot("prune", every=timedelta(days=1))
 async def prune(ctx: JobContext) -> None:
     pruned = await asyncio.to_thread(prune_old_rows, ctx.engine, now=time.time())
-    log.info("job.pruned", slots=pruned.slots, messages=pruned.messages)
+    log.info("job.pruned", slots=pruned.slots, messages=pruned.messages, replicas=pruned.replicas)
 
 
 def register_jobs(aps: AsyncIOScheduler, ctx: JobContext) -> None:
@@ -158,7 +153,8 @@ def register_jobs(aps: AsyncIOScheduler, ctx: JobContext) -> None:
             seconds=ctx.heartbeat_seconds, start_date=aligned_start(ctx.heartbeat_seconds)
         ),
         id="heartbeat",
-        misfire_grace_time=max(1, int(ctx.heartbeat_seconds / 2)),
+        # A late beat still counts: skipping it would bring the replica closer to looking gone.
+        misfire_grace_time=max(1, int(ctx.heartbeat_seconds)),
         next_run_time=datetime.now(UTC),  # beat at start, then on the aligned boundaries
         **common,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from bot.outbox import Outbox, OutboxSender
 from bot.settings import Settings
+from bot.store.replicas import mark_stopped
 from scheduler.approval_jobs import register_approval_jobs
 from scheduler.jobs import JobContext, register_jobs
 
@@ -24,7 +26,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-HEARTBEAT_SECONDS = 30.0
 # The sender loop wakes on notify, finished sends and its own pacing/backoff timers; the
 # outbox_drain sweep wakes it across replicas. This poll is only a backstop.
 SENDER_POLL_SECONDS = 30.0
@@ -86,6 +87,12 @@ class Scheduler:
         self.ctx.sender_running = False
         self.aps.shutdown(wait=False)
         await asyncio.sleep(0)  # let cancelled job tasks unwind inside the loop
+        try:  # anything still leased (a send cut off by the grace) is free for other replicas
+            await asyncio.to_thread(
+                mark_stopped, self.ctx.engine, replica_id=self.ctx.replica_id, now=time.time()
+            )
+        except Exception:  # the database went first: the missed beats will say it instead
+            log.warning("scheduler.stop_not_recorded", replica=self.ctx.replica_id)
         log.info("scheduler.stopped", replica=self.ctx.replica_id)
 
     def job_ids(self) -> list[str]:
@@ -103,7 +110,7 @@ def build_scheduler(
     replica_id: str,
     outbox_sender: OutboxSender | None = None,
     outbox: Outbox | None = None,
-    heartbeat_seconds: float = HEARTBEAT_SECONDS,
+    heartbeat_seconds: float | None = None,
     services: Services | None = None,
 ) -> Scheduler:
     """A scheduler with every job registered: scheduler.jobs.register_jobs, and with `services`
@@ -117,7 +124,7 @@ def build_scheduler(
         engine=engine,
         replica_id=replica_id,
         outbox_interval=settings.switchboard_outbox_interval,
-        heartbeat_seconds=heartbeat_seconds,
+        heartbeat_seconds=heartbeat_seconds or settings.switchboard_heartbeat_seconds,
         outbox_sender=outbox_sender,
     )
     register_jobs(aps, ctx)

@@ -1,7 +1,8 @@
-"""A stand-alone outbox sender process for the crash test (killed with SIGKILL mid-drain).
+"""A stand-alone outbox sender process for the crash tests (killed with SIGKILL mid-drain).
 
 Reads DATABASE_URL, SLACK_API_URL and SLACK_BOT_TOKEN like the app (through Settings);
-stops cleanly on SIGTERM.
+stops cleanly on SIGTERM. With --heartbeat it runs inside the real scheduler (heartbeat and
+outbox sweep jobs, SWITCHBOARD_OUTBOX_INTERVAL), as `python -m scheduler` does.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bot.logging import configure_logging  # noqa: E402
 from bot.outbox import OutboxSender  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.store.db import make_engine  # noqa: E402
+from scheduler.runner import build_scheduler  # noqa: E402
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -38,7 +40,19 @@ async def main(args: argparse.Namespace) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await sender.run(stop, poll_interval=0.1)
+        if args.heartbeat is None:
+            await sender.run(stop, poll_interval=0.1)
+        else:
+            sched = build_scheduler(
+                settings,
+                engine,
+                replica_id=args.replica,
+                outbox_sender=sender,
+                heartbeat_seconds=args.heartbeat,
+            )
+            sched.start()
+            await stop.wait()
+            await sched.shutdown()
     finally:
         await sender.aclose()
         engine.dispose()
@@ -50,5 +64,6 @@ if __name__ == "__main__":
     parser.add_argument("--pace", type=float, default=0.05)
     parser.add_argument("--lease", type=float, default=1.5)
     parser.add_argument("--timeout", type=float, default=1.0)
+    parser.add_argument("--heartbeat", type=float, default=None, help="seconds between beats")
     configure_logging("WARNING")
     asyncio.run(main(parser.parse_args()))

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from bot.outbox import Outbox, OutboxSender
 from bot.settings import Settings
 from bot.store.models import Heartbeat, JobSlot, OutboxMessage
+from bot.store.replicas import write_heartbeat
 from scheduler.jobs import prune_old_rows
 from scheduler.runner import build_scheduler
 from scheduler.slots import claim_slot, run_once_per_slot, slot_key
@@ -269,3 +270,12 @@ def test_python_m_scheduler_delivers_and_stops_on_sigterm(
     assert code == 0, stderr[-2000:]
     assert outbox.status(msg).status == "sent"
     assert len(_heartbeats(db_engine)) == 1
+
+
+def test_prune_forgets_heartbeats_of_replicas_silent_for_a_week(db_engine: Engine) -> None:
+    now = time.time()
+    write_heartbeat(db_engine, replica_id="long-gone", now=now - 8 * DAY, started_at=0, every=2)
+    write_heartbeat(db_engine, replica_id="alive", now=now - 5, started_at=0, every=2)
+    pruned = prune_old_rows(db_engine, now=now)
+    assert pruned.replicas == 1
+    assert _heartbeats(db_engine).keys() == {"alive"}

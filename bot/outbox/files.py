@@ -145,4 +145,5 @@ async def _form_call(
     if isinstance(response, wire.Answer):
         return response, {}
     answer = wire.interpret(response)
-    return answer, (response.json() if answer.outcome is wire.Outcome.sent else {})
+    data = wire.read_json(response) if answer.outcome is wire.Outcome.sent else {}
+    return answer, (data if isinstance(data, dict) else {})

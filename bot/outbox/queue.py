@@ -8,14 +8,16 @@ replicas) never hold the same row, and a row is only claimed while it is its cha
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from bot.store.models import ChannelPace, OutboxMessage, OutboxStatus
+from bot.store.replicas import HEARTBEAT, gone_at
 
 MSG = OutboxMessage.__table__  # type: ignore[attr-defined]
 PACE = ChannelPace.__table__  # type: ignore[attr-defined]
@@ -36,6 +38,7 @@ class Head:
     parent_status: str | None
     parent_ts: str | None
     parent_channel: str | None
+    lease_owner: str | None = None  # who held it when it was scanned (a gone replica, if due)
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ def scan_heads(engine: Engine, now: float) -> Scan:
         .subquery()
     )
     parent = MSG.alias("parent")
+    holder = HEARTBEAT.alias("holder")
     query = (
         select(
             MSG.c.id,
@@ -63,15 +67,18 @@ def scan_heads(engine: Engine, now: float) -> Scan:
             MSG.c.attempts,
             MSG.c.not_before,
             MSG.c.lease_until,
+            MSG.c.lease_owner,
             MSG.c.parent_id,
             PACE.c.not_before.label("pace_not_before"),
             parent.c.status.label("parent_status"),
             parent.c.result_ts.label("parent_ts"),
             parent.c.result_channel.label("parent_channel"),
+            gone_at(holder).label("holder_gone_at"),
         )
         .join(head_ids, head_ids.c.id == MSG.c.id)
         .outerjoin(PACE, PACE.c.channel == MSG.c.channel)
         .outerjoin(parent, parent.c.id == MSG.c.parent_id)
+        .outerjoin(holder, holder.c.replica == MSG.c.lease_owner)
         .order_by(MSG.c.id)
     )
     with engine.connect() as conn:
@@ -83,10 +90,11 @@ def scan_heads(engine: Engine, now: float) -> Scan:
     next_due: float | None = None
     for r in rows:
         waits_for_parent = r.parent_id is not None and r.parent_status == PENDING
+        lease_ends = r.lease_until or 0.0
+        if r.holder_gone_at is not None:  # its holder stopped, or stopped beating
+            lease_ends = min(lease_ends, r.holder_gone_at)
         due_at = (
-            None
-            if waits_for_parent
-            else max(r.not_before, r.pace_not_before or 0.0, r.lease_until or 0.0)
+            None if waits_for_parent else max(r.not_before, r.pace_not_before or 0.0, lease_ends)
         )
         head = Head(
             id=r.id,
@@ -99,6 +107,7 @@ def scan_heads(engine: Engine, now: float) -> Scan:
             parent_status=r.parent_status,
             parent_ts=r.parent_ts,
             parent_channel=r.parent_channel,
+            lease_owner=r.lease_owner,
         )
         if due_at is None:
             continue
@@ -110,18 +119,29 @@ def scan_heads(engine: Engine, now: float) -> Scan:
 
 
 def claim(engine: Engine, head: Head, *, owner: str, now: float, lease_seconds: float) -> bool:
-    """Lease ``head`` to ``owner`` if it is still pending, unleased, due and its channel's head.
+    """Lease ``head`` to ``owner`` if it is still pending, unleased (or its lease holder is
+    gone), due and its channel's head.
 
     One conditional UPDATE: on PostgreSQL a concurrent claimer blocks on the row lock, then
-    re-checks the lease condition against the winner's committed row and updates nothing.
+    re-checks the lease condition against the winner's committed row and updates nothing. The
+    take-over of a gone holder's lease names that holder (as scanned), so the re-check fails
+    on the winner's row by its own columns, whatever the database does with the subquery.
     """
     older = MSG.alias("older")
+    free = [MSG.c.lease_until.is_(None), MSG.c.lease_until <= now]
+    if head.lease_owner is not None:
+        free.append(
+            and_(
+                MSG.c.lease_owner == head.lease_owner,
+                exists().where(HEARTBEAT.c.replica == head.lease_owner, gone_at() <= now),
+            )
+        )
     stmt = (
         update(MSG)
         .where(
             MSG.c.id == head.id,
             MSG.c.status == PENDING,
-            or_(MSG.c.lease_until.is_(None), MSG.c.lease_until <= now),
+            or_(*free),
             MSG.c.not_before <= now,
             ~exists().where(
                 older.c.channel == head.channel, older.c.status == PENDING, older.c.id < head.id
@@ -191,6 +211,9 @@ def record_retry(
     channel_not_before: float | None = None,
 ) -> None:
     """Put the message back for a later try (after backoff, or the channel's Retry-After)."""
+    for when in (not_before, channel_not_before):
+        if when is not None and not math.isfinite(when):  # NaN would reach the row as NULL
+            raise ValueError(f"not a time to retry at: {when!r}")
     values: dict[str, Any] = {"last_error": error[:2000], "not_before": not_before, **_RELEASE}
     if count_attempt:
         values["attempts"] = MSG.c.attempts + 1

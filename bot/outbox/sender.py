@@ -14,6 +14,7 @@ from tenacity import RetryCallState, wait_exponential_jitter
 from bot.outbox import files, queue, wire
 from bot.outbox.metrics import DEAD, FAILED, PENDING, SEND_SECONDS, SENT
 from bot.outbox.queue import Head
+from bot.redaction import redact
 from bot.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -83,6 +84,8 @@ class OutboxSender:
             "token": token.get_secret_value() if token is not None else None,
             "replica_id": replica_id,
             "channel_pace": settings.switchboard_channel_pace,
+            "max_attempts": settings.switchboard_outbox_max_attempts,
+            "backoff_base": settings.switchboard_outbox_backoff,
         }
         options.update(overrides)
         return cls(engine, **options)
@@ -212,8 +215,22 @@ class OutboxSender:
     async def _deliver(self, head: Head) -> bool:
         try:
             return await self._deliver_unsafe(head)
-        except Exception:  # e.g. the database went away: the lease expires, the row is retried
+        except Exception as exc:
+            # Recording the outcome failed (the database went away, or a bug). Count it as a
+            # failed attempt so that a failure that repeats ends dead after the budget instead
+            # of re-posting the message every lease; if even that cannot be written, the lease
+            # expires and the row is retried.
             log.exception("outbox.deliver_failed", id=head.id, channel=head.channel)
+            FAILED.labels(reason="internal").inc()
+            try:
+                await self._retry_later(head, f"internal: {type(exc).__name__}")
+            except Exception as again:
+                log.warning(
+                    "outbox.outcome_not_recorded",
+                    id=head.id,
+                    channel=head.channel,
+                    error=type(again).__name__,
+                )
             return False
 
     async def _deliver_unsafe(self, head: Head) -> bool:
@@ -230,35 +247,48 @@ class OutboxSender:
             parent_channel=head.parent_channel,
         )
         started = time.monotonic()
-        if head.method == files.UPLOAD_METHOD:
-            answer = await files.upload(
-                self._http(),
-                base_url=self.base_url,
-                body=body,
-                token=self.token,
-                timeout=self.timeout,
-            )
+        answer = await self._send(head, body)
+        SEND_SECONDS.observe(time.monotonic() - started)
+        if answer.outcome is wire.Outcome.sent:
+            await self._record_sent(head, answer, body["channel"])
+            return True
+        FAILED.labels(reason=answer.reason).inc()
+        error = redact(answer.error or answer.reason)
+        if answer.outcome is wire.Outcome.permanent:
+            await self._give_up(head, error, reason=answer.reason, count_attempt=True)
+        elif answer.outcome is wire.Outcome.rate_limited:
+            await self._rate_limited(head, error, answer.retry_after or wire.DEFAULT_RETRY_AFTER)
         else:
-            answer = await wire.call(
+            await self._retry_later(head, error)
+        return False
+
+    async def _send(self, head: Head, body: dict[str, Any]) -> wire.Answer:
+        """One delivery over HTTP; whatever goes wrong in it is an Answer, never an exception."""
+        try:
+            if head.method == files.UPLOAD_METHOD:
+                return await files.upload(
+                    self._http(),
+                    base_url=self.base_url,
+                    body=body,
+                    token=self.token,
+                    timeout=self.timeout,
+                )
+            return await wire.call(
                 self._http(),
                 base_url=self.base_url,
                 method=head.method,
                 body=body,
                 token=self.token,
             )
-        SEND_SECONDS.observe(time.monotonic() - started)
-        if answer.outcome is wire.Outcome.sent:
-            await self._record_sent(head, answer, body["channel"])
-            return True
-        FAILED.labels(reason=answer.reason).inc()
-        error = answer.error or answer.reason
-        if answer.outcome is wire.Outcome.permanent:
-            await self._give_up(head, error, reason=answer.reason, count_attempt=True)
-        elif answer.outcome is wire.Outcome.rate_limited:
-            await self._rate_limited(head, error, answer.retry_after or 1.0)
-        else:
-            await self._retry_later(head, error)
-        return False
+        except Exception as exc:  # an answer no branch of wire/files expected
+            log.warning(
+                "outbox.unreadable_answer",
+                id=head.id,
+                channel=head.channel,
+                error=type(exc).__name__,
+                exc_info=True,
+            )
+            return wire.Answer(wire.Outcome.transient, "unexpected", f"{type(exc).__name__}")
 
     @staticmethod
     def _parent_problem(head: Head) -> str | None:

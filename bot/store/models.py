@@ -72,10 +72,15 @@ class HandledEvent(SQLModel, table=True):
 
 
 class Heartbeat(SQLModel, table=True):
+    """A replica saying it is alive (bot.store.replicas): its outbox leases stay its own while
+    it beats; once it stopped cleanly or missed a few beats, other replicas take them over."""
+
     __tablename__ = "heartbeat"
     replica: str = Field(primary_key=True, max_length=64)
     beat_at: float
     started_at: float
+    every: float | None = Field(default=None, description="seconds between beats it promised")
+    stopped_at: float | None = Field(default=None, description="set when it stopped cleanly")
 
 
 class StoredBudget(SQLModel, table=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -14,18 +15,27 @@ class BodyTooLarge(Exception):
     """The body is over the endpoint's limit; answer 413 without reading the rest."""
 
 
-async def read_limited(request: Request, limit: int) -> bytes:
-    """The request body, refusing more than `limit` bytes without reading it all into memory."""
+class BodyTooSlow(Exception):
+    """The body did not arrive within the endpoint's deadline; answer 408."""
+
+
+async def read_limited(request: Request, limit: int, *, timeout: float | None = None) -> bytes:
+    """The request body, refusing more than `limit` bytes without reading it all into memory,
+    and a body that has not arrived within `timeout` seconds (BodyTooSlow)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise BodyTooLarge
+                chunks.append(chunk)
+    except TimeoutError:
+        raise BodyTooSlow from None
     return b"".join(chunks)
 
 

@@ -50,7 +50,7 @@ from bot.delivery.approvals import ApprovalNotifier
 from bot.ops_config import OpsConfig
 from bot.ops_config.approvals import MlflowRequests
 from bot.services import Services
-from bot.webhooks.body import BodyTooLarge, Rejected, answer, json_object, read_limited
+from bot.webhooks.body import BodyTooLarge, BodyTooSlow, Rejected, answer, json_object, read_limited
 from bot.webhooks.deliveries import first_delivery, forget_delivery
 from bot.webhooks.signing import MAX_AGE_SECONDS, fresh, hmac_sha256_base64, matches
 from integrations.errors import SourceError
@@ -291,9 +291,13 @@ def mlflow_router(services: Services) -> APIRouter:
         if settings.switchboard_webhook_secret is None:
             return answer(503, error="SWITCHBOARD_WEBHOOK_SECRET is not set")
         try:
-            body = await read_limited(request, MAX_BODY_BYTES)
+            body = await read_limited(
+                request, MAX_BODY_BYTES, timeout=settings.switchboard_body_timeout
+            )
         except BodyTooLarge:
             return answer(413, error=f"payload larger than {MAX_BODY_BYTES} bytes")
+        except BodyTooSlow:
+            return answer(408, error="request body too slow")
         checked = verify(
             secret=settings.secret("switchboard_webhook_secret"),
             headers=dict(request.headers),

@@ -53,6 +53,8 @@ class _Fault:
     error: str | None = None
     retry_after: int | None = None
     hang: float = 0.0
+    raw: bytes | None = None  # answer these bytes as they are (see answer_raw_next)
+    headers: dict[str, str] | None = None
 
 
 class Refusal(Exception):
@@ -444,7 +446,7 @@ class FakeSlack(SocketMode, WebApi):
     ``with FakeSlack() as slack: client = AsyncWebClient(token="xoxb-1", base_url=slack.api_url)``
 
     Read ``calls``/``calls_to``/``messages``/``ephemerals``/``responses``/``invalid``; arrange
-    ``fail_next``/``hang_next``/``users``/``channels``/``members``/``missing_channels``.
+    ``fail_next``/``hang_next``/``answer_raw_next``/``users``/``channels``/``members``/``missing_channels``.
     ``signing_secret`` is only used by ``signer(app_url)`` to sign requests to the app.
     """
 
@@ -626,6 +628,22 @@ class FakeSlack(SocketMode, WebApi):
         """
         self._add_fault(method, _Fault(times=times, hang=seconds))
 
+    def answer_raw_next(
+        self,
+        method: str,
+        body: bytes,
+        *,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` calls to ``method`` with ``body`` and ``headers`` as given.
+
+        For answers Slack should never send: a body that claims ``Content-Encoding: gzip`` but
+        is not, JSON nested too deep to parse, ``Retry-After: nan``. The call is not carried out.
+        """
+        self._add_fault(method, _Fault(times=times, status=status, raw=body, headers=headers))
+
     def reset(self) -> None:
         """Forget every call, message, view, file and pending fault; restore default users."""
         with self._lock:
@@ -703,6 +721,9 @@ class FakeSlack(SocketMode, WebApi):
         if fault and fault.hang:
             await self._pause(fault.hang)
         headers: dict[str, str] = {}
+        if fault and fault.raw is not None:
+            call.status = fault.status
+            return web.Response(status=fault.status, body=fault.raw, headers=fault.headers)
         if fault and fault.error:
             status, body, text = fault.status, {"ok": False, "error": fault.error}, None
             if fault.retry_after is not None:
