@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from rapidfuzz import fuzz
 
 from bot.answers.deps import deps_for
 from bot.commands.grammar import BY_NAME, ParsedCommand, ParseProblem, parse
@@ -33,6 +32,7 @@ from bot.views.intent import (
 )
 from bot.views.mrkdwn import context, escape
 from bot.views.reply import Reply
+from integrations.names import is_typo
 
 log = structlog.get_logger(__name__)
 
@@ -54,7 +54,6 @@ class AskContext:
 
 Handler = Callable[[ParsedCommand, AskContext], Awaitable[Reply]]
 
-TYPO_SCORE = 80.0
 # Where `/ops WORD` is typed as a command: one unknown word there is answered as an unknown
 # command (with the closest one). Mentions and DMs are conversation: they get a question's help.
 COMMAND_SURFACES = frozenset({"slash_command", "terminal", "sandbox"})
@@ -210,7 +209,7 @@ def read_only(command: str) -> bool:
 
 def _is_typo(head: str, command: str) -> bool:
     """A first word this close to a command name was meant as that command ("stauts")."""
-    return fuzz.ratio(head, command) >= TYPO_SCORE
+    return is_typo(head, command)
 
 
 def _typo_reply(problem: ParseProblem, text: str, words: list[str]) -> Reply:

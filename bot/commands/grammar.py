@@ -10,7 +10,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz, process
+from integrations import names
 
 FILTER_KEYS = ("team", "model", "pipeline", "service")
 PERIOD_RE = re.compile(r"^(today|\d{1,3}d|mtd|last-month|\d{4}-\d{2}|last-\d{1,3}d)$")
@@ -139,12 +139,9 @@ class ParseProblem:
     command: str | None = None  # the command whose usage to show
 
 
-def closest(word: str, choices: list[str] | tuple[str, ...], *, cutoff: float = 60) -> str | None:
+def closest(word: str, choices: list[str] | tuple[str, ...]) -> str | None:
     """The choice closest to `word`, or None when nothing is close enough to be a useful guess."""
-    if not word or not choices:
-        return None
-    match = process.extractOne(word.lower(), list(choices), scorer=fuzz.WRatio, score_cutoff=cutoff)
-    return match[0] if match else None
+    return names.closest(word.lower(), choices, names.COMMANDS)
 
 
 def _split(text: str) -> list[str]:

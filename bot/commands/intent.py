@@ -16,14 +16,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
-from rapidfuzz import fuzz, process
-
 from bot.commands.grammar import GROUP_DIMENSIONS, ParsedCommand, parse
+from integrations import names
 from integrations.models import SpendDimension, SpendQuery
 
-FUZZY_SUGGEST = 85.0  # a name this close is a candidate ("orders" for nightly_orders)
-FUZZY_ACCEPT = 88.0  # ... and taken as meant when it leads the runner-up clearly
-CLEAR_LEAD = 8.0
 MAX_CANDIDATES = 5
 
 
@@ -163,8 +159,7 @@ _QUESTION_WORDS = frozenset(
 )
 
 
-def _normal(name: str) -> str:
-    return name.casefold().replace("-", "_").replace(" ", "_")
+_normal = names.normal
 
 
 def _clean(text: str) -> str:
@@ -189,13 +184,14 @@ class _Index:
     def __init__(self, known: KnownNames) -> None:
         self.exact: dict[str, list[Entity]] = {}  # label or unique word -> what it names
         self.named: dict[str, list[Entity]] = {}  # full labels only: the fuzzy choices
-        for kind, names in (
+        self.services = known.services
+        for kind, labels in (
             ("pipeline", known.pipelines),
             ("model", known.models),
             ("service", known.services),
             ("team", tuple(known.teams)),
         ):
-            for name in names:
+            for name in labels:
                 self._add(_normal(name), Entity(kind, name))
         for slug, display in known.teams.items():
             self._add(_normal(display or slug), Entity("team", slug))
@@ -218,18 +214,14 @@ class _Index:
             for word in re.split(r"[\s_\-]+", text.casefold()):
                 if len(word) >= 2 and word not in _STOPWORDS and word not in (skip or set()):
                     owners.setdefault(word, set()).add(name)
-        for word, names in owners.items():
-            if len(names) == 1 and word not in self.exact:
-                self.exact[word] = [Entity(kind, next(iter(names)))]
+        for word, named in owners.items():
+            if len(named) == 1 and word not in self.exact:
+                self.exact[word] = [Entity(kind, next(iter(named)))]
 
-    def lookup(
-        self, words: list[str]
-    ) -> tuple[list[Entity], list[tuple[str, list[Entity]]], list[str]]:
+    def lookup(self, words: list[str]) -> Lookup:
         """Entities named exactly or clearly, words matching several names, unmatched words."""
         words = [_normal(w) for w in words]
-        hits: list[Entity] = []
-        unclear: list[tuple[str, list[Entity]]] = []
-        unmatched: list[str] = []
+        found = Lookup()
         i = 0
         while i < len(words):
             for size in (3, 2, 1):
@@ -237,7 +229,7 @@ class _Index:
                 if i + size <= len(words) and phrase in self.exact:
                     if size == 1 and phrase in _STOPWORDS:
                         continue
-                    hits.extend(self.exact[phrase])
+                    found.hits.extend(self.exact[phrase])
                     i += size
                     break
             else:
@@ -246,34 +238,50 @@ class _Index:
                 if word in _STOPWORDS or word.isdigit():
                     continue
                 if word in _VENDOR_WORDS:  # too generic to guess a name from: say it was unused
-                    unmatched.append(word)
+                    found.unmatched.append(word)
                     continue
-                found = self._fuzzy(word)
-                if isinstance(found, Entity):
-                    hits.append(found)
-                elif found:
-                    unclear.append((word, found))
+                if services := self._services(word):
+                    if len(services) == 1:
+                        found.hits.append(services[0])
+                        found.read_as[services[0]] = word
+                    else:
+                        found.unclear.append((word, services))
+                    continue
+                fuzzy = self._fuzzy(word)
+                if isinstance(fuzzy, Entity):
+                    found.hits.append(fuzzy)
+                elif fuzzy:
+                    found.unclear.append((word, fuzzy))
                 else:
-                    unmatched.append(word)
-        return hits, unclear, unmatched
+                    found.unmatched.append(word)
+        return found
+
+    def _services(self, word: str) -> list[Entity]:
+        """The services a short name stands for ("s3" is AmazonS3, "bq" BigQuery)."""
+        return [Entity("service", r.service) for r in names.service_readings(word, self.services)]
 
     def _fuzzy(self, word: str) -> Entity | list[Entity] | None:
         if len(word) < 3 or not self.named:
             return None
-        ranked = process.extract(
-            _normal(word),
-            list(self.named),
-            scorer=fuzz.WRatio,
-            limit=8,
-            score_cutoff=FUZZY_SUGGEST,
-        )
+        policy = names.QUESTION_WORDS
+        ranked = names.ranked(word, list(self.named), cutoff=policy.suggest, limit=8)
         if not ranked:
             return None
-        entities = [e for label, _score, _i in ranked for e in self.named[label]]
+        entities = [e for label, _score in ranked for e in self.named[label]]
         best, runner_up = ranked[0][1], (ranked[1][1] if len(ranked) > 1 else 0.0)
-        if len(entities) == 1 or (best >= FUZZY_ACCEPT and best - runner_up >= CLEAR_LEAD):
+        if len(entities) == 1 or policy.takes(best, runner_up):
             return entities[0]
         return list(dict.fromkeys(entities))
+
+
+@dataclass
+class Lookup:
+    """What the words of a question named."""
+
+    hits: list[Entity] = field(default_factory=list)  # named exactly or clearly
+    unclear: list[tuple[str, list[Entity]]] = field(default_factory=list)  # word -> several
+    unmatched: list[str] = field(default_factory=list)  # named nothing
+    read_as: dict[Entity, str] = field(default_factory=dict)  # service -> the short name used
 
 
 # -- periods and grouping ----------------------------------------------------------------------
@@ -400,10 +408,11 @@ def understand(text: str, *, known: KnownNames) -> Understood | Ambiguous | NotU
     for _name, pattern in _INTENTS:
         rest = pattern.sub(" ", rest)
     index = _Index(known)
-    hits, unclear, unmatched = index.lookup(_TOKEN_RE.findall(rest))
+    found_words = index.lookup(_TOKEN_RE.findall(rest))
+    hits, unclear, unmatched = found_words.hits, found_words.unclear, found_words.unmatched
     for wanted in explicit:  # team:ml and the like, resolved among names of that kind only
-        found_kind = [e for e in index.lookup([_normal(wanted.name)])[0] if e.kind == wanted.kind]
-        hits = found_kind[:1] + hits if found_kind else hits
+        by_kind = [e for e in index.lookup([_normal(wanted.name)]).hits if e.kind == wanted.kind]
+        hits = by_kind[:1] + hits if by_kind else hits
     if intent is None:
         if period or group:
             intent = "spend"
@@ -428,6 +437,8 @@ def understand(text: str, *, known: KnownNames) -> Understood | Ambiguous | NotU
                 )
             return Ambiguous(asked=unclear[0][0], candidates=unique)
     command = _command(intent, entity, known, period if intent == "spend" else None, group)
+    if entity is not None and entity in found_words.read_as:
+        notes.append(f"“{found_words.read_as[entity]}” read as {entity.name}")
     if command is None:
         return NotUnderstood(
             f"I could not tell what the {intent} question is about",

@@ -16,7 +16,6 @@ are per currency. Tags give team/model/pipeline; ops.yml allocation rules map ot
 from __future__ import annotations
 
 import asyncio
-import difflib
 import threading
 import time
 from collections import defaultdict
@@ -29,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import duckdb
 import structlog
 
+from integrations import names
 from integrations.errors import SourceDataError, SourceError, SourceNotFound, SourceUnavailable
 from integrations.focus.schema import SUPPORTED_VERSIONS, provider_column, required_columns
 from integrations.focus.sql import (
@@ -302,11 +302,11 @@ def check_columns(columns: Mapping[str, str], *, version: str, source: str, path
     missing = [c for c in required_columns(version) if c not in columns]
     if not missing:
         return
-    candidates = {c.lower(): c for c in present if not c.lower().startswith("x_")}
+    candidates = [c for c in present if not c.lower().startswith("x_")]
     problems = []
     for column in missing:
-        guess = difflib.get_close_matches(column.lower(), list(candidates), n=1, cutoff=0.75)
-        hint = f"; did you mean '{candidates[guess[0]]}'?" if guess else ""
+        guess = names.closest(column, candidates, names.KEYS)
+        hint = f"; did you mean '{guess}'?" if guess else ""
         problems.append(f"{column} missing (FOCUS {version} mandatory column){hint}")
     fix = f"re-export {path} with the FOCUS {version} column names"
     other = "1.3" if version != "1.3" else "1.2"
