@@ -41,6 +41,7 @@ from integrations.errors import (
 )
 from integrations.http import probe_call
 from integrations.models import (
+    CostCoverage,
     CostMeasure,
     ProbeResult,
     SpendDimension,
@@ -302,6 +303,11 @@ class AwsCostExplorer:
             error = aws_error(exc, source=SOURCE, auth_fix=AUTH_FIX)
             log.warning("aws_call_failed", source=SOURCE, error=str(error))
             raise error from None
+
+    async def coverage(self) -> CostCoverage:
+        """Cost Explorer's days are UTC days; how far back its data goes and which services it
+        has would each take a billed request, so they are left unknown."""
+        return CostCoverage(source=SOURCE, timezone="UTC", measure=CostMeasure.effective)
 
     async def probe(self) -> ProbeResult:
         async def check() -> str:

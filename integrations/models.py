@@ -160,6 +160,23 @@ class SpendSummary(Domain):
     rows_scanned: int | None = None
 
 
+class CostCoverage(Domain):
+    """What one cost source's data covers, so answers know where it ends and how it counts.
+
+    Days are those of `timezone`, the zone the source cuts days (and so months) in. None means
+    unknown: the source cannot tell without a billed request (AWS Cost Explorer), or has no rows.
+    """
+
+    source: str
+    first_day: date | None = None  # the first day with a charge
+    last_day: date | None = None  # the last day with a charge
+    timezone: str | None = Field(None, description="IANA zone whose midnights cut its days")
+    measure: CostMeasure | None = Field(None, description="the cost column it sums")
+    services: tuple[str, ...] | None = Field(
+        None, description="every ServiceName in its data; None: not listed by this source"
+    )
+
+
 class Budget(Domain):
     team: str
     monthly: Decimal

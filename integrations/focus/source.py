@@ -20,6 +20,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,7 +41,14 @@ from integrations.focus.sql import (
     spend_statement,
 )
 from integrations.http import probe_call, redact
-from integrations.models import CostMeasure, ProbeResult, SpendLine, SpendQuery, SpendSummary
+from integrations.models import (
+    CostCoverage,
+    CostMeasure,
+    ProbeResult,
+    SpendLine,
+    SpendQuery,
+    SpendSummary,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -92,6 +100,7 @@ class FocusCostSource:
         self._lock = threading.Lock()
         self._files: tuple[str, ...] = ()
         self._layout: Layout | None = None
+        self._coverage: tuple[tuple[str, ...], CostCoverage] | None = None  # per set of files
 
     # -- CostSource ----------------------------------------------------------------------------
     async def spend(self, query: SpendQuery) -> SpendSummary:
@@ -102,6 +111,11 @@ class FocusCostSource:
             return SpendSummary(query=query, rows_scanned=0)
         rows = await self._run(lambda cur: self._spend_rows(cur, query))
         return summarize(query, rows)
+
+    async def coverage(self) -> CostCoverage:
+        """First and last charge day (local days of `timezone`), measure and services; read once
+        per set of files, so a new monthly file is seen and an unchanged export costs one glob."""
+        return await self._run(self._coverage_of)
 
     async def probe(self) -> ProbeResult:
         async def check() -> str:
@@ -171,6 +185,35 @@ class FocusCostSource:
             ms=round((time.perf_counter() - started) * 1000, 1),
         )
         return rows
+
+    def _coverage_of(self, cur: duckdb.DuckDBPyConnection) -> CostCoverage:
+        layout = self._prepare(cur)
+        files = self._files
+        if self._coverage is not None and self._coverage[0] == files:
+            return self._coverage[1]
+        found = cur.execute(
+            f"SELECT min(epoch_us({layout.timestamp})), max(epoch_us({layout.timestamp})), "
+            "list(DISTINCT ServiceName ORDER BY ServiceName) FILTER (WHERE ServiceName <> '') "
+            "FROM focus_rows"
+        ).fetchall()
+        first, last, services = found[0] if found else (None, None, None)
+        coverage = CostCoverage(
+            source=self.name,
+            first_day=self._local_day(first),
+            last_day=self._local_day(last),
+            timezone=self.tz.key,
+            measure=self.measure,
+            services=tuple(services or ()),
+        )
+        with self._lock:
+            self._coverage = (files, coverage)
+        return coverage
+
+    def _local_day(self, epoch_us: int | None) -> date | None:
+        if epoch_us is None:
+            return None
+        instant = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(epoch_us))
+        return instant.astimezone(self.tz).date()
 
     def _probe_rows(self, cur: duckdb.DuckDBPyConnection) -> tuple[int, str, int, str, str, int]:
         layout = self._prepare(cur)
