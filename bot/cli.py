@@ -136,12 +136,14 @@ def check_config(
 
     target = path or get_settings().switchboard_config
     issues = check_ops_config(target)
-    if not issues:
-        typer.secho(f"{target}: OK", fg=typer.colors.GREEN)
-        return
     for issue in issues:
         typer.echo(str(issue))
-    typer.secho(f"{target}: {len(issues)} problem(s)", fg=typer.colors.RED, err=True)
+    errors = [issue for issue in issues if issue.severity == "error"]
+    if not errors:
+        warned = f" ({len(issues)} warning(s))" if issues else ""
+        typer.secho(f"{target}: OK{warned}", fg=typer.colors.GREEN)
+        return
+    typer.secho(f"{target}: {len(errors)} problem(s)", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=1)
 
 

@@ -113,7 +113,7 @@ def build_sources(
                 b.path,
                 version=b.version,
                 measure=CostMeasure(b.measure),
-                timezone=b.timezone,
+                timezone=b.day_timezone or cfg.workspace.timezone,
                 allocation=allocation,
                 service_owners=dict(cfg.ownership.services) or None,
             )

@@ -38,6 +38,30 @@ def match_name(asked: str, choices: Iterable[str], *, kind: str) -> str | Unknow
     return found.name if found.name is not None else Unknown(kind, asked, found.suggestions)
 
 
+@dataclass(frozen=True)
+class ReadAs:
+    """A name taken from a short name or another spelling: the answer says how it was read."""
+
+    name: str
+    note: str = ""  # "s3 read as Amazon Simple Storage Service"; "" when typed as it is
+
+
+def resolve_service(asked: str, services: Iterable[str]) -> ReadAs | Unknown:
+    """A service on the bill from its name, a short name ("s3", "bq") or a close spelling."""
+    known = list(dict.fromkeys(services))
+    found = names.resolve(asked, known, names.NAMES)
+    if found.name is not None and names.normal(found.name) == names.normal(asked):
+        return ReadAs(found.name)
+    readings = names.service_readings(asked, known)
+    if len(readings) == 1:
+        return ReadAs(readings[0].service, f"{asked} read as {readings[0].service}")
+    if readings:  # one short name, several services ("s3": AmazonS3 and Amazon S3 Glacier)
+        return Unknown("service", asked, tuple(r.service for r in readings))
+    if found.name is not None:
+        return ReadAs(found.name, f"{asked} read as {found.name}")
+    return Unknown("service", asked, found.suggestions)
+
+
 def resolve_team(config: OpsConfig, asked: str) -> str | Unknown:
     """A team slug from its slug or display name ("ml" is not enough when two teams start so,
     but is taken when only ml-platform does)."""

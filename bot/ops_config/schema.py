@@ -130,6 +130,9 @@ class OpsConfig(StrictModel):
             budget.currency = budget.currency or self.workspace.currency
         for digest in self.digests:
             digest.timezone = digest.timezone or self.workspace.timezone
+        focus = self.sources.focus
+        if focus is not None and focus.day_timezone is None:
+            focus.day_timezone = self.workspace.timezone  # a month is the workspace's month
         if not (info.context or {}).get(SKIP_CONSISTENCY):
             problems = consistency_problems(self.model_dump(mode="python"))
             if problems:
