@@ -143,7 +143,7 @@ class CommandRouter:
         deps = deps_for(ctx)
         today = deps.today if not isinstance(deps, Reply) else None
         try:
-            known = await known_names(ctx.services, today=today)
+            known = await known_names(ctx.services, today=today, question=text)
             return understand(text, known=known)
         except Exception:
             log.exception("question_not_read")

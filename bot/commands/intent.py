@@ -8,6 +8,7 @@ from everyday words ("last week" is `7d`). Only known names ever reach the comma
 from __future__ import annotations
 
 import asyncio
+import calendar
 import re
 import time
 import weakref
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
+from bot.answers.periods import PeriodError, resolve_period
 from bot.commands.grammar import GROUP_DIMENSIONS, ParsedCommand, parse
 from integrations import names
 from integrations.models import SpendDimension, SpendQuery
@@ -33,6 +35,7 @@ class KnownNames:
     services: tuple[str, ...] = ()
     owners: Mapping[str, str] = field(default_factory=dict)  # pipeline or model -> team slug
     today: date | None = None  # for month names ("spend in october")
+    data_ends: date | None = None  # the last day of cost data: "in may" is a May that has data
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,13 @@ _PERIODS: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
         (r"\b(?:last-)?([0-9]{1,3})d\b", "{0}d", ""),
     )
 )
-_MONTH_RE = re.compile(r"\b(" + "|".join(_MONTHS) + r")(?: ([0-9]{4}))?\b")
+_MONTH_RE = re.compile(
+    r"\b(?:(in|for|during|of|over|through|since|last|previous|past) )?("
+    + "|".join(_MONTHS)
+    + r"|"
+    + "|".join(m[:3] for m in _MONTHS if len(m) > 4 and m != "june")
+    + r"|sept)(?: ([0-9]{4}))?\b"
+)
 _GROUP_RE = re.compile(
     r"\b(?:by|per|split by|broken down by|grouped by|for each) ("
     + "|".join(GROUP_DIMENSIONS)
@@ -296,7 +305,9 @@ class _Said:
     spoken: str
 
 
-def _period(text: str, today: date | None) -> tuple[_Said | None, str]:
+def _period(
+    text: str, today: date | None, data_ends: date | None = None
+) -> tuple[_Said | None, str]:
     """The period the text names, and the text with the period words removed."""
     for pattern, token, note in _PERIODS:
         found = pattern.search(text)
@@ -311,13 +322,33 @@ def _period(text: str, today: date | None) -> tuple[_Said | None, str]:
             said = _Said(value, f"“{spoken}” {told}" if told else "", spoken)
             return said, _cut(text, found)
     found = _MONTH_RE.search(text)
-    if found and today is not None and (found.group(1) != "may" or found.group(2)):
-        month = _MONTHS.index(found.group(1)) + 1
-        year = int(found.group(2)) if found.group(2) else today.year
-        if not found.group(2) and (year, month) > (today.year, today.month):
-            year -= 1
-        return _Said(f"{year:04d}-{month:02d}", "", found.group(0)), _cut(text, found)
+    if found and today is not None:
+        said = _month(found, today, data_ends)
+        if said is not None:
+            return said, _cut(text, found)
     return None, text
+
+
+def _month(found: re.Match[str], today: date, data_ends: date | None) -> _Said | None:
+    """A month name as a period: with a year as written; without one, the most recent such
+    month that has ended or has cost data ("may" alone is a verb: only "in may", "may 2026")."""
+    lead, name, year = found.group(1), found.group(2), found.group(3)
+    if (name == "may" or name not in _MONTHS) and not (lead or year):
+        return None  # "may" alone is a verb, "mar" or "dec" alone may be anything
+    month = next(i for i, m in enumerate(_MONTHS, 1) if m.startswith(name[:3]))
+    spoken = found.group(0).removeprefix(f"{lead} " if lead else "")
+    if year:
+        return _Said(f"{int(year):04d}-{month:02d}", "", spoken)
+    this_month = (today.year, today.month)
+    chosen = today.year if (today.year, month) <= this_month else today.year - 1
+    if (chosen, month) == this_month:
+        has_data = data_ends is None or data_ends >= date(chosen, month, 1)
+        if lead in ("last", "previous", "past") or not has_data:
+            chosen -= 1  # this month has no data yet, or the one before was meant
+    token = f"{chosen:04d}-{month:02d}"
+    so_far = " so far" if (chosen, month) == this_month else ""
+    note = f"“{spoken}” read as {calendar.month_name[month]} {chosen}{so_far}"
+    return _Said(token, note, spoken)
 
 
 def _cut(text: str, found: re.Match[str]) -> str:
@@ -399,7 +430,7 @@ def understand(text: str, *, known: KnownNames) -> Understood | Ambiguous | NotU
         return NotUnderstood("nothing to read")
     notes: list[str] = []
     explicit = [Entity(k, v) for k, v in _FILTER_RE.findall(cleaned)]
-    said, rest = _period(_FILTER_RE.sub(" ", cleaned), known.today)
+    said, rest = _period(_FILTER_RE.sub(" ", cleaned), known.today, known.data_ends)
     period = said.token if said else None
     group = None
     if found := _GROUP_RE.search(rest):
@@ -468,18 +499,23 @@ def _checked(command: str, notes: list[str], leftovers: list[str]) -> Understood
 
 KNOWN_NAMES_TTL = 60.0  # seconds; new pipelines and models show up within a minute
 BILLED_SERVICES_TTL = 3600.0  # the services on the bill change rarely: one query an hour
-BILLED_SERVICES_DAYS = 90  # services billed in this many days can be asked about by name
+BILLED_SERVICES_DAYS = 90  # without a period asked, services billed in this many days count
+Services = tuple[str, ...]
 _known_cache: weakref.WeakKeyDictionary[Any, tuple[float, KnownNames]] = weakref.WeakKeyDictionary()
-_billed_cache: weakref.WeakKeyDictionary[Any, tuple[float, date, tuple[str, ...]]] = (
+_billed_cache: weakref.WeakKeyDictionary[Any, dict[tuple[date, date], tuple[float, Services]]] = (
     weakref.WeakKeyDictionary()
 )
 _NOT_A_SERVICE = frozenset({"", "unallocated", "unknown", "total"})
 
 
-async def known_names(services: Mapping[str, Any], *, today: date | None = None) -> KnownNames:
-    """Names from the sources (pipelines, models, the services on the bill) and ops.yml (teams,
-    services, owners).
+async def known_names(
+    services: Mapping[str, Any], *, today: date | None = None, question: str = ""
+) -> KnownNames:
+    """Names from the sources (pipelines, models, the services in the cost data) and ops.yml
+    (teams, services, owners).
 
+    Services are those the cost sources list for all their data; a source that cannot list them
+    is asked which it billed in the period the question names (else the last 90 days of data).
     Cached per sources object: a question should not list every pipeline again, nor scan the
     bill for its services. A source that does not answer leaves its names out (the question may
     then be ambiguous) and is asked again next time.
@@ -488,11 +524,50 @@ async def known_names(services: Mapping[str, Any], *, today: date | None = None)
     sources = services.get("sources")
     if config is None or sources is None:
         return KnownNames(today=today)
-    names, billed = await asyncio.gather(
-        _catalog(config, sources), _billed_services(sources, today)
+    names, (listed, unlisted, data_ends) = await asyncio.gather(
+        _catalog(config, sources), _covered(sources)
     )
+    billed: Services = ()
+    if unlisted and today is not None:
+        window = _window(question, today, data_ends)
+        billed = await _billed_services(sources, window)
     configured = tuple(config.ownership.services)
-    return replace(names, services=tuple(dict.fromkeys((*configured, *billed))), today=today)
+    return replace(
+        names,
+        services=tuple(dict.fromkeys((*configured, *listed, *billed))),
+        today=today,
+        data_ends=data_ends,
+    )
+
+
+async def _covered(sources: Any) -> tuple[Services, bool, date | None]:
+    """(services the cost sources list, whether any cannot list them, the last day of data)."""
+    ask = getattr(sources, "coverage", None)
+    if ask is None:
+        return (), True, None
+    found = await ask()
+    coverage = found.value
+    listed = tuple(
+        s for c in coverage for s in (c.services or ()) if s.casefold() not in _NOT_A_SERVICE
+    )
+    unlisted = bool(found.problems) or not coverage or any(c.services is None for c in coverage)
+    lasts = [c.last_day for c in coverage]
+    ends = max(d for d in lasts if d) if lasts and all(lasts) and not found.problems else None
+    return tuple(dict.fromkeys(listed)), unlisted, ends
+
+
+def _window(question: str, today: date, data_ends: date | None) -> tuple[date, date]:
+    """[start, end) to look for billed services in: the period the question names, else the
+    last BILLED_SERVICES_DAYS days of data."""
+    said, _rest = _period(_clean(question), today, data_ends)
+    if said is not None:
+        try:
+            period = resolve_period(said.token, today)
+            return period.start, period.end
+        except PeriodError:
+            pass
+    last = min(today, data_ends) if data_ends else today
+    return last - timedelta(days=BILLED_SERVICES_DAYS), last + timedelta(days=1)
 
 
 async def _catalog(config: Any, sources: Any) -> KnownNames:
@@ -516,25 +591,23 @@ async def _catalog(config: Any, sources: Any) -> KnownNames:
     return names
 
 
-async def _billed_services(sources: Any, today: date | None) -> tuple[str, ...]:
-    """The services the bill reports in the last BILLED_SERVICES_DAYS ("s3" is Amazon S3 even
-    when ops.yml assigns it to no team), from one grouped query an hour per sources object."""
-    if today is None:
-        return ()
-    cached = _billed_cache.get(sources)
-    if cached is not None and cached[0] >= time.monotonic() and cached[1] == today:
-        return cached[2]
-    window = SpendQuery(
-        start=today - timedelta(days=BILLED_SERVICES_DAYS),
-        end=today + timedelta(days=1),
-        group_by=SpendDimension.service,
-    )
-    found = await sources.spend(window)
+async def _billed_services(sources: Any, window: tuple[date, date]) -> Services:
+    """The services billed in `window` ("s3" is Amazon S3 even when ops.yml assigns it to no
+    team), from one grouped query an hour per sources object and window."""
+    now = time.monotonic()
+    windows = _billed_cache.setdefault(sources, {})
+    for old in [w for w, (expires, _names) in windows.items() if expires < now]:
+        del windows[old]  # periods asked about come and go: keep only the live ones
+    cached = windows.get(window)
+    if cached is not None:
+        return cached[1]
+    query = SpendQuery(start=window[0], end=window[1], group_by=SpendDimension.service)
+    found = await sources.spend(query)
     names = tuple(
         dict.fromkeys(
             line.key for line in found.value.lines if line.key.casefold() not in _NOT_A_SERVICE
         )
     )
     if not found.problems:
-        _billed_cache[sources] = (time.monotonic() + BILLED_SERVICES_TTL, today, names)
+        windows[window] = (time.monotonic() + BILLED_SERVICES_TTL, names)
     return names

@@ -56,8 +56,6 @@ def own_deps(
     """AnswerDeps over `charges` written as a FOCUS export in `tmp_path`, as of `now`."""
     export = write_export(charges, tmp_path / "exports")
     config = own_config(export, focus=focus, **sections)
-    found = deps_for(
-        AskContext(services=own_services(config, extra_costs=extra_costs), now=now)
-    )
+    found = deps_for(AskContext(services=own_services(config, extra_costs=extra_costs), now=now))
     assert isinstance(found, AnswerDeps)
     return found

@@ -95,7 +95,5 @@ async def test_a_source_whose_data_stops_early_marks_the_answer_partial(tmp_path
     deps = own_deps(tmp_path, MARCH_TO_MAY, now=JULY, extra_costs=(gcp,))
     found = await answer(deps, period="2026-05")
     assert found.data_ends == date(2026, 5, 28)  # the AWS export goes on to 28 May
-    assert [(p.source, p.reason) for p in found.problems] == [
-        ("gcp", "cost data ends 15 Apr 2026")
-    ]
+    assert [(p.source, p.reason) for p in found.problems] == [("gcp", "cost data ends 15 Apr 2026")]
     assert "gcp" in shown(found) and "cost data ends 15 Apr 2026" in shown(found)
