@@ -173,7 +173,9 @@ def check_sources(
             err=True,
         )
         raise typer.Exit(code=1)
-    typer.secho(f"all {len(results)} source(s) OK", fg=typer.colors.GREEN)
+    warned = sum(len(r.warnings) for r in results)
+    also = f", {warned} warning(s)" if warned else ""
+    typer.secho(f"all {len(results)} source(s) OK{also}", fg=typer.colors.GREEN)
 
 
 @db_app.command("upgrade")

@@ -194,6 +194,7 @@ class ProbeResult(Domain):
     latency_ms: float | None = None
     detail: str = ""
     fix: str | None = None
+    warnings: tuple[str, ...] = ()  # works, but something looks wrong (e.g. allocation rules)
 
 
 class SourceProblem(Domain):

@@ -20,6 +20,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -37,6 +38,7 @@ from integrations.focus.sql import (
     UNALLOCATED,
     Allocation,
     Layout,
+    allocation_statement,
     day_from_number,
     spend_statement,
 )
@@ -53,6 +55,7 @@ from integrations.models import (
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
+UNALLOCATED_WARNING = 0.5  # check-sources warns when more of the spend than this has no team
 _NUMERIC = ("DECIMAL", "DOUBLE", "FLOAT", "REAL", "INTEGER", "BIGINT", "HUGEINT", "SMALLINT")
 _CSV_TYPES = {
     "BilledCost": "DECIMAL(38,10)",
@@ -118,15 +121,20 @@ class FocusCostSource:
         return await self._run(self._coverage_of)
 
     async def probe(self) -> ProbeResult:
+        warnings: list[str] = []
+
         async def check() -> str:
             files, fmt, rows, first, last, bad_tags = await self._run(self._probe_rows)
             span = f"charges {first} to {last}" if first else "no charges"
             detail = f"{files} {fmt} file(s), {rows:,} rows, {span} (FOCUS {self.version})"
             if bad_tags:
                 detail += f"; {bad_tags:,} rows have Tags that are not a JSON object (unallocated)"
+            if rows:
+                warnings.extend(await self._run(self._allocation_warnings))
             return detail
 
-        return await probe_call(self.name, check)
+        result = await probe_call(self.name, check)
+        return result.model_copy(update={"warnings": tuple(warnings)})
 
     def close(self) -> None:
         with self._lock:
@@ -215,6 +223,36 @@ class FocusCostSource:
         instant = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(epoch_us))
         return instant.astimezone(self.tz).date()
 
+    def _allocation_warnings(self, cur: duckdb.DuckDBPyConnection) -> list[str]:
+        """Allocation rules that match no row, and most spend landing on no team."""
+        layout = self._prepare(cur)
+        statement = allocation_statement(
+            layout, measure=str(self.measure), allocation=self.allocation
+        )
+        rows = cur.execute(statement.sql, statement.params).fetchall()
+        warnings = []
+        folded = {k.casefold() for k in layout.tag_keys}
+        for i, (key, value, team) in enumerate(self.allocation.rules):
+            if sum(int(row[3 + i] or 0) for row in rows):
+                continue
+            where = f"ownership.cost_allocation.{key}"
+            if key.casefold() not in folded:
+                guess = names.closest(key, layout.tag_keys, names.KEYS)
+                hint = f" (did you mean '{guess}'?)" if guess else ""
+                warnings.append(f"{where}: no row has a tag '{key}'{hint}")
+            else:
+                warnings.append(f"{where}: '{value}' -> {team} matches no row")
+        if rows:
+            currency, total, unallocated, *_counts = max(rows, key=lambda r: abs(r[1] or 0))
+            share = float(unallocated / total) if total and total > 0 else 0.0
+            if share > UNALLOCATED_WARNING:
+                warnings.append(
+                    f"{share:.0%} of the {currency} spend has no team: no allocation rule, "
+                    "`team` tag or service owner names one (`/ops spend team:unallocated by "
+                    "service` shows where it is)"
+                )
+        return warnings
+
     def _probe_rows(self, cur: duckdb.DuckDBPyConnection) -> tuple[int, str, int, str, str, int]:
         layout = self._prepare(cur)
         bad = (
@@ -255,9 +293,25 @@ class FocusCostSource:
             columns = dict(zip(relation.columns, (str(t) for t in relation.types), strict=True))
             layout = self._layout_for(columns)
             relation.create_view("focus_rows", replace=True)
+            layout = replace(layout, tag_keys=self._tag_keys(cur, layout))
             self._files, self._layout = files, layout
             log.info("focus_files", source=self.name, files=len(files), format=fmt)
             return layout
+
+    def _tag_keys(self, cur: duckdb.DuckDBPyConnection, layout: Layout) -> tuple[str, ...]:
+        """Every tag key the files use, read once per set of files, so a rule on `Owner` also
+        reads rows tagged `owner` without parsing every row's keys in every query."""
+        if layout.tags == "json":
+            keys = "unnest(TRY(json_keys(Tags)))"
+        elif layout.tags == "map":
+            keys = "unnest(map_keys(Tags))"
+        else:
+            return ()
+        found = cur.execute(
+            f"SELECT DISTINCT k FROM (SELECT {keys} AS k FROM focus_rows "
+            "WHERE Tags IS NOT NULL) WHERE k IS NOT NULL ORDER BY k"
+        ).fetchall()
+        return tuple(str(row[0]) for row in found)
 
     def _csv_relation(self, cur: duckdb.DuckDBPyConnection, files: tuple[str, ...]) -> Any:
         """Sniff the dialect and header once; the view then reads with a fixed schema, so a

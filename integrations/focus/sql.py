@@ -36,6 +36,13 @@ class Layout:
     costs: Mapping[str, str] = field(default_factory=dict)  # FOCUS measure -> expression
     provider: str = "ProviderName"
     tags: str | None = "json"  # "json", "map" or None (no Tags column)
+    tag_keys: tuple[str, ...] = ()  # every tag key the files use, as spelled there
+
+    def spellings(self, key: str) -> tuple[str, ...]:
+        """`key` as asked, then every other spelling of it the files use ('Owner', 'owner'):
+        tag keys are matched without regard to case, as people read them."""
+        folded = key.casefold()
+        return (key, *(k for k in self.tag_keys if k != key and k.casefold() == folded))
 
 
 @dataclass(frozen=True)
@@ -128,6 +135,12 @@ def _instant(at: datetime, naive: bool) -> datetime:
 
 
 def _tag_expr(layout: Layout, key: str, bind: Binder) -> str:
+    """The value of tag `key` in any spelling of it the files use (the asked one first)."""
+    found = [_one_tag(layout, spelling, bind) for spelling in layout.spellings(key)]
+    return found[0] if len(found) == 1 else f"coalesce({', '.join(found)})"
+
+
+def _one_tag(layout: Layout, key: str, bind: Binder) -> str:
     if layout.tags == "json":
         pointer = "/" + key.replace("~", "~0").replace("/", "~1")  # RFC 6901 escaping
         # TRY: one malformed Tags value makes that row unallocated instead of failing every
@@ -256,3 +269,32 @@ def _key_expr(group: SpendDimension | None, col: Mapping[str, str], team: str | 
     if group is SpendDimension.team:
         return team or "NULL"
     return col[str(group)]  # model, pipeline: raw tag; '' and NULL become 'unallocated' later
+
+
+def allocation_statement(layout: Layout, *, measure: str, allocation: Allocation) -> SpendStatement:
+    """SELECT currency, total cost, unallocated cost, then one row count per allocation rule
+    (rows the rule's tag matches, whether or not an earlier rule took them), over all the data:
+    what check-sources needs to say a rule matches nothing or most spend has no team."""
+    bind = Binder()
+    keys = list(dict.fromkeys(["team", *(key for key, _, _ in allocation.rules)]))
+    col = {key: f"t{i}" for i, key in enumerate(keys)}
+    inner = ", ".join(
+        [
+            f"{layout.costs[measure]} AS cost",
+            "BillingCurrency AS currency",
+            "ServiceName AS service",
+        ]
+        + [f"{_tag_expr(layout, key, bind)} AS {col[key]}" for key in keys]
+    )
+    team = _team_expr(col, allocation, bind)
+    counts = [
+        f"count(*) FILTER (WHERE {_matches(col[key], value, bind)})"
+        for key, value, _team in allocation.rules
+    ]
+    sql = (
+        f"WITH rows AS MATERIALIZED (SELECT {inner} FROM focus_rows) "
+        f"SELECT currency, sum(cost), coalesce(sum(cost) FILTER (WHERE {team} IS NULL), 0)"
+        + "".join(f", {c}" for c in counts)
+        + " FROM rows GROUP BY currency"
+    )
+    return SpendStatement(sql=sql, params=bind.params)
