@@ -158,6 +158,15 @@ def cost_and_usage_request(query: SpendQuery, *, tags: Mapping[str, str]) -> dic
         request["GroupBy"] = [{"Type": "DIMENSION", "Key": "SERVICE"}]
     elif group is SpendDimension.charge_category:
         request["GroupBy"] = [{"Type": "DIMENSION", "Key": "RECORD_TYPE"}]
+    elif group is SpendDimension.sub_account:
+        request["GroupBy"] = [{"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"}]
+    elif group is SpendDimension.account:
+        # Cost Explorer answers for the one payer account it is called with.
+        raise SourceDataError(
+            SOURCE,
+            "Cost Explorer reports one billing account: it cannot split spend by account",
+            "split by sub_account (linked accounts) instead",
+        )
     elif group in (SpendDimension.team, SpendDimension.model, SpendDimension.pipeline):
         request["GroupBy"] = [{"Type": "TAG", "Key": tags[str(group)]}]
     return request

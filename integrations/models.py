@@ -131,6 +131,8 @@ class SpendDimension(StrEnum):
     pipeline = "pipeline"
     day = "day"
     charge_category = "charge_category"
+    account = "account"  # the billing account (AWS payer, GCP billing account)
+    sub_account = "sub_account"  # AWS member account, GCP project, Azure subscription
 
 
 class SpendQuery(Domain):

@@ -41,9 +41,15 @@ def daily(first: datetime, last: datetime, cost: float, **kwargs: Any) -> list[C
 
 
 def write_export(
-    charges: list[Charge], directory: Path, *, fmt: str = "parquet", version: str = "1.2"
+    charges: list[Charge],
+    directory: Path,
+    *,
+    fmt: str = "parquet",
+    version: str = "1.2",
+    without: tuple[str, ...] = (),
 ) -> Path:
-    """Write `charges` as FOCUS files in `directory` (made if missing); returns the directory."""
+    """Write `charges` as FOCUS files in `directory` (made if missing), leaving out the columns
+    named in `without`; returns the directory."""
     columns: dict[str, list[Any]] = {
         name: []
         for name in (
@@ -85,5 +91,6 @@ def write_export(
         }
         for name, value in row.items():
             columns[name].append(value)
-    write_focus(columns, directory, fmt=fmt, version=version)
+    kept = {name: values for name, values in columns.items() if name not in without}
+    write_focus(kept, directory, fmt=fmt, version=version)
     return directory

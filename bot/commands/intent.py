@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from bot.answers.periods import PeriodError, resolve_period
-from bot.commands.grammar import GROUP_DIMENSIONS, ParsedCommand, parse
+from bot.commands.grammar import DIMENSION_ALIASES, GROUP_DIMENSIONS, ParsedCommand, parse
 from integrations import names
 from integrations.models import SpendDimension, SpendQuery
 
@@ -139,7 +139,7 @@ _MONTH_RE = re.compile(
 )
 _GROUP_RE = re.compile(
     r"\b(?:by|per|split by|broken down by|grouped by|for each) ("
-    + "|".join(GROUP_DIMENSIONS)
+    + "|".join(sorted([*GROUP_DIMENSIONS, *DIMENSION_ALIASES, "charge category"], key=len)[::-1])
     + r")s?\b"
 )
 _FILTER_RE = re.compile(r"\b(team|model|pipeline|service):([a-z0-9_.\-]+)")
@@ -434,7 +434,8 @@ def understand(text: str, *, known: KnownNames) -> Understood | Ambiguous | NotU
     period = said.token if said else None
     group = None
     if found := _GROUP_RE.search(rest):
-        group, rest = found.group(1), _cut(rest, found)
+        said_group = found.group(1).replace(" ", "_")
+        group, rest = DIMENSION_ALIASES.get(said_group, said_group), _cut(rest, found)
     intent = next((name for name, pattern in _INTENTS if pattern.search(rest)), None)
     for _name, pattern in _INTENTS:
         rest = pattern.sub(" ", rest)

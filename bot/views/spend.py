@@ -61,7 +61,7 @@ def _subject(answer: SpendAnswer) -> tuple[str, str]:
     if answer.unallocated:
         rest = label.removeprefix(answer.scope.team or "").removeprefix(", ")
         of = f" of *{escape(rest)}*" if rest else ""
-        return f"Spend no team carries (*unallocated*){of}", "came to"
+        return f"Spend with no team (*unallocated*){of}", "was"
     if not label:
         return "All teams", "spent"
     verb = "spent" if answer.scope.team and label == answer.scope.team else "cost"
@@ -91,9 +91,10 @@ def spend_headline(answer: SpendAnswer) -> str:
         during += f" (cost data ends {_day(answer.data_ends)})"
     if answer.empty:
         if answer.problems:
-            return f"I could not read the spend of {who} {during}: the cost source did not answer."
+            return f"I could not read the spend of {who} {during}: see the note below."
         return f"No spend recorded for {who} {during}."
     unknown_before = _no_comparison(answer)
+    head = "" if verb == "was" else f" {verb}"  # "spent in May:", but never "was in May:"
     if len(answer.totals) == 1:
         total = answer.totals[0]
         spent = f"{who} {verb} *{_amount(total.current, total.currency)}* {during}"
@@ -102,11 +103,11 @@ def spend_headline(answer: SpendAnswer) -> str:
         return f"{spent}, {_trend(total, before)}."
     if unknown_before:
         lines = [f"• *{_amount(t.current, t.currency)}*" for t in answer.totals]
-        return f"{who} {verb} {during} (each currency on its own; {unknown_before}):\n" + "\n".join(
+        return f"{who}{head} {during} (each currency on its own; {unknown_before}):\n" + "\n".join(
             lines
         )
     lines = [f"• *{_amount(t.current, t.currency)}*, {_trend(t, before)}" for t in answer.totals]
-    return f"{who} {verb} {during} (each currency on its own):\n" + "\n".join(lines)
+    return f"{who}{head} {during} (each currency on its own):\n" + "\n".join(lines)
 
 
 def _budget_or_forecast(answer: SpendAnswer) -> str | None:

@@ -47,6 +47,7 @@ from integrations.models import (
     CostCoverage,
     CostMeasure,
     ProbeResult,
+    SpendDimension,
     SpendLine,
     SpendQuery,
     SpendSummary,
@@ -181,6 +182,16 @@ class FocusCostSource:
         self, cur: duckdb.DuckDBPyConnection, query: SpendQuery
     ) -> list[tuple[Any, ...]]:
         layout = self._prepare(cur)
+        group = query.group_by
+        if group in (SpendDimension.account, SpendDimension.sub_account):
+            if str(group) not in layout.accounts:
+                column = _ACCOUNT_COLUMNS[str(group)][0]
+                raise SourceDataError(
+                    self.name,
+                    f"these files have no {column} column, so spend cannot be split by {group}",
+                    "split by account or service, or export the column (FOCUS "
+                    f"{self.version} {column})",
+                )
         started = time.perf_counter()
         statement = spend_statement(
             query, layout=layout, measure=str(query.measure), tz=self.tz, allocation=self.allocation
@@ -390,7 +401,30 @@ class FocusCostSource:
             costs=costs,
             provider=provider_column(self.version),
             tags=tags,
+            accounts={
+                dim: _account_label(id_column, name_column, columns)
+                for dim, (id_column, name_column) in _ACCOUNT_COLUMNS.items()
+                if id_column in columns
+            },
         )
+
+
+# The FOCUS columns behind `by account` and `by sub_account`: (id, name). BillingAccountId is
+# mandatory, SubAccountId conditional (absent from exports of single-account setups).
+_ACCOUNT_COLUMNS = {
+    "account": ("BillingAccountId", "BillingAccountName"),
+    "sub_account": ("SubAccountId", "SubAccountName"),
+}
+
+
+def _account_label(id_column: str, name_column: str, columns: Mapping[str, str]) -> str:
+    """SQL for "name (id)", or the id alone; NULL without an id (shown as 'unknown')."""
+    ident = f"nullif(CAST({id_column} AS VARCHAR), '')"
+    name = f"nullif(CAST({name_column} AS VARCHAR), '')" if name_column in columns else "NULL"
+    return (
+        f"CASE WHEN {ident} IS NULL THEN NULL WHEN {name} IS NULL THEN {ident} "
+        f"ELSE {name} || ' (' || {ident} || ')' END"
+    )
 
 
 def check_columns(columns: Mapping[str, str], *, version: str, source: str, path: str) -> None:

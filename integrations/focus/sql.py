@@ -37,6 +37,8 @@ class Layout:
     provider: str = "ProviderName"
     tags: str | None = "json"  # "json", "map" or None (no Tags column)
     tag_keys: tuple[str, ...] = ()  # every tag key the files use, as spelled there
+    # account / sub_account -> "name (id)" expression, for the account columns the files have
+    accounts: Mapping[str, str] = field(default_factory=dict)
 
     def spellings(self, key: str) -> tuple[str, ...]:
         """`key` as asked, then every other spelling of it the files use ('Owner', 'owner'):
@@ -200,7 +202,10 @@ def spend_statement(
         "ServiceName AS service",
         f"{layout.provider} AS provider",
         "ChargeCategory AS category",
-    ] + [f"{_tag_expr(layout, key, bind)} AS {col[key]}" for key in keys]
+    ]
+    if query.group_by in (SpendDimension.account, SpendDimension.sub_account):
+        inner_cols.append(f"{layout.accounts[str(query.group_by)]} AS account")
+    inner_cols += [f"{_tag_expr(layout, key, bind)} AS {col[key]}" for key in keys]
     where = [f"{ts} >= {bind(_instant(start, naive))}", f"{ts} < {bind(_instant(end, naive))}"]
     if query.service is not None:
         where.append(f"ServiceName = {bind(query.service)}")
@@ -268,6 +273,8 @@ def _key_expr(group: SpendDimension | None, col: Mapping[str, str], team: str | 
         return "category"
     if group is SpendDimension.team:
         return team or "NULL"
+    if group in (SpendDimension.account, SpendDimension.sub_account):
+        return "account"  # the caller checked the files have the account columns
     return col[str(group)]  # model, pipeline: raw tag; '' and NULL become 'unallocated' later
 
 
