@@ -172,10 +172,10 @@ class CostCoverage(Domain):
     source: str
     first_day: date | None = None  # the first day with a charge
     last_day: date | None = None  # the last day with a charge
-    timezone: str | None = Field(None, description="IANA zone whose midnights cut its days")
-    measure: CostMeasure | None = Field(None, description="the cost column it sums")
+    timezone: str | None = Field(default=None, description="IANA zone whose midnights cut its days")
+    measure: CostMeasure | None = Field(default=None, description="the cost column it sums")
     services: tuple[str, ...] | None = Field(
-        None, description="every ServiceName in its data; None: not listed by this source"
+        default=None, description="every ServiceName in its data; None: not listed by this source"
     )
 
 

@@ -459,8 +459,8 @@ async def spend_answer(
     unique = list(dict.fromkeys(queries.values()))
     wants_budget = scope.team is not None and scope.team != UNALLOCATED and month_has_data
     budget_call = _team_budget(deps, scope.team) if wants_budget and scope.team else _no_budget()
-    *results, budget = await asyncio.gather(
-        *(attributed_spend(deps, q) for q in unique), budget_call
+    results, budget = await asyncio.gather(
+        asyncio.gather(*(attributed_spend(deps, q) for q in unique)), budget_call
     )
     by_query: dict[SpendQuery, Partial[SpendSummary]] = dict(zip(unique, results, strict=True))
     got = {name: by_query[q] for name, q in queries.items()}

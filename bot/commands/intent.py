@@ -323,9 +323,9 @@ def _period(
             return said, _cut(text, found)
     found = _MONTH_RE.search(text)
     if found and today is not None:
-        said = _month(found, today, data_ends)
-        if said is not None:
-            return said, _cut(text, found)
+        month = _month(found, today, data_ends)
+        if month is not None:
+            return month, _cut(text, found)
     return None, text
 
 

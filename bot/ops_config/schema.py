@@ -71,7 +71,9 @@ class Ownership(StrictModel):
     pipelines: dict[str, Slug] = Field(default_factory=dict, description="pipeline -> team")
     models: dict[str, Slug] = Field(default_factory=dict, description="model -> team")
     cost_allocation: dict[str, dict[str, Slug]] = Field(
-        default_factory=dict, description="tag key -> tag value (or glob) -> team"
+        default_factory=dict,
+        description="tag key (matched in any spelling the data uses: Owner finds owner) -> tag "
+        "value (or glob) -> team",
     )
     services: dict[str, Slug] = Field(default_factory=dict, description="cloud service -> team")
 
