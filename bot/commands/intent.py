@@ -131,7 +131,7 @@ _PERIODS: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
     )
 )
 _MONTH_RE = re.compile(
-    r"\b(?:(in|for|during|of|over|through|since|last|previous|past) )?("
+    r"\b(?:(in|for|during|of|over|last|previous|past) )?("
     + "|".join(_MONTHS)
     + r"|"
     + "|".join(m[:3] for m in _MONTHS if len(m) > 4 and m != "june")

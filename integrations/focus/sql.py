@@ -41,10 +41,15 @@ class Layout:
     accounts: Mapping[str, str] = field(default_factory=dict)
 
     def spellings(self, key: str) -> tuple[str, ...]:
-        """`key` as asked, then every other spelling of it the files use ('Owner', 'owner'):
-        tag keys are matched without regard to case, as people read them."""
-        folded = key.casefold()
-        return (key, *(k for k in self.tag_keys if k != key and k.casefold() == folded))
+        """The spellings of tag `key` the files use, the asked one first ('Owner', 'owner'):
+        tag keys are matched without regard to case, as people read them. Only spellings the
+        files have are read (each costs a JSON lookup per row); `key` itself when none does."""
+        if not self.tag_keys:
+            return (key,)
+        found = [k for k in self.tag_keys if k.casefold() == key.casefold()]
+        if key in found:
+            return (key, *(k for k in found if k != key))
+        return tuple(found) or (key,)
 
 
 @dataclass(frozen=True)
