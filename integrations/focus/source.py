@@ -10,7 +10,8 @@ organisation pays, so they are included too; group by `charge_category` to see t
 Days are local days in the configured timezone (ChargePeriodStart is UTC in FOCUS). Amounts in
 different BillingCurrency values are never added together: lines, totals and the daily series
 are per currency. Tags give team/model/pipeline; ops.yml allocation rules map other tag keys
-(e.g. a cost centre) to teams; rows with neither are 'unallocated'.
+(e.g. a cost centre) to teams; rows with neither are 'unallocated'. Tag keys match in any
+spelling the files use (`Owner` reads `owner`), from the keys read once per set of files.
 """
 
 from __future__ import annotations
