@@ -160,8 +160,11 @@ def render_budgets(board: BudgetBoard, *, command: str = "budget", page: int = 0
         notes.append(f"No budget: {no_budget}.")
     if note := _sources_note(board):
         notes.append(note)
+    ends = f" (cost data ends {_day(board.data_ends)})" if board.data_ends else ""
+    measure = f"; {escape(board.measure)}" if board.measure else ""
     notes.append(
-        f"Month to date up to {_day(board.today)}; forecasts at the month's daily run rate."
+        f"Month to date up to {_day(board.today)}{ends}; forecasts at the month's daily run "
+        f"rate{measure}."
     )
     end: list[Block] = [context(" ".join(notes))]
     if partial := partial_note(board.problems):

@@ -8,7 +8,9 @@ import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from bot.answers.budgets import budget_board
 from bot.answers.spend import SpendAnswer, spend_answer
+from bot.views.budgets import render_budgets
 from bot.views.spend import render_spend
 from integrations.focus import FocusCostSource
 from tests.answers.own_data import own_deps
@@ -97,3 +99,18 @@ async def test_a_source_whose_data_stops_early_marks_the_answer_partial(tmp_path
     assert found.data_ends == date(2026, 5, 28)  # the AWS export goes on to 28 May
     assert [(p.source, p.reason) for p in found.problems] == [("gcp", "cost data ends 15 Apr 2026")]
     assert "gcp" in shown(found) and "cost data ends 15 Apr 2026" in shown(found)
+
+
+async def test_the_budget_board_says_where_the_data_ends_and_what_it_sums(tmp_path):
+    deps = own_deps(
+        tmp_path,
+        MARCH_TO_MAY,
+        now=datetime(2026, 5, 30, 12, tzinfo=UTC),
+        budgets={"data-eng": {"monthly": 1000}},
+        focus={"measure": "BilledCost"},
+    )
+    board = await budget_board(deps)
+    assert board.data_ends == date(2026, 5, 28) and board.measure == "BilledCost"
+    footer = json.dumps(render_budgets(board).blocks, ensure_ascii=False)
+    assert "Month to date up to Sat 30 May (cost data ends Thu 28 May)" in footer
+    assert "BilledCost" in footer
