@@ -146,12 +146,14 @@ def check_config(
 
     target = path or get_settings().switchboard_config
     issues = check_ops_config(target)
-    if not issues:
-        typer.secho(f"{target}: OK", fg=typer.colors.GREEN)
-        return
     for issue in issues:
         typer.echo(str(issue))
-    typer.secho(f"{target}: {len(issues)} problem(s)", fg=typer.colors.RED, err=True)
+    errors = [issue for issue in issues if issue.severity == "error"]
+    if not errors:
+        warned = f" ({len(issues)} warning(s))" if issues else ""
+        typer.secho(f"{target}: OK{warned}", fg=typer.colors.GREEN)
+        return
+    typer.secho(f"{target}: {len(errors)} problem(s)", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=1)
 
 
@@ -181,7 +183,9 @@ def check_sources(
             err=True,
         )
         raise typer.Exit(code=1)
-    typer.secho(f"all {len(results)} source(s) OK", fg=typer.colors.GREEN)
+    warned = sum(len(r.warnings) for r in results)
+    also = f", {warned} warning(s)" if warned else ""
+    typer.secho(f"all {len(results)} source(s) OK{also}", fg=typer.colors.GREEN)
 
 
 @db_app.command("upgrade")

@@ -113,7 +113,7 @@ def build_sources(
                 b.path,
                 version=b.version,
                 measure=CostMeasure(b.measure),
-                timezone=b.timezone,
+                timezone=b.day_timezone or cfg.workspace.timezone,
                 allocation=allocation,
                 service_owners=dict(cfg.ownership.services) or None,
             )
@@ -181,4 +181,5 @@ def format_probe(result: ProbeResult) -> str:
     latency = f"{result.latency_ms:.0f} ms" if result.latency_ms is not None else "-"
     reach = "reachable" if result.reachable else "unreachable"
     line = f"{status:<4} {result.source:<18} {reach:<11} {auth:<17} {latency:>8}  {result.detail}"
+    line += "".join(f"\n     warn: {warning}" for warning in result.warnings)
     return line + (f"\n     fix: {result.fix}" if result.fix else "")

@@ -41,6 +41,7 @@ from integrations.errors import (
 )
 from integrations.http import probe_call
 from integrations.models import (
+    CostCoverage,
     CostMeasure,
     ProbeResult,
     SpendDimension,
@@ -157,6 +158,15 @@ def cost_and_usage_request(query: SpendQuery, *, tags: Mapping[str, str]) -> dic
         request["GroupBy"] = [{"Type": "DIMENSION", "Key": "SERVICE"}]
     elif group is SpendDimension.charge_category:
         request["GroupBy"] = [{"Type": "DIMENSION", "Key": "RECORD_TYPE"}]
+    elif group is SpendDimension.sub_account:
+        request["GroupBy"] = [{"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"}]
+    elif group is SpendDimension.account:
+        # Cost Explorer answers for the one payer account it is called with.
+        raise SourceDataError(
+            SOURCE,
+            "Cost Explorer reports one billing account: it cannot split spend by account",
+            "split by sub_account (linked accounts) instead",
+        )
     elif group in (SpendDimension.team, SpendDimension.model, SpendDimension.pipeline):
         request["GroupBy"] = [{"Type": "TAG", "Key": tags[str(group)]}]
     return request
@@ -302,6 +312,11 @@ class AwsCostExplorer:
             error = aws_error(exc, source=SOURCE, auth_fix=AUTH_FIX)
             log.warning("aws_call_failed", source=SOURCE, error=str(error))
             raise error from None
+
+    async def coverage(self) -> CostCoverage:
+        """Cost Explorer's days are UTC days; how far back its data goes and which services it
+        has would each take a billed request, so they are left unknown."""
+        return CostCoverage(source=SOURCE, timezone="UTC", measure=CostMeasure.effective)
 
     async def probe(self) -> ProbeResult:
         async def check() -> str:

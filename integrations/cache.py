@@ -29,6 +29,7 @@ READ_METHODS = (
     "versions",
     "model_health",
     "spend",
+    "coverage",
 )
 
 

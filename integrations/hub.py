@@ -21,6 +21,7 @@ import structlog
 from integrations.errors import SourceError
 from integrations.http import redact
 from integrations.models import (
+    CostCoverage,
     Model,
     ModelHealth,
     Partial,
@@ -196,6 +197,21 @@ class Sources:
         )
         summaries = [found[k] for k in self.costs if k in found]
         return Partial[SpendSummary](value=_merge_spend(query, summaries), problems=problems)
+
+    async def coverage(self) -> Partial[tuple[CostCoverage, ...]]:
+        """What each cost source covers, in configuration order; a source that cannot say (or
+        did not answer) is there with its name only, so nothing is claimed about its data."""
+        calls = {key: src.coverage for key, src in self.costs.items() if hasattr(src, "coverage")}
+        found, problems = await gather_partial(calls, timeout=self.timeout)
+        return Partial[tuple[CostCoverage, ...]](
+            value=tuple(
+                found[key].model_copy(update={"source": key})
+                if key in found
+                else CostCoverage(source=key)
+                for key in self.costs
+            ),
+            problems=problems,
+        )
 
     # -- probes ------------------------------------------------------------------------------
     async def probe_all(self) -> list[ProbeResult]:

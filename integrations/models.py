@@ -131,6 +131,8 @@ class SpendDimension(StrEnum):
     pipeline = "pipeline"
     day = "day"
     charge_category = "charge_category"
+    account = "account"  # the billing account (AWS payer, GCP billing account)
+    sub_account = "sub_account"  # AWS member account, GCP project, Azure subscription
 
 
 class SpendQuery(Domain):
@@ -160,6 +162,23 @@ class SpendSummary(Domain):
     rows_scanned: int | None = None
 
 
+class CostCoverage(Domain):
+    """What one cost source's data covers, so answers know where it ends and how it counts.
+
+    Days are those of `timezone`, the zone the source cuts days (and so months) in. None means
+    unknown: the source cannot tell without a billed request (AWS Cost Explorer), or has no rows.
+    """
+
+    source: str
+    first_day: date | None = None  # the first day with a charge
+    last_day: date | None = None  # the last day with a charge
+    timezone: str | None = Field(default=None, description="IANA zone whose midnights cut its days")
+    measure: CostMeasure | None = Field(default=None, description="the cost column it sums")
+    services: tuple[str, ...] | None = Field(
+        default=None, description="every ServiceName in its data; None: not listed by this source"
+    )
+
+
 class Budget(Domain):
     team: str
     monthly: Decimal
@@ -177,6 +196,7 @@ class ProbeResult(Domain):
     latency_ms: float | None = None
     detail: str = ""
     fix: str | None = None
+    warnings: tuple[str, ...] = ()  # works, but something looks wrong (e.g. allocation rules)
 
 
 class SourceProblem(Domain):

@@ -7,6 +7,7 @@ from typing import Protocol, runtime_checkable
 
 from integrations.models import (
     Budget,
+    CostCoverage,
     Model,
     ModelHealth,
     ModelVersion,
@@ -63,6 +64,14 @@ class MetricsSource(Probeable, Protocol):
 @runtime_checkable
 class CostSource(Probeable, Protocol):
     async def spend(self, query: SpendQuery) -> SpendSummary: ...
+
+
+@runtime_checkable
+class CoveredCostSource(CostSource, Protocol):
+    async def coverage(self) -> CostCoverage:
+        """Where the data starts and ends, the zone days are cut in, the measure, the services.
+        Cheap (cached or free): every spend answer asks it."""
+        ...
 
 
 @runtime_checkable

@@ -205,3 +205,12 @@ def test_ask_does_not_open_requests_nobody_would_be_told_about(tmp_path):
     assert "Requests are opened in Slack" in result.stdout
     with sqlite3.connect(db) as conn:
         assert conn.execute("select count(*) from approval_request").fetchone() == (0,)
+
+
+def test_check_config_prints_a_warning_and_still_passes(tmp_path):
+    old = tmp_path / "ops.yml"
+    old.write_text("version: 1\nsources:\n  focus: {path: x.csv, timezone: UTC}\n")
+    result = runner.invoke(app, ["check-config", str(old)])
+    assert result.exit_code == 0, result.output
+    assert "sources.focus.timezone: warning: deprecated" in result.stdout
+    assert "OK (1 warning(s))" in result.stdout

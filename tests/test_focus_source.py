@@ -100,7 +100,19 @@ def _rows(seed: int = 7) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-ROWS = _rows()
+def _with_accounts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Billing accounts (one unnamed) and sub-accounts (some rows without one), by row number so
+    the random rows above stay as they are."""
+    out = frame.copy()
+    n = pd.Series(range(len(out)), index=out.index)
+    out["BillingAccountId"] = n.map(lambda i: ("1111", "2222", "3333")[i % 3])
+    out["BillingAccountName"] = n.map(lambda i: ("payer-eu", "payer-us", None)[i % 3])
+    out["SubAccountId"] = n.map(lambda i: None if i % 5 == 0 else f"proj-{i % 4}")
+    out["SubAccountName"] = n.map(lambda i: None if i % 4 == 3 else f"Project {i % 4}")
+    return out
+
+
+ROWS = _with_accounts(_rows())
 
 
 def _as_13(frame: pd.DataFrame) -> pd.DataFrame:
@@ -149,6 +161,11 @@ def _team(tags: dict[str, str], allocation: dict[str, dict[str, str]] | None) ->
     return tags.get("team") or "unallocated"
 
 
+def _account(name: object, id_: str) -> str:
+    """An account as answers show it: "name (id)", or the id alone when it has no name."""
+    return f"{name} ({id_})" if isinstance(name, str) and name else id_
+
+
 def expected(
     query: SpendQuery,
     *,
@@ -163,6 +180,14 @@ def expected(
     frame["pipeline"] = tags.map(lambda t: t.get("pipeline") or "unallocated")
     local = pd.to_datetime(frame["ChargePeriodStart"], utc=True).dt.tz_convert(tz)
     frame["day"] = local.dt.date
+    frame["account"] = [
+        _account(name, id_)
+        for name, id_ in zip(frame["BillingAccountName"], frame["BillingAccountId"], strict=True)
+    ]
+    frame["sub_account"] = [
+        _account(name, id_) if isinstance(id_, str) else "unknown"
+        for name, id_ in zip(frame["SubAccountName"], frame["SubAccountId"], strict=True)
+    ]
     keep = (frame["day"] >= query.start) & (frame["day"] < query.end)
     for dim, column in (
         ("team", "team"),
@@ -182,6 +207,8 @@ def expected(
         "pipeline": "pipeline",
         "day": "day",
         "charge_category": "ChargeCategory",
+        "account": "account",
+        "sub_account": "sub_account",
     }[query.group_by and str(query.group_by)]
     keys = frame[key].astype(str) if key else pd.Series("total", index=frame.index)
     lines = frame.groupby([keys, frame["BillingCurrency"]])[measure].sum()

@@ -624,3 +624,41 @@ def test_mlflow_on_alias_targets_must_be_allowed_and_must_not_loop(tmp_path):
         "on_alias loops (challenger -> champion -> challenger): each approved promotion "
         "would ask for the next one forever"
     ]
+
+
+# --- the FOCUS export's day zone ----------------------------------------------------------
+
+
+def test_focus_days_are_cut_in_the_workspace_zone_unless_day_timezone_says_otherwise():
+    plain = parse_ops_config(
+        minimal(workspace={"timezone": "Europe/Berlin"}, sources={"focus": {"path": "x.csv"}})
+    )
+    assert plain.sources.focus is not None and plain.sources.focus.day_timezone == "Europe/Berlin"
+    own = parse_ops_config(
+        minimal(
+            workspace={"timezone": "Europe/Berlin"},
+            sources={"focus": {"path": "x.csv", "day_timezone": "America/New_York"}},
+        )
+    )
+    assert own.sources.focus is not None and own.sources.focus.day_timezone == "America/New_York"
+
+
+def test_the_old_focus_timezone_key_is_read_with_a_warning_that_names_the_new_one():
+    text = minimal(sources={"focus": {"path": "x.csv", "timezone": "Asia/Tokyo"}})
+    [issue] = check_ops_config_text(text)
+    assert issue.severity == "warning" and issue.path == "sources.focus.timezone"
+    assert "day_timezone" in issue.message and issue.line is not None
+    assert str(issue).startswith(f"ops.yml:{issue.line}: sources.focus.timezone: warning: ")
+    config = parse_ops_config(text)  # a warning never stops the file from loading
+    assert config.sources.focus is not None and config.sources.focus.day_timezone == "Asia/Tokyo"
+
+
+def test_the_old_and_new_day_zone_keys_disagreeing_is_an_error():
+    text = minimal(
+        sources={"focus": {"path": "x.csv", "timezone": "UTC", "day_timezone": "Asia/Tokyo"}}
+    )
+    errors = [i for i in check_ops_config_text(text) if i.severity == "error"]
+    assert [i.path for i in errors] == ["sources.focus"]
+    assert "keep day_timezone only" in errors[0].message
+    with pytest.raises(OpsConfigError):
+        parse_ops_config(text)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from bot.answers.coverage import cost_data
 from bot.answers.deps import AnswerDeps
 from bot.answers.model_spend import attributed_spend
 from bot.ops_config import OpsConfig
@@ -58,6 +59,8 @@ class BudgetBoard:
     problems: tuple[SourceProblem, ...]
     today: date
     without_budget: tuple[str, ...] = ()  # teams in ops.yml that have no monthly budget
+    measure: str = ""  # the cost column summed ("EffectiveCost"), "" when the sources cannot say
+    data_ends: date | None = None  # the last day of cost data, when it is before `today`
 
     @property
     def at_risk(self) -> list[BudgetLine]:
@@ -219,8 +222,18 @@ def _ordered(lines: list[BudgetLine]) -> list[BudgetLine]:
 async def budget_board(deps: AnswerDeps, *, team: str | None = None) -> BudgetBoard:
     """Every team's budget (or `team`'s, a known slug) with burn, forecast and breach risk."""
     budgets = [b for b in await _budgets(deps) if team is None or b.team == team]
-    lines, problems = await team_burns(deps, budgets, drivers_for_all=team is not None)
+    (lines, problems), (data, _coverage) = await asyncio.gather(
+        team_burns(deps, budgets, drivers_for_all=team is not None), cost_data(deps)
+    )
     with_budget = {b.team for b in budgets}
     asked = [team] if team is not None else list(deps.config.teams)
     without = tuple(t for t in asked if t not in with_budget)
-    return BudgetBoard(_ordered(lines), problems, deps.today, without_budget=without)
+    ends = data.last_day if data.last_day is not None and data.last_day < deps.today else None
+    return BudgetBoard(
+        _ordered(lines),
+        problems,
+        deps.today,
+        without_budget=without,
+        measure=data.measure,
+        data_ends=ends,
+    )

@@ -9,15 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz, process
-
 from bot.ops_config import OpsConfig
-
-# A fuzzy match this good with a clear lead over the runner-up is taken as meant
-# ("nightly-orders" for nightly_orders); anything weaker becomes a "did you mean".
-ACCEPT_SCORE = 90.0
-SUGGEST_SCORE = 60.0
-CLEAR_LEAD = 8.0
+from integrations import names
 
 
 @dataclass(frozen=True)
@@ -38,33 +31,35 @@ class Unknown:
         return text
 
 
-def _normal(name: str) -> str:
-    return name.casefold().replace("-", "_").replace(" ", "_")
-
-
 def match_name(asked: str, choices: Iterable[str], *, kind: str) -> str | Unknown:
-    """The one choice `asked` means, or Unknown with up to 3 suggestions (best first)."""
-    names = list(dict.fromkeys(choices))
-    if asked in names:
-        return asked
-    normal = _normal(asked)
-    same = [n for n in names if _normal(n) == normal]
-    if len(same) == 1:
-        return same[0]
-    scored = process.extract(
-        normal,
-        {n: _normal(n) for n in names},
-        scorer=fuzz.WRatio,
-        limit=5,
-        score_cutoff=SUGGEST_SCORE,
-    )
-    ranked = [(key, score) for _value, score, key in scored]
-    if ranked:
-        best, score = ranked[0]
-        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-        if score >= ACCEPT_SCORE and score - runner_up >= CLEAR_LEAD:
-            return best
-    return Unknown(kind, asked, tuple(key for key, _ in ranked[:3]))
+    """The one choice `asked` means (names.resolve: exact, then a clear fuzzy winner), or
+    Unknown with up to 3 suggestions (best first)."""
+    found = names.resolve(asked, choices, names.NAMES)
+    return found.name if found.name is not None else Unknown(kind, asked, found.suggestions)
+
+
+@dataclass(frozen=True)
+class ReadAs:
+    """A name taken from a short name or another spelling: the answer says how it was read."""
+
+    name: str
+    note: str = ""  # "s3 read as Amazon Simple Storage Service"; "" when typed as it is
+
+
+def resolve_service(asked: str, services: Iterable[str]) -> ReadAs | Unknown:
+    """A service on the bill from its name, a short name ("s3", "bq") or a close spelling."""
+    known = list(dict.fromkeys(services))
+    found = names.resolve(asked, known, names.NAMES)
+    if found.name is not None and names.normal(found.name) == names.normal(asked):
+        return ReadAs(found.name)
+    readings = names.service_readings(asked, known)
+    if len(readings) == 1:
+        return ReadAs(readings[0].service, f"{asked} read as {readings[0].service}")
+    if readings:  # one short name, several services ("s3": AmazonS3 and Amazon S3 Glacier)
+        return Unknown("service", asked, tuple(r.service for r in readings))
+    if found.name is not None:
+        return ReadAs(found.name, f"{asked} read as {found.name}")
+    return Unknown("service", asked, found.suggestions)
 
 
 def resolve_team(config: OpsConfig, asked: str) -> str | Unknown:
@@ -78,9 +73,8 @@ def resolve_team(config: OpsConfig, asked: str) -> str | Unknown:
     found = match_name(asked, by_label, kind="team")
     if isinstance(found, str):
         return by_label[found]
-    prefixed = sorted({s for s in config.teams if _normal(s).startswith(_normal(asked))})
-    if asked and len(prefixed) == 1:
-        return prefixed[0]
+    if prefixed := names.unique_prefix(asked, config.teams):
+        return prefixed
     suggestions = tuple(dict.fromkeys(by_label[s] for s in found.suggestions))
     return Unknown("team", asked, suggestions)
 

@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from rapidfuzz.distance import Levenshtein
-
 from bot.answers.deps import AnswerDeps
 from bot.answers.entities import Unknown, match_name
 from bot.answers.model_cost import ModelCost, model_cost
@@ -30,6 +28,7 @@ from integrations.models import (
     RunState,
     SourceProblem,
 )
+from integrations.names import one_typo_away
 
 VERSIONS_SHOWN = 5
 RUNS_READ = 10  # runs read per upstream pipeline to date the start of a failing streak
@@ -140,25 +139,16 @@ class ModelDetail:
         return bool(self.problems)
 
 
-def _normal(name: str) -> str:
-    return name.casefold().replace("-", "_").replace(" ", "_")
-
-
 def resolve_model(names: list[str], asked: str) -> str | Unknown:
     """A model name from what was typed: exact, fuzzy (entities.match_name), or one typo away.
 
     A dropped or swapped letter ("chrn") scores just under the fuzzy match's acceptance bar, so
-    a name within one edit (two for long names) is taken when no other name is that close.
+    a name one typo away (names.is_typo) is taken when no other name is that close.
     """
     found = match_name(asked, names, kind="model")
     if isinstance(found, str):
         return found
-    typed = _normal(asked)
-    allowed = 1 if len(typed) < 8 else 2
-    close = [n for n in names if Levenshtein.distance(typed, _normal(n)) <= allowed]
-    if len(typed) >= 3 and len(close) == 1:
-        return close[0]
-    return found
+    return one_typo_away(asked, names) or found
 
 
 def thresholds(deps: AnswerDeps) -> IncidentThresholds:

@@ -149,3 +149,15 @@ def previous_period(period: Period) -> Period:
     if period.kind == "today":
         return Period(start, period.start, "yesterday", "today", period.token)
     return Period(start, period.start, f"the {period.days} days before", "days", period.token)
+
+
+def same_days_before(period: Period, previous: Period, days: int) -> Period:
+    """What the first `days` days of `period` are compared with when the cost data ends there: the
+    same days of the previous month for a month, else the `days` days just before."""
+    if period.kind in ("month", "mtd"):
+        first = previous.start
+        end = min(first + timedelta(days=days), previous.end)
+        return Period(first, end, f"the same days of {_month_name(first)}", "mtd", period.token)
+    start = period.start - timedelta(days=days)
+    label = "the day before" if days == 1 else f"the {days} days before"
+    return Period(start, period.start, label, "days", period.token)

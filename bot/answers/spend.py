@@ -17,10 +17,18 @@ from decimal import Decimal
 from typing import Any
 
 from bot.answers.budgets import BudgetLine, budget_line, configured_budgets
+from bot.answers.coverage import CostData, cost_data
 from bot.answers.deps import AnswerDeps
-from bot.answers.entities import Unknown, match_name, resolve_team
+from bot.answers.entities import Unknown, match_name, resolve_service, resolve_team
 from bot.answers.model_spend import attributed_spend
-from bot.answers.periods import NotAPeriod, Period, PeriodError, previous_period, resolve_period
+from bot.answers.periods import (
+    NotAPeriod,
+    Period,
+    PeriodError,
+    previous_period,
+    resolve_period,
+    same_days_before,
+)
 from integrations.focus.analysis import (
     Mover,
     daily_series,
@@ -28,8 +36,10 @@ from integrations.focus.analysis import (
     main_currency,
     top_movers,
 )
+from integrations.focus.sql import UNALLOCATED
 from integrations.models import (
     Budget,
+    CostCoverage,
     Partial,
     SourceProblem,
     SpendDimension,
@@ -47,6 +57,8 @@ class SpendScope:
     model: str | None = None
     pipeline: str | None = None
     service: str | None = None
+    # How names typed another way were read ("s3 read as AmazonS3"); not part of the scope.
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def label(self) -> str:
@@ -109,6 +121,10 @@ class SpendAnswer:
     # The first day of cost data, when the previous period lies wholly before it: then there is
     # nothing to compare with (no trend, no movers), not "nothing was spent".
     data_starts: date | None = None
+    # The last day of cost data, when the period runs past it: figures are up to that day and
+    # compared with as many days before, and a period wholly after it has no data at all.
+    data_ends: date | None = None
+    measure: str = ""  # the cost column summed: "EffectiveCost" (per source when they differ)
     rows_scanned: int | None = None
     queries: int = field(default=0, compare=False)  # how many spend queries the answer ran
 
@@ -119,6 +135,18 @@ class SpendAnswer:
     @property
     def empty(self) -> bool:
         return not any(t.current or t.previous for t in self.totals)
+
+    @property
+    def no_data(self) -> bool:
+        """The period lies wholly outside the cost data: nothing is known, not "$0"."""
+        after = self.data_ends is not None and self.data_ends < self.period.start
+        before = self.data_starts is not None and self.data_starts > self.period.last_day
+        return after or before
+
+    @property
+    def unallocated(self) -> bool:
+        """The scope is the spend no team carries (`team:unallocated`)."""
+        return self.scope.team == UNALLOCATED
 
     @property
     def closed(self) -> bool:
@@ -135,10 +163,15 @@ async def _names(
 
 
 async def _services(
-    deps: AnswerDeps, window: SpendQuery
+    deps: AnswerDeps, window: SpendQuery, coverage: tuple[CostCoverage, ...]
 ) -> tuple[list[str], tuple[SourceProblem, ...]]:
+    """Every service the cost data has (as the sources list it), and those billed in the window
+    asked about from any source that does not list them."""
+    listed = [s for c in coverage for s in (c.services or ())]
+    if coverage and all(c.services is not None for c in coverage):
+        return list(dict.fromkeys(listed)), ()
     found = await deps.sources.spend(window.model_copy(update={"group_by": SpendDimension.service}))
-    return [line.key for line in found.value.lines], found.problems
+    return list(dict.fromkeys([*listed, *(line.key for line in found.value.lines)])), found.problems
 
 
 async def resolve_scope(
@@ -149,21 +182,27 @@ async def resolve_scope(
     pipeline: str | None,
     service: str | None,
     window: SpendQuery,
+    coverage: tuple[CostCoverage, ...] = (),
 ) -> SpendScope | Unknown:
-    """Each filter as a known name, or the Unknown (with suggestions) for the first that is not."""
+    """Each filter as a known name (with notes on names read from another spelling), or the
+    Unknown (with suggestions) for the first that is not."""
     matched: dict[str, str | None] = {"team": None}
+    notes: list[str] = []
     if team is not None:
-        found = resolve_team(deps.config, team)
-        if isinstance(found, Unknown):
-            return found
-        matched["team"] = found
+        if team.strip().casefold() == UNALLOCATED and UNALLOCATED not in deps.config.teams:
+            matched["team"] = UNALLOCATED  # the spend no team carries: drilled into like a team
+        else:
+            found_team = resolve_team(deps.config, team)
+            if isinstance(found_team, Unknown):
+                return found_team
+            matched["team"] = found_team
     lookups: dict[str, Awaitable[tuple[list[str], tuple[SourceProblem, ...]]]] = {}
     if model is not None:
         lookups["model"] = _names(deps.sources.all_models())
     if pipeline is not None:
         lookups["pipeline"] = _names(deps.sources.all_pipelines())
     if service is not None:
-        lookups["service"] = _services(deps, window)
+        lookups["service"] = _services(deps, window, coverage)
     known = dict(zip(lookups, await asyncio.gather(*lookups.values()), strict=True))
     asked = {"model": model, "pipeline": pipeline, "service": service}
     for kind, (names, problems) in known.items():
@@ -176,11 +215,18 @@ async def resolve_scope(
             # source binds filter values as query parameters (never spliced into SQL or a path).
             matched[kind] = typed
             continue
+        if kind == "service":
+            read = resolve_service(typed, names)
+            if isinstance(read, Unknown):
+                return read
+            matched[kind] = read.name
+            notes += [read.note] if read.note else []
+            continue
         found = match_name(typed, names, kind=kind)
         if isinstance(found, Unknown):
             return found
         matched[kind] = found
-    return SpendScope(**matched)
+    return SpendScope(**matched, notes=tuple(notes))
 
 
 def _movers_dimension(scope: SpendScope, group_by: SpendDimension | None) -> SpendDimension:
@@ -265,13 +311,51 @@ def _as_of(current: Period, today: date) -> date:
 
 async def _start_of_data(deps: AnswerDeps, before: Period, current: Period) -> date | None:
     """The first day of cost data when it begins after `before` ends (nothing to compare with),
-    else None. One unfiltered query, asked only when the previous period shows no spend."""
+    else None. One unfiltered query, asked only when the previous period shows no spend and the
+    sources cannot say where their data starts."""
     found = await deps.sources.spend(SpendQuery(start=before.start, end=current.end))
     if found.problems:
         return None
     days = [day for day, _currency, cost in found.value.daily if cost]
     first = min(days, default=None)
     return first if first is not None and first >= before.end else None
+
+
+def _no_data_answer(
+    scope: SpendScope,
+    current: Period,
+    before: Period,
+    data: CostData,
+    *,
+    today: date,
+    group_by: SpendDimension | None,
+    movers_by: SpendDimension,
+) -> SpendAnswer:
+    """The answer for a period wholly outside the cost data: it says where the data is."""
+    return SpendAnswer(
+        scope=scope,
+        period=current,
+        previous=before,
+        currency="",
+        totals=(),
+        group_by=group_by,
+        lines=(),
+        previous_lines={},
+        movers=(),
+        movers_by=movers_by,
+        daily=(),
+        previous_daily=(),
+        forecast=None,
+        budget=None,
+        today=_as_of(current, today),
+        timezone=data.timezone,
+        measure=data.measure,
+        data_starts=data.first_day
+        if data.first_day and data.first_day > current.last_day
+        else None,
+        data_ends=data.last_day if data.last_day and data.last_day < current.start else None,
+        problems=data.ended_before(data.last_day) if data.last_day else (),
+    )
 
 
 async def spend_answer(
@@ -294,19 +378,43 @@ async def spend_answer(
     before = previous_period(current)
     dimension = SpendDimension(group_by) if group_by else None
     window = SpendQuery(start=before.start, end=current.end)
+    data, coverage = await cost_data(deps)
     scope = await resolve_scope(
-        deps, team=team, model=model, pipeline=pipeline, service=service, window=window
+        deps,
+        team=team,
+        model=model,
+        pipeline=pipeline,
+        service=service,
+        window=window,
+        coverage=coverage,
     )
     if isinstance(scope, Unknown):
         return scope
-
     movers_by = _movers_dimension(scope, dimension)
+
+    # Where the data ends inside the period, figures run to that day and are compared with as
+    # many days before it; a period wholly outside the data has nothing to show but that.
+    last_asked = min(current.last_day, today)
+    data_ends = data.last_day if data.last_day is not None and data.last_day < last_asked else None
+    outside = data_ends is not None and data_ends < current.start
+    if outside or (data.first_day is not None and data.first_day > current.last_day):
+        return _no_data_answer(
+            scope, current, before, data, today=today, group_by=dimension, movers_by=movers_by
+        )
+    if data_ends is not None:
+        before = same_days_before(current, before, (data_ends - current.start).days + 1)
+    last_day = data_ends or today
+
+    month_start = today.replace(day=1)
+    budget_month = current.start if current.kind == "month" else month_start
+    month_has_data = data.last_day is None or data.last_day >= budget_month
     queries = _plan(scope, current, before, dimension, movers_by, today)
     # One round trip: identical queries are asked once, all of them at the same time.
     unique = list(dict.fromkeys(queries.values()))
-    budget_call = _team_budget(deps, scope.team) if scope.team else _no_budget()
-    *results, budget = await asyncio.gather(
-        *(attributed_spend(deps, q) for q in unique), budget_call
+    wants_budget = scope.team is not None and scope.team != UNALLOCATED and month_has_data
+    budget_call = _team_budget(deps, scope.team) if wants_budget and scope.team else _no_budget()
+    results, budget = await asyncio.gather(
+        asyncio.gather(*(attributed_spend(deps, q) for q in unique)), budget_call
     )
     by_query: dict[SpendQuery, Partial[SpendSummary]] = dict(zip(unique, results, strict=True))
     got = {name: by_query[q] for name, q in queries.items()}
@@ -317,7 +425,9 @@ async def spend_answer(
     month_summary = got["month"].value if "month" in got else now
     reaches_today = current.covers(today)
     forecast = (
-        forecast_month_end(daily_series(month_summary, main), today) if reaches_today else None
+        forecast_month_end(daily_series(month_summary, main), today)
+        if reaches_today and month_has_data
+        else None
     )
     as_of = _as_of(current, today)
     burn: BudgetLine | None = None
@@ -326,10 +436,16 @@ async def spend_answer(
         burn = budget_line(budget, team_month.value, as_of, partial=team_month.partial)
     movers = tuple(top_movers(movers_now, prev, TOP_MOVERS, currency=main))
     data_starts = None
+    asked_for_start = False
     if any(now.totals.values()) and not any(prev.totals.values()):
-        data_starts = await _start_of_data(deps, before, current)
+        if data.first_day is not None:
+            data_starts = data.first_day if data.first_day >= before.end else None
+        else:
+            data_starts = await _start_of_data(deps, before, current)
+            asked_for_start = True
     if data_starts is not None:
         movers = ()  # nothing to compare with: no mover is "new" (views say where data starts)
+    ended = data.ended_before(data_ends or last_asked)
 
     return SpendAnswer(
         scope=scope,
@@ -342,14 +458,16 @@ async def spend_answer(
         previous_lines=_by_key(prev) if dimension and dimension is not SpendDimension.day else {},
         movers=movers,
         movers_by=movers_by,
-        daily=_filled(daily_series(now, main), current, today),
+        daily=_filled(daily_series(now, main), current, last_day),
         previous_daily=_filled(daily_series(prev, main), before, today),
         forecast=forecast,
         budget=burn,
         today=as_of,
-        timezone=str(deps.workspace_tz),
-        problems=_merge(p for r in results for p in r.problems),
+        timezone=data.timezone,
+        measure=data.measure,
+        problems=_merge([*(p for r in results for p in r.problems), *ended]),
         rows_scanned=now.rows_scanned,
-        queries=len(unique) + (1 if data_starts is not None else 0),
+        queries=len(unique) + (1 if asked_for_start else 0),
         data_starts=data_starts,
+        data_ends=data_ends,
     )

@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass, replace
 
 import structlog
-from rapidfuzz import fuzz
 
 from bot.commands.asked import Handler
 from bot.commands.context import AskContext, deps_for
@@ -31,11 +30,11 @@ from bot.views.intent import (
 )
 from bot.views.mrkdwn import context, escape
 from bot.views.reply import Reply
+from integrations.names import is_typo
 
 log = structlog.get_logger(__name__)
 
 
-TYPO_SCORE = 80.0
 # Where `/ops WORD` is typed as a command: one unknown word there is answered as an unknown
 # command (with the closest one). Mentions and DMs are conversation: they get a question's help.
 COMMAND_SURFACES = frozenset({"slash_command", "terminal", "sandbox"})
@@ -127,7 +126,9 @@ class CommandRouter:
         today = deps.today if not isinstance(deps, Reply) else None
         try:
             services = ctx.services
-            known = await known_names(services.ops_config, services.sources, today=today)
+            known = await known_names(
+                services.ops_config, services.sources, today=today, question=text
+            )
             return understand(text, known=known)
         except Exception:
             log.exception("question_not_read")
@@ -189,7 +190,7 @@ def read_only(command: str) -> bool:
 
 def _is_typo(head: str, command: str) -> bool:
     """A first word this close to a command name was meant as that command ("stauts")."""
-    return fuzz.ratio(head, command) >= TYPO_SCORE
+    return is_typo(head, command)
 
 
 def _typo_reply(problem: ParseProblem, text: str, words: list[str]) -> Reply:

@@ -10,11 +10,28 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz, process
+from integrations import names
 
 FILTER_KEYS = ("team", "model", "pipeline", "service")
 PERIOD_RE = re.compile(r"^(today|\d{1,3}d|mtd|last-month|\d{4}-\d{2}|last-\d{1,3}d)$")
-GROUP_DIMENSIONS = ("service", "provider", "team", "model", "pipeline", "day")
+GROUP_DIMENSIONS = (
+    "service",
+    "provider",
+    "team",
+    "model",
+    "pipeline",
+    "day",
+    "charge_category",
+    "account",
+    "sub_account",
+)
+# Other ways people write a dimension.
+DIMENSION_ALIASES = {
+    "category": "charge_category",
+    "charge-category": "charge_category",
+    "sub-account": "sub_account",
+    "subaccount": "sub_account",
+}
 
 
 @dataclass(frozen=True)
@@ -59,7 +76,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "spend",
         "spend [team:T|model:M|pipeline:P|service:S] [PERIOD] [by DIM]",
         "Spend with trend, budget burn, month-end forecast, top movers. "
-        "PERIOD: today, 7d, 30d, mtd, last-month, YYYY-MM",
+        "PERIOD: today, 7d, 30d, mtd, last-month, YYYY-MM. DIM: service, provider, team, model, "
+        "pipeline, day, charge_category, account, sub_account. `team:unallocated` is the spend "
+        "no team carries",
         ("/ops spend team:ml-platform 30d by service", "/ops spend model:churn mtd"),
         "Spend",
     ),
@@ -139,12 +158,9 @@ class ParseProblem:
     command: str | None = None  # the command whose usage to show
 
 
-def closest(word: str, choices: list[str] | tuple[str, ...], *, cutoff: float = 60) -> str | None:
+def closest(word: str, choices: list[str] | tuple[str, ...]) -> str | None:
     """The choice closest to `word`, or None when nothing is close enough to be a useful guess."""
-    if not word or not choices:
-        return None
-    match = process.extractOne(word.lower(), list(choices), scorer=fuzz.WRatio, score_cutoff=cutoff)
-    return match[0] if match else None
+    return names.closest(word.lower(), choices, names.COMMANDS)
 
 
 def _split(text: str) -> list[str]:
@@ -233,6 +249,7 @@ def _parse_filtered(
                     "`by` needs a dimension: " + ", ".join(GROUP_DIMENSIONS) + ".", command=name
                 )
             dim = rest[i + 1].lower()
+            dim = DIMENSION_ALIASES.get(dim, dim)
             if dim not in GROUP_DIMENSIONS:
                 guess = closest(dim, GROUP_DIMENSIONS)
                 return ParseProblem(f"I can't group by `{dim}`.", suggestion=guess, command=name)

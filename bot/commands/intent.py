@@ -8,6 +8,7 @@ from everyday words ("last week" is `7d`). Only known names ever reach the comma
 from __future__ import annotations
 
 import asyncio
+import calendar
 import re
 import time
 import weakref
@@ -16,18 +17,15 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from rapidfuzz import fuzz, process
-
-from bot.commands.grammar import GROUP_DIMENSIONS, ParsedCommand, parse
+from bot.answers.periods import PeriodError, resolve_period
+from bot.commands.grammar import DIMENSION_ALIASES, GROUP_DIMENSIONS, ParsedCommand, parse
+from integrations import names
 from integrations.models import SpendDimension, SpendQuery
 
 if TYPE_CHECKING:
     from bot.ops_config import OpsConfig
     from integrations.hub import Sources
 
-FUZZY_SUGGEST = 85.0  # a name this close is a candidate ("orders" for nightly_orders)
-FUZZY_ACCEPT = 88.0  # ... and taken as meant when it leads the runner-up clearly
-CLEAR_LEAD = 8.0
 MAX_CANDIDATES = 5
 
 
@@ -41,6 +39,7 @@ class KnownNames:
     services: tuple[str, ...] = ()
     owners: Mapping[str, str] = field(default_factory=dict)  # pipeline or model -> team slug
     today: date | None = None  # for month names ("spend in october")
+    data_ends: date | None = None  # the last day of cost data: "in may" is a May that has data
 
 
 @dataclass(frozen=True)
@@ -135,10 +134,16 @@ _PERIODS: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
         (r"\b(?:last-)?([0-9]{1,3})d\b", "{0}d", ""),
     )
 )
-_MONTH_RE = re.compile(r"\b(" + "|".join(_MONTHS) + r")(?: ([0-9]{4}))?\b")
+_MONTH_RE = re.compile(
+    r"\b(?:(in|for|during|of|over|last|previous|past) )?("
+    + "|".join(_MONTHS)
+    + r"|"
+    + "|".join(m[:3] for m in _MONTHS if len(m) > 4 and m != "june")
+    + r"|sept)(?: ([0-9]{4}))?\b"
+)
 _GROUP_RE = re.compile(
     r"\b(?:by|per|split by|broken down by|grouped by|for each) ("
-    + "|".join(GROUP_DIMENSIONS)
+    + "|".join(sorted([*GROUP_DIMENSIONS, *DIMENSION_ALIASES, "charge category"], key=len)[::-1])
     + r")s?\b"
 )
 _FILTER_RE = re.compile(r"\b(team|model|pipeline|service):([a-z0-9_.\-]+)")
@@ -167,8 +172,7 @@ _QUESTION_WORDS = frozenset(
 )
 
 
-def _normal(name: str) -> str:
-    return name.casefold().replace("-", "_").replace(" ", "_")
+_normal = names.normal
 
 
 def _clean(text: str) -> str:
@@ -193,13 +197,14 @@ class _Index:
     def __init__(self, known: KnownNames) -> None:
         self.exact: dict[str, list[Entity]] = {}  # label or unique word -> what it names
         self.named: dict[str, list[Entity]] = {}  # full labels only: the fuzzy choices
-        for kind, names in (
+        self.services = known.services
+        for kind, labels in (
             ("pipeline", known.pipelines),
             ("model", known.models),
             ("service", known.services),
             ("team", tuple(known.teams)),
         ):
-            for name in names:
+            for name in labels:
                 self._add(_normal(name), Entity(kind, name))
         for slug, display in known.teams.items():
             self._add(_normal(display or slug), Entity("team", slug))
@@ -222,18 +227,14 @@ class _Index:
             for word in re.split(r"[\s_\-]+", text.casefold()):
                 if len(word) >= 2 and word not in _STOPWORDS and word not in (skip or set()):
                     owners.setdefault(word, set()).add(name)
-        for word, names in owners.items():
-            if len(names) == 1 and word not in self.exact:
-                self.exact[word] = [Entity(kind, next(iter(names)))]
+        for word, named in owners.items():
+            if len(named) == 1 and word not in self.exact:
+                self.exact[word] = [Entity(kind, next(iter(named)))]
 
-    def lookup(
-        self, words: list[str]
-    ) -> tuple[list[Entity], list[tuple[str, list[Entity]]], list[str]]:
+    def lookup(self, words: list[str]) -> Lookup:
         """Entities named exactly or clearly, words matching several names, unmatched words."""
         words = [_normal(w) for w in words]
-        hits: list[Entity] = []
-        unclear: list[tuple[str, list[Entity]]] = []
-        unmatched: list[str] = []
+        found = Lookup()
         i = 0
         while i < len(words):
             for size in (3, 2, 1):
@@ -241,7 +242,7 @@ class _Index:
                 if i + size <= len(words) and phrase in self.exact:
                     if size == 1 and phrase in _STOPWORDS:
                         continue
-                    hits.extend(self.exact[phrase])
+                    found.hits.extend(self.exact[phrase])
                     i += size
                     break
             else:
@@ -250,34 +251,50 @@ class _Index:
                 if word in _STOPWORDS or word.isdigit():
                     continue
                 if word in _VENDOR_WORDS:  # too generic to guess a name from: say it was unused
-                    unmatched.append(word)
+                    found.unmatched.append(word)
                     continue
-                found = self._fuzzy(word)
-                if isinstance(found, Entity):
-                    hits.append(found)
-                elif found:
-                    unclear.append((word, found))
+                if services := self._services(word):
+                    if len(services) == 1:
+                        found.hits.append(services[0])
+                        found.read_as[services[0]] = word
+                    else:
+                        found.unclear.append((word, services))
+                    continue
+                fuzzy = self._fuzzy(word)
+                if isinstance(fuzzy, Entity):
+                    found.hits.append(fuzzy)
+                elif fuzzy:
+                    found.unclear.append((word, fuzzy))
                 else:
-                    unmatched.append(word)
-        return hits, unclear, unmatched
+                    found.unmatched.append(word)
+        return found
+
+    def _services(self, word: str) -> list[Entity]:
+        """The services a short name stands for ("s3" is AmazonS3, "bq" BigQuery)."""
+        return [Entity("service", r.service) for r in names.service_readings(word, self.services)]
 
     def _fuzzy(self, word: str) -> Entity | list[Entity] | None:
         if len(word) < 3 or not self.named:
             return None
-        ranked = process.extract(
-            _normal(word),
-            list(self.named),
-            scorer=fuzz.WRatio,
-            limit=8,
-            score_cutoff=FUZZY_SUGGEST,
-        )
+        policy = names.QUESTION_WORDS
+        ranked = names.ranked(word, list(self.named), cutoff=policy.suggest, limit=8)
         if not ranked:
             return None
-        entities = [e for label, _score, _i in ranked for e in self.named[label]]
+        entities = [e for label, _score in ranked for e in self.named[label]]
         best, runner_up = ranked[0][1], (ranked[1][1] if len(ranked) > 1 else 0.0)
-        if len(entities) == 1 or (best >= FUZZY_ACCEPT and best - runner_up >= CLEAR_LEAD):
+        if len(entities) == 1 or policy.takes(best, runner_up):
             return entities[0]
         return list(dict.fromkeys(entities))
+
+
+@dataclass
+class Lookup:
+    """What the words of a question named."""
+
+    hits: list[Entity] = field(default_factory=list)  # named exactly or clearly
+    unclear: list[tuple[str, list[Entity]]] = field(default_factory=list)  # word -> several
+    unmatched: list[str] = field(default_factory=list)  # named nothing
+    read_as: dict[Entity, str] = field(default_factory=dict)  # service -> the short name used
 
 
 # -- periods and grouping ----------------------------------------------------------------------
@@ -292,7 +309,9 @@ class _Said:
     spoken: str
 
 
-def _period(text: str, today: date | None) -> tuple[_Said | None, str]:
+def _period(
+    text: str, today: date | None, data_ends: date | None = None
+) -> tuple[_Said | None, str]:
     """The period the text names, and the text with the period words removed."""
     for pattern, token, note in _PERIODS:
         found = pattern.search(text)
@@ -307,13 +326,33 @@ def _period(text: str, today: date | None) -> tuple[_Said | None, str]:
             said = _Said(value, f"“{spoken}” {told}" if told else "", spoken)
             return said, _cut(text, found)
     found = _MONTH_RE.search(text)
-    if found and today is not None and (found.group(1) != "may" or found.group(2)):
-        month = _MONTHS.index(found.group(1)) + 1
-        year = int(found.group(2)) if found.group(2) else today.year
-        if not found.group(2) and (year, month) > (today.year, today.month):
-            year -= 1
-        return _Said(f"{year:04d}-{month:02d}", "", found.group(0)), _cut(text, found)
+    if found and today is not None:
+        month = _month(found, today, data_ends)
+        if month is not None:
+            return month, _cut(text, found)
     return None, text
+
+
+def _month(found: re.Match[str], today: date, data_ends: date | None) -> _Said | None:
+    """A month name as a period: with a year as written; without one, the most recent such
+    month that has ended or has cost data ("may" alone is a verb: only "in may", "may 2026")."""
+    lead, name, year = found.group(1), found.group(2), found.group(3)
+    if (name == "may" or name not in _MONTHS) and not (lead or year):
+        return None  # "may" alone is a verb, "mar" or "dec" alone may be anything
+    month = next(i for i, m in enumerate(_MONTHS, 1) if m.startswith(name[:3]))
+    spoken = found.group(0).removeprefix(f"{lead} " if lead else "")
+    if year:
+        return _Said(f"{int(year):04d}-{month:02d}", "", spoken)
+    this_month = (today.year, today.month)
+    chosen = today.year if (today.year, month) <= this_month else today.year - 1
+    if (chosen, month) == this_month:
+        has_data = data_ends is None or data_ends >= date(chosen, month, 1)
+        if lead in ("last", "previous", "past") or not has_data:
+            chosen -= 1  # this month has no data yet, or the one before was meant
+    token = f"{chosen:04d}-{month:02d}"
+    so_far = " so far" if (chosen, month) == this_month else ""
+    note = f"“{spoken}” read as {calendar.month_name[month]} {chosen}{so_far}"
+    return _Said(token, note, spoken)
 
 
 def _cut(text: str, found: re.Match[str]) -> str:
@@ -395,19 +434,21 @@ def understand(text: str, *, known: KnownNames) -> Understood | Ambiguous | NotU
         return NotUnderstood("nothing to read")
     notes: list[str] = []
     explicit = [Entity(k, v) for k, v in _FILTER_RE.findall(cleaned)]
-    said, rest = _period(_FILTER_RE.sub(" ", cleaned), known.today)
+    said, rest = _period(_FILTER_RE.sub(" ", cleaned), known.today, known.data_ends)
     period = said.token if said else None
     group = None
     if found := _GROUP_RE.search(rest):
-        group, rest = found.group(1), _cut(rest, found)
+        said_group = found.group(1).replace(" ", "_")
+        group, rest = DIMENSION_ALIASES.get(said_group, said_group), _cut(rest, found)
     intent = next((name for name, pattern in _INTENTS if pattern.search(rest)), None)
     for _name, pattern in _INTENTS:
         rest = pattern.sub(" ", rest)
     index = _Index(known)
-    hits, unclear, unmatched = index.lookup(_TOKEN_RE.findall(rest))
+    found_words = index.lookup(_TOKEN_RE.findall(rest))
+    hits, unclear, unmatched = found_words.hits, found_words.unclear, found_words.unmatched
     for wanted in explicit:  # team:ml and the like, resolved among names of that kind only
-        found_kind = [e for e in index.lookup([_normal(wanted.name)])[0] if e.kind == wanted.kind]
-        hits = found_kind[:1] + hits if found_kind else hits
+        by_kind = [e for e in index.lookup([_normal(wanted.name)]).hits if e.kind == wanted.kind]
+        hits = by_kind[:1] + hits if by_kind else hits
     if intent is None:
         if period or group:
             intent = "spend"
@@ -432,6 +473,8 @@ def understand(text: str, *, known: KnownNames) -> Understood | Ambiguous | NotU
                 )
             return Ambiguous(asked=unclear[0][0], candidates=unique)
     command = _command(intent, entity, known, period if intent == "spend" else None, group)
+    if entity is not None and entity in found_words.read_as:
+        notes.append(f"“{found_words.read_as[entity]}” read as {entity.name}")
     if command is None:
         return NotUnderstood(
             f"I could not tell what the {intent} question is about",
@@ -461,31 +504,77 @@ def _checked(command: str, notes: list[str], leftovers: list[str]) -> Understood
 
 KNOWN_NAMES_TTL = 60.0  # seconds; new pipelines and models show up within a minute
 BILLED_SERVICES_TTL = 3600.0  # the services on the bill change rarely: one query an hour
-BILLED_SERVICES_DAYS = 90  # services billed in this many days can be asked about by name
+BILLED_SERVICES_DAYS = 90  # without a period asked, services billed in this many days count
+Services = tuple[str, ...]
 _known_cache: weakref.WeakKeyDictionary[Any, tuple[float, KnownNames]] = weakref.WeakKeyDictionary()
-_billed_cache: weakref.WeakKeyDictionary[Any, tuple[float, date, tuple[str, ...]]] = (
+_billed_cache: weakref.WeakKeyDictionary[Any, dict[tuple[date, date], tuple[float, Services]]] = (
     weakref.WeakKeyDictionary()
 )
 _NOT_A_SERVICE = frozenset({"", "unallocated", "unknown", "total"})
 
 
 async def known_names(
-    config: OpsConfig | None, sources: Sources | None, *, today: date | None = None
+    config: OpsConfig | None,
+    sources: Sources | None,
+    *,
+    today: date | None = None,
+    question: str = "",
 ) -> KnownNames:
-    """Names from the sources (pipelines, models, the services on the bill) and ops.yml (teams,
-    services, owners).
+    """Names from the sources (pipelines, models, the services in the cost data) and ops.yml
+    (teams, services, owners).
 
+    Services are those the cost sources list for all their data; a source that cannot list them
+    is asked which it billed in the period the question names (else the last 90 days of data).
     Cached per sources object: a question should not list every pipeline again, nor scan the
     bill for its services. A source that does not answer leaves its names out (the question may
     then be ambiguous) and is asked again next time.
     """
     if config is None or sources is None:
         return KnownNames(today=today)
-    names, billed = await asyncio.gather(
-        _catalog(config, sources), _billed_services(sources, today)
+    names, (listed, unlisted, data_ends) = await asyncio.gather(
+        _catalog(config, sources), _covered(sources)
     )
+    billed: Services = ()
+    if unlisted and today is not None:
+        window = _window(question, today, data_ends)
+        billed = await _billed_services(sources, window)
     configured = tuple(config.ownership.services)
-    return replace(names, services=tuple(dict.fromkeys((*configured, *billed))), today=today)
+    return replace(
+        names,
+        services=tuple(dict.fromkeys((*configured, *listed, *billed))),
+        today=today,
+        data_ends=data_ends,
+    )
+
+
+async def _covered(sources: Any) -> tuple[Services, bool, date | None]:
+    """(services the cost sources list, whether any cannot list them, the last day of data)."""
+    ask = getattr(sources, "coverage", None)
+    if ask is None:
+        return (), True, None
+    found = await ask()
+    coverage = found.value
+    listed = tuple(
+        s for c in coverage for s in (c.services or ()) if s.casefold() not in _NOT_A_SERVICE
+    )
+    unlisted = bool(found.problems) or not coverage or any(c.services is None for c in coverage)
+    lasts = [c.last_day for c in coverage]
+    ends = max(d for d in lasts if d) if lasts and all(lasts) and not found.problems else None
+    return tuple(dict.fromkeys(listed)), unlisted, ends
+
+
+def _window(question: str, today: date, data_ends: date | None) -> tuple[date, date]:
+    """[start, end) to look for billed services in: the period the question names, else the
+    last BILLED_SERVICES_DAYS days of data."""
+    said, _rest = _period(_clean(question), today, data_ends)
+    if said is not None:
+        try:
+            period = resolve_period(said.token, today)
+            return period.start, period.end
+        except PeriodError:
+            pass
+    last = min(today, data_ends) if data_ends else today
+    return last - timedelta(days=BILLED_SERVICES_DAYS), last + timedelta(days=1)
 
 
 async def _catalog(config: Any, sources: Any) -> KnownNames:
@@ -509,25 +598,23 @@ async def _catalog(config: Any, sources: Any) -> KnownNames:
     return names
 
 
-async def _billed_services(sources: Any, today: date | None) -> tuple[str, ...]:
-    """The services the bill reports in the last BILLED_SERVICES_DAYS ("s3" is Amazon S3 even
-    when ops.yml assigns it to no team), from one grouped query an hour per sources object."""
-    if today is None:
-        return ()
-    cached = _billed_cache.get(sources)
-    if cached is not None and cached[0] >= time.monotonic() and cached[1] == today:
-        return cached[2]
-    window = SpendQuery(
-        start=today - timedelta(days=BILLED_SERVICES_DAYS),
-        end=today + timedelta(days=1),
-        group_by=SpendDimension.service,
-    )
-    found = await sources.spend(window)
+async def _billed_services(sources: Any, window: tuple[date, date]) -> Services:
+    """The services billed in `window` ("s3" is Amazon S3 even when ops.yml assigns it to no
+    team), from one grouped query an hour per sources object and window."""
+    now = time.monotonic()
+    windows = _billed_cache.setdefault(sources, {})
+    for old in [w for w, (expires, _names) in windows.items() if expires < now]:
+        del windows[old]  # periods asked about come and go: keep only the live ones
+    cached = windows.get(window)
+    if cached is not None:
+        return cached[1]
+    query = SpendQuery(start=window[0], end=window[1], group_by=SpendDimension.service)
+    found = await sources.spend(query)
     names = tuple(
         dict.fromkeys(
             line.key for line in found.value.lines if line.key.casefold() not in _NOT_A_SERVICE
         )
     )
     if not found.problems:
-        _billed_cache[sources] = (time.monotonic() + BILLED_SERVICES_TTL, today, names)
+        windows[window] = (time.monotonic() + BILLED_SERVICES_TTL, names)
     return names

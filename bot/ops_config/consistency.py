@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from rapidfuzz import fuzz, process
-
 from bot.ops_config.approvals import DEFAULT_ALIASES, parse_approver
 from bot.ops_config.common import parse_duration
+from integrations import names
 
 Loc = tuple[str | int, ...]
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_*?:/@-]+")
@@ -34,15 +33,9 @@ def format_path(loc: Iterable[object]) -> str:
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """' (did you mean 'x'?)' for a close choice, else ''."""
-    options = [choice for choice in choices if choice != word]
-    prefixed = [choice for choice in options if len(word) >= 2 and choice.startswith(word)]
-    if len(prefixed) == 1:  # 'ml' -> 'ml-platform'
-        return f" (did you mean {prefixed[0]!r}?)"
-    # WRatio matches parts of strings, which for a word of one or two letters matches anything.
-    scorer = fuzz.WRatio if len(word) >= 4 else fuzz.ratio
-    best = process.extractOne(word, options, scorer=scorer, score_cutoff=75)
-    return f" (did you mean {best[0]!r}?)" if best else ""
+    """' (did you mean 'x'?)' for a close choice ('ml' -> 'ml-platform'), else ''."""
+    best = names.closest(word, choices, names.KEYS)
+    return f" (did you mean {best!r}?)" if best else ""
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from bot.ops_config.consistency import Loc, consistency_problems, format_path
 from bot.ops_config.explain import explain_error
 from bot.ops_config.schema import SKIP_CONSISTENCY, OpsConfig
+from bot.ops_config.sources import deprecated_keys
 from bot.ops_config.yaml_lines import ParsedYaml, YamlSyntaxError, parse_yaml
 
 log = structlog.get_logger(__name__)
@@ -27,7 +28,8 @@ _SECRET_VALUES = [
 
 
 class ConfigIssue(BaseModel):
-    """One problem in ops.yml: where it is (dotted path, line) and what is wrong."""
+    """One problem in ops.yml: where it is (dotted path, line) and what is wrong. A warning
+    (an old key still read) does not stop the file from loading."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -35,10 +37,12 @@ class ConfigIssue(BaseModel):
     line: int | None = None
     message: str
     file: str = "ops.yml"
+    severity: Literal["error", "warning"] = "error"
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        message = f"warning: {self.message}" if self.severity == "warning" else self.message
+        return f"{where}: {self.path}: {message}" if self.path else f"{where}: {message}"
 
 
 class OpsConfigError(Exception):
@@ -111,9 +115,20 @@ def _analyse(text: str, file: str) -> tuple[OpsConfig | None, list[ConfigIssue]]
     unreadable = {p.loc for p in parsed.problems if p.unreadable}
     issues = [issue(p.loc, p.line, p.message) for p in parsed.problems]
     issues += [issue(loc, parsed.line_of(loc), msg) for loc, msg in found if loc not in unreadable]
+    issues += [
+        ConfigIssue(
+            path=format_path(loc),
+            line=parsed.line_of(loc),
+            message=message,
+            file=file,
+            severity="warning",
+        )
+        for loc, message in deprecated_keys(parsed.data)
+    ]
     unique = list(dict.fromkeys(issues))
     unique.sort(key=lambda i: (i.line is None, i.line or 0, i.path))
-    return (config if not unique else None), unique
+    errors = [i for i in unique if i.severity == "error"]
+    return (config if not errors else None), unique
 
 
 def _read(path: Path) -> tuple[str | None, ConfigIssue | None]:
@@ -137,10 +152,12 @@ def check_ops_config_text(text: str, *, file: str = "ops.yml") -> list[ConfigIss
 
 
 def parse_ops_config(text: str, *, file: str = "ops.yml") -> OpsConfig:
-    """Validate ops.yml text; raises OpsConfigError listing every problem."""
+    """Validate ops.yml text; raises OpsConfigError listing every error (warnings are logged)."""
     config, issues = _analyse(text, file)
     if config is None:
-        raise OpsConfigError(issues)
+        raise OpsConfigError([i for i in issues if i.severity == "error"])
+    for issue in issues:
+        log.warning("ops_config.warning", file=file, path=issue.path, message=issue.message)
     return config
 
 

@@ -71,7 +71,9 @@ class Ownership(StrictModel):
     pipelines: dict[str, Slug] = Field(default_factory=dict, description="pipeline -> team")
     models: dict[str, Slug] = Field(default_factory=dict, description="model -> team")
     cost_allocation: dict[str, dict[str, Slug]] = Field(
-        default_factory=dict, description="tag key -> tag value (or glob) -> team"
+        default_factory=dict,
+        description="tag key (matched in any spelling the data uses: Owner finds owner) -> tag "
+        "value (or glob) -> team",
     )
     services: dict[str, Slug] = Field(default_factory=dict, description="cloud service -> team")
 
@@ -130,6 +132,9 @@ class OpsConfig(StrictModel):
             budget.currency = budget.currency or self.workspace.currency
         for digest in self.digests:
             digest.timezone = digest.timezone or self.workspace.timezone
+        focus = self.sources.focus
+        if focus is not None and focus.day_timezone is None:
+            focus.day_timezone = self.workspace.timezone  # a month is the workspace's month
         if not (info.context or {}).get(SKIP_CONSISTENCY):
             problems = consistency_problems(self.model_dump(mode="python"))
             if problems:

@@ -146,7 +146,41 @@ class FocusConfig(SourceConfig):
     measure: Literal["EffectiveCost", "BilledCost"] = Field(
         "EffectiveCost", description="Cost column used for spend and budgets"
     )
-    timezone: Timezone = Field("UTC", description="Time zone of ChargePeriod timestamps")
+    day_timezone: Timezone | None = Field(
+        None,
+        description="Zone whose midnights cut this export's days and months (what '2026-05' and "
+        "'30d' cover); default workspace.timezone. FOCUS timestamps are UTC whatever this says",
+    )
+    timezone: Timezone | None = Field(
+        None, description="Deprecated: the old name of day_timezone, still read"
+    )
+
+    @model_validator(mode="after")
+    def _old_name_of_day_timezone(self) -> FocusConfig:
+        if self.timezone is not None:
+            if self.day_timezone not in (None, self.timezone):
+                raise ValueError(
+                    "timezone is the old name of day_timezone and the two differ: keep "
+                    "day_timezone only"
+                )
+            self.day_timezone = self.timezone
+        return self
+
+
+def deprecated_keys(data: object) -> list[tuple[tuple[str | int, ...], str]]:
+    """(path, warning) for each old key in the parsed ops.yml that is still read."""
+    focus = data.get("sources", {}) if isinstance(data, dict) else {}
+    focus = focus.get("focus") if isinstance(focus, dict) else None
+    if isinstance(focus, dict) and "timezone" in focus:
+        return [
+            (
+                ("sources", "focus", "timezone"),
+                "deprecated: it is the zone days and months are cut in, not the zone of the "
+                "timestamps (FOCUS timestamps are UTC); rename it to day_timezone, or remove "
+                "it to cut days in workspace.timezone",
+            )
+        ]
+    return []
 
 
 _AWS_REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+")

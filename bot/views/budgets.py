@@ -68,9 +68,10 @@ def risk_text(line: BudgetLine, *, closed: bool = False) -> str:
     return "on track"
 
 
-def burn_text(line: BudgetLine, *, closed: bool = False) -> str:
+def burn_text(line: BudgetLine, *, closed: bool = False, month: str | None = None) -> str:
     """Spent of budget, forecast and risk, in two lines (team name left to the caller). A month
-    that has ended (`closed`) has no forecast: what was spent is final."""
+    that has ended (`closed`) has no forecast: what was spent is final. `month` names the month
+    the figures are of (default: this month)."""
     cur = line.budget.currency
     spent = (
         f"{burn_bar(line.burn)} {_amount(line.spent_mtd, cur)} of "
@@ -85,7 +86,8 @@ def burn_text(line: BudgetLine, *, closed: bool = False) -> str:
         extra = ", ".join(
             money(v, c, cents=False) for c, v in sorted(line.other_currencies.items())
         )
-        text += f"\n_Also {extra} this month, not counted against a {cur} budget._"
+        when = f"in {month}" if month else "this month"
+        text += f"\n_Also {extra} {when}, not counted against a {cur} budget._"
     return text
 
 
@@ -158,8 +160,11 @@ def render_budgets(board: BudgetBoard, *, command: str = "budget", page: int = 0
         notes.append(f"No budget: {no_budget}.")
     if note := _sources_note(board):
         notes.append(note)
+    ends = f" (cost data ends {_day(board.data_ends)})" if board.data_ends else ""
+    measure = f"; {escape(board.measure)}" if board.measure else ""
     notes.append(
-        f"Month to date up to {_day(board.today)}; forecasts at the month's daily run rate."
+        f"Month to date up to {_day(board.today)}{ends}; forecasts at the month's daily run "
+        f"rate{measure}."
     )
     end: list[Block] = [context(" ".join(notes))]
     if partial := partial_note(board.problems):

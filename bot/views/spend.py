@@ -58,10 +58,26 @@ def _no_comparison(answer: SpendAnswer) -> str | None:
 def _subject(answer: SpendAnswer) -> tuple[str, str]:
     """Who spent, and the verb: teams spend, a model or a service costs."""
     label = answer.scope.label
+    if answer.unallocated:
+        rest = label.removeprefix(answer.scope.team or "").removeprefix(", ")
+        of = f" of *{escape(rest)}*" if rest else ""
+        return f"Spend with no team (*unallocated*){of}", "was"
     if not label:
         return "All teams", "spent"
     verb = "spent" if answer.scope.team and label == answer.scope.team else "cost"
     return f"*{escape(label)}*", verb
+
+
+def _no_data(answer: SpendAnswer) -> str:
+    """Why a period wholly outside the cost data shows no figure."""
+    label = answer.scope.label
+    whose = f" for *{escape(label)}*" if label else ""
+    if answer.data_ends is not None:
+        where = f"the cost data ends {_day(answer.data_ends)}"
+    else:
+        assert answer.data_starts is not None
+        where = f"the cost data starts {_day(answer.data_starts)}"
+    return f"No cost data{whose} {answer.period.during}: {where}."
 
 
 def spend_headline(answer: SpendAnswer) -> str:
@@ -69,11 +85,16 @@ def spend_headline(answer: SpendAnswer) -> str:
     line per currency when there are several (amounts in different currencies are never added)."""
     who, verb = _subject(answer)
     during, before = answer.period.during, answer.previous.label
+    if answer.no_data:
+        return _no_data(answer)
+    if answer.data_ends is not None:
+        during += f" (cost data ends {_day(answer.data_ends)})"
     if answer.empty:
         if answer.problems:
-            return f"I could not read the spend of {who} {during}: the cost source did not answer."
+            return f"I could not read the spend of {who} {during}: see the note below."
         return f"No spend recorded for {who} {during}."
     unknown_before = _no_comparison(answer)
+    head = "" if verb == "was" else f" {verb}"  # "spent in May:", but never "was in May:"
     if len(answer.totals) == 1:
         total = answer.totals[0]
         spent = f"{who} {verb} *{_amount(total.current, total.currency)}* {during}"
@@ -82,17 +103,17 @@ def spend_headline(answer: SpendAnswer) -> str:
         return f"{spent}, {_trend(total, before)}."
     if unknown_before:
         lines = [f"• *{_amount(t.current, t.currency)}*" for t in answer.totals]
-        return f"{who} {verb} {during} (each currency on its own; {unknown_before}):\n" + "\n".join(
+        return f"{who}{head} {during} (each currency on its own; {unknown_before}):\n" + "\n".join(
             lines
         )
     lines = [f"• *{_amount(t.current, t.currency)}*, {_trend(t, before)}" for t in answer.totals]
-    return f"{who} {verb} {during} (each currency on its own):\n" + "\n".join(lines)
+    return f"{who}{head} {during} (each currency on its own):\n" + "\n".join(lines)
 
 
 def _budget_or_forecast(answer: SpendAnswer) -> str | None:
     if answer.budget is not None:
         month = answer.today.strftime("%B")
-        burn = burn_text(answer.budget, closed=answer.closed)
+        burn = burn_text(answer.budget, closed=answer.closed, month=month)
         return f"*Budget of {escape(answer.budget.team)}* ({month}):\n" + burn
     if answer.forecast is not None and not answer.empty:
         return (
@@ -115,6 +136,19 @@ def _compared(answer: SpendAnswer) -> bool:
 
 
 def _table(answer: SpendAnswer, lines: list[SpendLine]) -> str:
+    """The lines as a code block; with several currencies, one list per currency under its code
+    (amounts in different currencies are never added, so a key may appear once per currency)."""
+    currencies = list(dict.fromkeys(line.currency for line in lines))
+    if len(currencies) == 1 and len(answer.totals) <= 1:
+        return "```\n" + escape("\n".join(_rows(answer, lines))) + "\n```"
+    parts = []
+    for currency in currencies:
+        rows = _rows(answer, [line for line in lines if line.currency == currency])
+        parts.append(f"*{escape(currency)}*\n```\n" + escape("\n".join(rows)) + "\n```")
+    return "\n".join(parts)
+
+
+def _rows(answer: SpendAnswer, lines: list[SpendLine]) -> list[str]:
     totals = {t.currency: t.current for t in answer.totals}
     # A line is "new" only if its currency had spend before; else nothing is compared.
     spent_before = {t.currency for t in answer.totals if t.previous}
@@ -134,8 +168,9 @@ def _table(answer: SpendAnswer, lines: list[SpendLine]) -> str:
                 change = "new" if line.currency in spent_before else ""
             row += f" {change:>7}"
         rows.append(row)
-    # Escaped inside the code block too: Slack still turns <!channel> into a mention there.
-    return "```\n" + escape("\n".join(rows)) + "\n```"
+    # Escaped inside the code block too (by the caller): Slack still turns <!channel> into a
+    # mention there.
+    return rows
 
 
 def _lines_blocks(answer: SpendAnswer, *, command: str, page: int) -> list[Block]:
@@ -172,13 +207,19 @@ def _movers_block(answer: SpendAnswer) -> Block | None:
 
 
 def _footer(answer: SpendAnswer) -> Block:
+    """The days the figures cover and compare with, the zone those days are cut in, and the
+    cost column summed."""
     now, before = answer.period, answer.previous
-    last = min(now.last_day, answer.today)
+    measure = f" · {escape(answer.measure)}" if answer.measure else ""
+    zone = f"days in {escape(answer.timezone)}{measure}"
+    if answer.no_data:
+        return context(f"{_span(now.start, now.last_day)} · {zone}")
+    last = min(now.last_day, answer.today, answer.data_ends or now.last_day)
     if answer.data_starts is not None:
         compared = f" · cost data from {_day(answer.data_starts)}"
     else:
         compared = f" vs {_span(before.start, before.last_day)}"
-    return context(f"{_span(now.start, last)}{compared} · days in {escape(answer.timezone)}")
+    return context(f"{_span(now.start, last)}{compared} · {zone}")
 
 
 def spend_chart(answer: SpendAnswer) -> ChartSpec | None:
@@ -220,6 +261,8 @@ def render_spend(answer: SpendAnswer, *, command: str = "spend", page: int = 0) 
     blocks: list[Block] = [header(f"Spend · {title} · {answer.period.label}")]
     headline = spend_headline(answer)
     blocks.append(section(headline))
+    if answer.scope.notes:
+        blocks.append(context(" · ".join(escape(note) for note in answer.scope.notes)))
     if text := _budget_or_forecast(answer):
         blocks.append(section(text))
     blocks += _lines_blocks(answer, command=command, page=page)

@@ -25,6 +25,7 @@ from integrations.focus.source import FocusCostSource
 from integrations.focus.writer import write_focus
 from integrations.models import (
     Budget,
+    CostCoverage,
     Model,
     ModelHealth,
     ModelVersion,
@@ -170,6 +171,10 @@ class DemoCompany:
     async def spend(self, query: SpendQuery) -> SpendSummary:
         source = await asyncio.to_thread(self.cost_source)
         return await source.spend(query)
+
+    async def coverage(self) -> CostCoverage:
+        source = await asyncio.to_thread(self.cost_source)
+        return await source.coverage()
 
     def cost_source(self) -> FocusCostSource:
         """The FOCUS DuckDB source over this company's spend, written once to the cache."""

@@ -10,17 +10,19 @@ organisation pays, so they are included too; group by `charge_category` to see t
 Days are local days in the configured timezone (ChargePeriodStart is UTC in FOCUS). Amounts in
 different BillingCurrency values are never added together: lines, totals and the daily series
 are per currency. Tags give team/model/pipeline; ops.yml allocation rules map other tag keys
-(e.g. a cost centre) to teams; rows with neither are 'unallocated'.
+(e.g. a cost centre) to teams; rows with neither are 'unallocated'. Tag keys match in any
+spelling the files use (`Owner` reads `owner`), from the keys read once per set of files.
 """
 
 from __future__ import annotations
 
 import asyncio
-import difflib
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,6 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import duckdb
 import structlog
 
+from integrations import names
 from integrations.errors import SourceDataError, SourceError, SourceNotFound, SourceUnavailable
 from integrations.focus.schema import SUPPORTED_VERSIONS, provider_column, required_columns
 from integrations.focus.sql import (
@@ -36,15 +39,25 @@ from integrations.focus.sql import (
     UNALLOCATED,
     Allocation,
     Layout,
+    allocation_statement,
     day_from_number,
     spend_statement,
 )
 from integrations.http import probe_call, redact
-from integrations.models import CostMeasure, ProbeResult, SpendLine, SpendQuery, SpendSummary
+from integrations.models import (
+    CostCoverage,
+    CostMeasure,
+    ProbeResult,
+    SpendDimension,
+    SpendLine,
+    SpendQuery,
+    SpendSummary,
+)
 
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
+UNALLOCATED_WARNING = 0.5  # check-sources warns when more of the spend than this has no team
 _NUMERIC = ("DECIMAL", "DOUBLE", "FLOAT", "REAL", "INTEGER", "BIGINT", "HUGEINT", "SMALLINT")
 _CSV_TYPES = {
     "BilledCost": "DECIMAL(38,10)",
@@ -92,6 +105,7 @@ class FocusCostSource:
         self._lock = threading.Lock()
         self._files: tuple[str, ...] = ()
         self._layout: Layout | None = None
+        self._coverage: tuple[tuple[str, ...], CostCoverage] | None = None  # per set of files
 
     # -- CostSource ----------------------------------------------------------------------------
     async def spend(self, query: SpendQuery) -> SpendSummary:
@@ -103,16 +117,26 @@ class FocusCostSource:
         rows = await self._run(lambda cur: self._spend_rows(cur, query))
         return summarize(query, rows)
 
+    async def coverage(self) -> CostCoverage:
+        """First and last charge day (local days of `timezone`), measure and services; read once
+        per set of files, so a new monthly file is seen and an unchanged export costs one glob."""
+        return await self._run(self._coverage_of)
+
     async def probe(self) -> ProbeResult:
+        warnings: list[str] = []
+
         async def check() -> str:
             files, fmt, rows, first, last, bad_tags = await self._run(self._probe_rows)
             span = f"charges {first} to {last}" if first else "no charges"
             detail = f"{files} {fmt} file(s), {rows:,} rows, {span} (FOCUS {self.version})"
             if bad_tags:
                 detail += f"; {bad_tags:,} rows have Tags that are not a JSON object (unallocated)"
+            if rows:
+                warnings.extend(await self._run(self._allocation_warnings))
             return detail
 
-        return await probe_call(self.name, check)
+        result = await probe_call(self.name, check)
+        return result.model_copy(update={"warnings": tuple(warnings)})
 
     def close(self) -> None:
         with self._lock:
@@ -159,6 +183,16 @@ class FocusCostSource:
         self, cur: duckdb.DuckDBPyConnection, query: SpendQuery
     ) -> list[tuple[Any, ...]]:
         layout = self._prepare(cur)
+        group = query.group_by
+        if group in (SpendDimension.account, SpendDimension.sub_account):
+            if str(group) not in layout.accounts:
+                column = _ACCOUNT_COLUMNS[str(group)][0]
+                raise SourceDataError(
+                    self.name,
+                    f"these files have no {column} column, so spend cannot be split by {group}",
+                    "split by account or service, or export the column (FOCUS "
+                    f"{self.version} {column})",
+                )
         started = time.perf_counter()
         statement = spend_statement(
             query, layout=layout, measure=str(query.measure), tz=self.tz, allocation=self.allocation
@@ -171,6 +205,65 @@ class FocusCostSource:
             ms=round((time.perf_counter() - started) * 1000, 1),
         )
         return rows
+
+    def _coverage_of(self, cur: duckdb.DuckDBPyConnection) -> CostCoverage:
+        layout = self._prepare(cur)
+        files = self._files
+        if self._coverage is not None and self._coverage[0] == files:
+            return self._coverage[1]
+        found = cur.execute(
+            f"SELECT min(epoch_us({layout.timestamp})), max(epoch_us({layout.timestamp})), "
+            "list(DISTINCT ServiceName ORDER BY ServiceName) FILTER (WHERE ServiceName <> '') "
+            "FROM focus_rows"
+        ).fetchall()
+        first, last, services = found[0] if found else (None, None, None)
+        coverage = CostCoverage(
+            source=self.name,
+            first_day=self._local_day(first),
+            last_day=self._local_day(last),
+            timezone=self.tz.key,
+            measure=self.measure,
+            services=tuple(services or ()),
+        )
+        with self._lock:
+            self._coverage = (files, coverage)
+        return coverage
+
+    def _local_day(self, epoch_us: int | None) -> date | None:
+        if epoch_us is None:
+            return None
+        instant = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(epoch_us))
+        return instant.astimezone(self.tz).date()
+
+    def _allocation_warnings(self, cur: duckdb.DuckDBPyConnection) -> list[str]:
+        """Allocation rules that match no row, and most spend landing on no team."""
+        layout = self._prepare(cur)
+        statement = allocation_statement(
+            layout, measure=str(self.measure), allocation=self.allocation
+        )
+        rows = cur.execute(statement.sql, statement.params).fetchall()
+        warnings = []
+        folded = {k.casefold() for k in layout.tag_keys}
+        for i, (key, value, team) in enumerate(self.allocation.rules):
+            if sum(int(row[3 + i] or 0) for row in rows):
+                continue
+            where = f"ownership.cost_allocation.{key}"
+            if key.casefold() not in folded:
+                guess = names.closest(key, layout.tag_keys, names.KEYS)
+                hint = f" (did you mean '{guess}'?)" if guess else ""
+                warnings.append(f"{where}: no row has a tag '{key}'{hint}")
+            else:
+                warnings.append(f"{where}: '{value}' -> {team} matches no row")
+        if rows:
+            currency, total, unallocated, *_counts = max(rows, key=lambda r: abs(r[1] or 0))
+            share = float(unallocated / total) if total and total > 0 else 0.0
+            if share > UNALLOCATED_WARNING:
+                warnings.append(
+                    f"{share:.0%} of the {currency} spend has no team: no allocation rule, "
+                    "`team` tag or service owner names one (`/ops spend team:unallocated by "
+                    "service` shows where it is)"
+                )
+        return warnings
 
     def _probe_rows(self, cur: duckdb.DuckDBPyConnection) -> tuple[int, str, int, str, str, int]:
         layout = self._prepare(cur)
@@ -212,9 +305,25 @@ class FocusCostSource:
             columns = dict(zip(relation.columns, (str(t) for t in relation.types), strict=True))
             layout = self._layout_for(columns)
             relation.create_view("focus_rows", replace=True)
+            layout = replace(layout, tag_keys=self._tag_keys(cur, layout))
             self._files, self._layout = files, layout
             log.info("focus_files", source=self.name, files=len(files), format=fmt)
             return layout
+
+    def _tag_keys(self, cur: duckdb.DuckDBPyConnection, layout: Layout) -> tuple[str, ...]:
+        """Every tag key the files use, read once per set of files, so a rule on `Owner` also
+        reads rows tagged `owner` without parsing every row's keys in every query."""
+        if layout.tags == "json":
+            keys = "unnest(TRY(json_keys(Tags)))"
+        elif layout.tags == "map":
+            keys = "unnest(map_keys(Tags))"
+        else:
+            return ()
+        found = cur.execute(
+            f"SELECT DISTINCT k FROM (SELECT {keys} AS k FROM focus_rows "
+            "WHERE Tags IS NOT NULL) WHERE k IS NOT NULL ORDER BY k"
+        ).fetchall()
+        return tuple(str(row[0]) for row in found)
 
     def _csv_relation(self, cur: duckdb.DuckDBPyConnection, files: tuple[str, ...]) -> Any:
         """Sniff the dialect and header once; the view then reads with a fixed schema, so a
@@ -293,7 +402,30 @@ class FocusCostSource:
             costs=costs,
             provider=provider_column(self.version),
             tags=tags,
+            accounts={
+                dim: _account_label(id_column, name_column, columns)
+                for dim, (id_column, name_column) in _ACCOUNT_COLUMNS.items()
+                if id_column in columns
+            },
         )
+
+
+# The FOCUS columns behind `by account` and `by sub_account`: (id, name). BillingAccountId is
+# mandatory, SubAccountId conditional (absent from exports of single-account setups).
+_ACCOUNT_COLUMNS = {
+    "account": ("BillingAccountId", "BillingAccountName"),
+    "sub_account": ("SubAccountId", "SubAccountName"),
+}
+
+
+def _account_label(id_column: str, name_column: str, columns: Mapping[str, str]) -> str:
+    """SQL for "name (id)", or the id alone; NULL without an id (shown as 'unknown')."""
+    ident = f"nullif(CAST({id_column} AS VARCHAR), '')"
+    name = f"nullif(CAST({name_column} AS VARCHAR), '')" if name_column in columns else "NULL"
+    return (
+        f"CASE WHEN {ident} IS NULL THEN NULL WHEN {name} IS NULL THEN {ident} "
+        f"ELSE {name} || ' (' || {ident} || ')' END"
+    )
 
 
 def check_columns(columns: Mapping[str, str], *, version: str, source: str, path: str) -> None:
@@ -302,11 +434,11 @@ def check_columns(columns: Mapping[str, str], *, version: str, source: str, path
     missing = [c for c in required_columns(version) if c not in columns]
     if not missing:
         return
-    candidates = {c.lower(): c for c in present if not c.lower().startswith("x_")}
+    candidates = [c for c in present if not c.lower().startswith("x_")]
     problems = []
     for column in missing:
-        guess = difflib.get_close_matches(column.lower(), list(candidates), n=1, cutoff=0.75)
-        hint = f"; did you mean '{candidates[guess[0]]}'?" if guess else ""
+        guess = names.closest(column, candidates, names.KEYS)
+        hint = f"; did you mean '{guess}'?" if guess else ""
         problems.append(f"{column} missing (FOCUS {version} mandatory column){hint}")
     fix = f"re-export {path} with the FOCUS {version} column names"
     other = "1.3" if version != "1.3" else "1.2"

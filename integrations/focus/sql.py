@@ -36,6 +36,20 @@ class Layout:
     costs: Mapping[str, str] = field(default_factory=dict)  # FOCUS measure -> expression
     provider: str = "ProviderName"
     tags: str | None = "json"  # "json", "map" or None (no Tags column)
+    tag_keys: tuple[str, ...] = ()  # every tag key the files use, as spelled there
+    # account / sub_account -> "name (id)" expression, for the account columns the files have
+    accounts: Mapping[str, str] = field(default_factory=dict)
+
+    def spellings(self, key: str) -> tuple[str, ...]:
+        """The spellings of tag `key` the files use, the asked one first ('Owner', 'owner'):
+        tag keys are matched without regard to case, as people read them. Only spellings the
+        files have are read (each costs a JSON lookup per row); `key` itself when none does."""
+        if not self.tag_keys:
+            return (key,)
+        found = [k for k in self.tag_keys if k.casefold() == key.casefold()]
+        if key in found:
+            return (key, *(k for k in found if k != key))
+        return tuple(found) or (key,)
 
 
 @dataclass(frozen=True)
@@ -128,6 +142,12 @@ def _instant(at: datetime, naive: bool) -> datetime:
 
 
 def _tag_expr(layout: Layout, key: str, bind: Binder) -> str:
+    """The value of tag `key` in any spelling of it the files use (the asked one first)."""
+    found = [_one_tag(layout, spelling, bind) for spelling in layout.spellings(key)]
+    return found[0] if len(found) == 1 else f"coalesce({', '.join(found)})"
+
+
+def _one_tag(layout: Layout, key: str, bind: Binder) -> str:
     if layout.tags == "json":
         pointer = "/" + key.replace("~", "~0").replace("/", "~1")  # RFC 6901 escaping
         # TRY: one malformed Tags value makes that row unallocated instead of failing every
@@ -187,7 +207,10 @@ def spend_statement(
         "ServiceName AS service",
         f"{layout.provider} AS provider",
         "ChargeCategory AS category",
-    ] + [f"{_tag_expr(layout, key, bind)} AS {col[key]}" for key in keys]
+    ]
+    if query.group_by in (SpendDimension.account, SpendDimension.sub_account):
+        inner_cols.append(f"{layout.accounts[str(query.group_by)]} AS account")
+    inner_cols += [f"{_tag_expr(layout, key, bind)} AS {col[key]}" for key in keys]
     where = [f"{ts} >= {bind(_instant(start, naive))}", f"{ts} < {bind(_instant(end, naive))}"]
     if query.service is not None:
         where.append(f"ServiceName = {bind(query.service)}")
@@ -255,4 +278,35 @@ def _key_expr(group: SpendDimension | None, col: Mapping[str, str], team: str | 
         return "category"
     if group is SpendDimension.team:
         return team or "NULL"
+    if group in (SpendDimension.account, SpendDimension.sub_account):
+        return "account"  # the caller checked the files have the account columns
     return col[str(group)]  # model, pipeline: raw tag; '' and NULL become 'unallocated' later
+
+
+def allocation_statement(layout: Layout, *, measure: str, allocation: Allocation) -> SpendStatement:
+    """SELECT currency, total cost, unallocated cost, then one row count per allocation rule
+    (rows the rule's tag matches, whether or not an earlier rule took them), over all the data:
+    what check-sources needs to say a rule matches nothing or most spend has no team."""
+    bind = Binder()
+    keys = list(dict.fromkeys(["team", *(key for key, _, _ in allocation.rules)]))
+    col = {key: f"t{i}" for i, key in enumerate(keys)}
+    inner = ", ".join(
+        [
+            f"{layout.costs[measure]} AS cost",
+            "BillingCurrency AS currency",
+            "ServiceName AS service",
+        ]
+        + [f"{_tag_expr(layout, key, bind)} AS {col[key]}" for key in keys]
+    )
+    team = _team_expr(col, allocation, bind)
+    counts = [
+        f"count(*) FILTER (WHERE {_matches(col[key], value, bind)})"
+        for key, value, _team in allocation.rules
+    ]
+    sql = (
+        f"WITH rows AS MATERIALIZED (SELECT {inner} FROM focus_rows) "
+        f"SELECT currency, sum(cost), coalesce(sum(cost) FILTER (WHERE {team} IS NULL), 0)"
+        + "".join(f", {c}" for c in counts)
+        + " FROM rows GROUP BY currency"
+    )
+    return SpendStatement(sql=sql, params=bind.params)

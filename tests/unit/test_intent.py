@@ -293,3 +293,40 @@ def test_services_on_the_bill_are_known_by_name_and_read_once_not_per_question(
 def test_generic_words_of_service_names_do_not_name_a_service(known: KnownNames) -> None:
     found = understand("what does compute cost", known=known)
     assert not (isinstance(found, Understood) and "Savings Plans" in found.command)
+
+
+# -- a month without a year ----------------------------------------------------------------------
+
+
+def months(today: date, data_ends: date | None = None) -> KnownNames:
+    return KnownNames(teams={"data-eng": "Data Engineering"}, today=today, data_ends=data_ends)
+
+
+@pytest.mark.parametrize(
+    ("question", "command", "note"),
+    [
+        ("spend in may", "spend 2026-05", "“may” read as May 2026"),
+        ("what did we spend during october", "spend 2026-10", "“october” read as October 2026"),
+        ("spend in dec", "spend 2025-12", "“dec” read as December 2025"),
+        ("spend in november", "spend 2026-11", "“november” read as November 2026 so far"),
+        ("spend last november", "spend 2025-11", "“november” read as November 2025"),
+        ("spend in may 2025", "spend 2025-05", None),
+    ],
+)
+def test_a_month_name_is_the_latest_such_month_and_the_reading_says_which(
+    question: str, command: str, note: str | None
+) -> None:
+    found = understand(question, known=months(date(2026, 11, 23)))
+    assert isinstance(found, Understood) and found.command == command
+    assert (note in found.notes) if note else not found.notes
+
+
+def test_this_months_name_before_its_data_arrives_is_last_years_month() -> None:
+    found = understand("spend in november", known=months(date(2026, 11, 23), date(2026, 10, 31)))
+    assert isinstance(found, Understood) and found.command == "spend 2025-11"
+    assert "“november” read as November 2025" in found.notes
+
+
+def test_may_as_a_verb_is_not_a_month() -> None:
+    found = understand("may i see spend by team", known=months(date(2026, 11, 23)))
+    assert isinstance(found, Understood) and found.command == "spend by team"

@@ -1,0 +1,105 @@
+"""Smaller trust fixes in spend answers: credits, tax and purchases apart (`by charge_category`),
+one list per currency under its code, and a past month's budget note about that month."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from bot.answers.spend import SpendAnswer, spend_answer
+from bot.commands.grammar import ParsedCommand, parse
+from bot.commands.intent import KnownNames, Understood, understand
+from bot.views.spend import render_spend
+from tests.answers.own_data import own_deps
+from tests.focus_export import Charge, utc
+
+NOW = datetime(2026, 6, 10, 12, tzinfo=UTC)
+ALLOCATION = {"ownership": {"cost_allocation": {"team": {"data": "data-eng", "ml": "ml-platform"}}}}
+
+
+async def answer(deps, **kwargs) -> SpendAnswer:  # type: ignore[no-untyped-def]
+    found = await spend_answer(deps, **kwargs)
+    assert isinstance(found, SpendAnswer), getattr(found, "message", found)
+    return found
+
+
+def test_by_charge_category_is_a_dimension_of_spend() -> None:
+    for text in ("spend by charge_category", "spend 2026-05 by category"):
+        parsed = parse(text)
+        assert isinstance(parsed, ParsedCommand), parsed
+        assert parsed.group_by == "charge_category"
+    found = understand(
+        "what did we spend in may 2026 by charge category",
+        known=KnownNames(today=NOW.date()),
+    )
+    assert isinstance(found, Understood) and found.command == "spend 2026-05 by charge_category"
+
+
+async def test_credits_tax_and_purchases_are_shown_apart(tmp_path):
+    charges = [
+        Charge(utc(2026, 5, 2), 100),
+        Charge(utc(2026, 5, 3), -20, category="Credit"),
+        Charge(utc(2026, 5, 4), 8, category="Tax"),
+        Charge(utc(2026, 5, 5), 0, billed=300, category="Purchase"),
+    ]
+    deps = own_deps(tmp_path, charges, now=NOW)
+    found = await answer(deps, period="2026-05", group_by="charge_category")
+    assert {line.key: line.cost for line in found.lines} == {
+        "Usage": Decimal(100),
+        "Credit": Decimal(-20),
+        "Tax": Decimal(8),
+        "Purchase": Decimal(0),
+    }
+
+
+def tables(answer: SpendAnswer) -> list[tuple[str, list[str]]]:
+    """(heading, keys) of each code block in the group-by section."""
+    text = next(
+        b["text"]["text"]
+        for b in render_spend(answer).blocks
+        if b.get("text", {}).get("text", "").startswith("*By ")
+    )
+    return [
+        (heading, [row.split()[0] for row in body.strip().splitlines()])
+        for heading, body in re.findall(r"\*(\w+)\*\n```\n(.*?)```", text, flags=re.S)
+    ]
+
+
+async def test_each_currency_has_its_own_list_so_no_team_appears_twice_in_one(tmp_path):
+    charges = [
+        Charge(utc(2026, 5, 2), 100, tags={"team": "data"}),
+        Charge(utc(2026, 5, 3), 30, tags={"team": "ml"}),
+        Charge(utc(2026, 5, 4), 50, currency="EUR", tags={"team": "data"}),
+        Charge(utc(2026, 5, 5), 20, currency="EUR", tags={"team": "ml"}),
+    ]
+    deps = own_deps(tmp_path, charges, now=NOW, **ALLOCATION)
+    found = await answer(deps, period="2026-05", group_by="team")
+    assert tables(found) == [
+        ("EUR", ["data-eng", "ml-platform"]),
+        ("USD", ["data-eng", "ml-platform"]),
+    ]
+
+
+async def test_one_currency_keeps_one_plain_list(tmp_path):
+    deps = own_deps(tmp_path, [Charge(utc(2026, 5, 2), 100, tags={"team": "data"})], now=NOW)
+    found = await answer(deps, period="2026-05", group_by="service")
+    assert tables(found) == []  # no heading: one list, as before
+    assert "AmazonEC2" in json.dumps(render_spend(found).blocks)
+
+
+async def test_a_past_months_budget_note_is_about_that_month(tmp_path):
+    charges = [
+        Charge(utc(2026, 5, 2), 100, tags={"team": "data"}),
+        Charge(utc(2026, 5, 3), 40, currency="EUR", tags={"team": "data"}),
+        Charge(utc(2026, 6, 2), 1, tags={"team": "data"}),
+    ]
+    deps = own_deps(
+        tmp_path, charges, now=NOW, budgets={"data-eng": {"monthly": 500}}, **ALLOCATION
+    )
+    found = await answer(deps, team="data-eng", period="2026-05")
+    assert found.budget is not None and found.budget.other_currencies == {"EUR": Decimal(40)}
+    text = json.dumps(render_spend(found).blocks, ensure_ascii=False)
+    assert "Also €40 in May, not counted against a USD budget." in text
+    assert "this month" not in text
