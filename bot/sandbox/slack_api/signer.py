@@ -12,10 +12,10 @@ from urllib.parse import urlencode
 
 import httpx
 
-from . import payloads as P
+from . import wire as P
 
 if TYPE_CHECKING:
-    from .server import FakeSlack
+    from .workspace import SlackWorkspace
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -32,8 +32,8 @@ def signature(signing_secret: str, timestamp: int | str, body: bytes) -> str:
 class SlackSigner:
     """Posts to ``app_url + "/slack/events"`` what Slack would, signed with the app's secret.
 
-    With ``slack`` (a running FakeSlack) default response_urls point at it, so ``respond()``
-    lands in ``slack.responses(name)`` and acts on ``slack.messages(...)``.
+    With ``slack`` (a served workspace, e.g. the sandbox's or the tests' FakeSlack) default
+    response_urls point at it, so ``respond()`` acts on ``slack.messages(...)`` as Slack's would.
     """
 
     def __init__(
@@ -41,7 +41,7 @@ class SlackSigner:
         signing_secret: str,
         app_url: str,
         *,
-        slack: FakeSlack | None = None,
+        slack: SlackWorkspace | None = None,
         path: str = "/slack/events",
         timeout: float = 10.0,
     ) -> None:
@@ -206,6 +206,12 @@ class SlackSigner:
     async def url_verification(self, challenge: str) -> httpx.Response:
         body = {"token": P.VERIFICATION_TOKEN, "challenge": challenge, "type": "url_verification"}
         return await self.post_raw(json.dumps(body).encode(), JSON)
+
+    async def interactive(
+        self, payload: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        """Any interaction payload (block_actions, view_submission, view_closed), as a form."""
+        return await self._interactive(payload, headers)
 
     async def _interactive(
         self, payload: dict[str, Any], headers: dict[str, str] | None

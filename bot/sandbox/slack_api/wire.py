@@ -159,8 +159,8 @@ def new_ts() -> str:
     return f"{time.time():.6f}"
 
 
-def _user_ref(user_id: str) -> dict[str, str]:
-    name = user_name(user_id)
+def _user_ref(user_id: str, name: str | None = None) -> dict[str, str]:
+    name = name or user_name(user_id)
     return {"id": user_id, "username": name, "name": name, "team_id": TEAM_ID}
 
 
@@ -176,16 +176,21 @@ def slash_command_form(
     channel_id: str,
     response_url: str,
     trigger_id: str,
+    names: tuple[str, str] | None = None,
 ) -> dict[str, str]:
-    """The form fields of a slash command request, in the order Slack sends them."""
+    """The form fields of a slash command request, in the order Slack sends them.
+
+    ``names``: the user's handle and the channel's name, when known (else made from the ids).
+    """
+    handle, where = names or (user_name(user_id), channel_name(channel_id))
     return {
         "token": VERIFICATION_TOKEN,
         "team_id": TEAM_ID,
         "team_domain": TEAM_DOMAIN,
         "channel_id": channel_id,
-        "channel_name": channel_name(channel_id),
+        "channel_name": where,
         "user_id": user_id,
-        "user_name": user_name(user_id),
+        "user_name": handle,
         "command": command,
         "text": text,
         "api_app_id": API_APP_ID,
@@ -204,11 +209,17 @@ def block_actions_payload(
     message: dict[str, Any] | None,
     response_url: str | None,
     view: dict[str, Any] | None,
+    is_ephemeral: bool = False,
+    state: dict[str, Any] | None = None,
+    handle: str | None = None,
 ) -> dict[str, Any]:
-    """A block_actions payload from a message (channel, message, response_url) or a view."""
+    """A block_actions payload from a message (channel, message, response_url) or a view.
+
+    ``state``: the values of the message's inputs (``{block_id: {action_id: value}}``).
+    """
     payload: dict[str, Any] = {
         "type": "block_actions",
-        "user": _user_ref(user_id),
+        "user": _user_ref(user_id, handle),
         "api_app_id": API_APP_ID,
         "token": VERIFICATION_TOKEN,
         "trigger_id": trigger_id,
@@ -226,11 +237,11 @@ def block_actions_payload(
             "type": "message",
             "message_ts": message["ts"],
             "channel_id": channel_id,
-            "is_ephemeral": False,
+            "is_ephemeral": is_ephemeral,
         }
         payload["channel"] = {"id": channel_id, "name": channel_name(channel_id)}
         payload["message"] = message
-        payload["state"] = {"values": {}}
+        payload["state"] = {"values": state or {}}
         payload["response_url"] = response_url
     payload["actions"] = [action]
     return payload
@@ -246,12 +257,13 @@ def view_submission_payload(
     view_id: str,
     blocks: list[dict[str, Any]],
     title: str,
+    handle: str | None = None,
 ) -> dict[str, Any]:
     """A view_submission payload; ``values`` is ``view.state.values``."""
     return {
         "type": "view_submission",
         "team": _team(),
-        "user": _user_ref(user_id),
+        "user": _user_ref(user_id, handle),
         "api_app_id": API_APP_ID,
         "token": VERIFICATION_TOKEN,
         "trigger_id": trigger_id,
