@@ -76,14 +76,14 @@ def test_spend_by_service_shows_the_table_then_the_chart_once_shared(
     shared.get_by_role("button", name="1 reply").click()
     chart = page.locator("#thread .file-image img")
     expect(chart).to_be_visible()
-    expect(page.locator("#thread figcaption")).to_have_text("Daily spend: ml-platform, the last 30 days")
+    expect(page.locator("#thread figcaption")).to_have_text(
+        "Daily spend: ml-platform, the last 30 days"
+    )
     assert chart.evaluate("img => img.complete && img.naturalWidth > 200")
     shot(page, screenshots, "sandbox.png")
 
 
-def test_more_shows_the_next_page_in_place(
-    page: Any, sandbox: Sandbox, screenshots: Path
-) -> None:
+def test_more_shows_the_next_page_in_place(page: Any, sandbox: Sandbox, screenshots: Path) -> None:
     open_sandbox(page, sandbox, EVA, "data-eng")
     send(page, "/ops spend 30d by pipeline")
     answer = app_messages(page, "Showing").filter(has_text="by pipeline").last
@@ -162,7 +162,9 @@ def test_home_shows_my_teams_and_the_budget_modal_shows_field_errors(
     modal = page.get_by_role("dialog")
     expect(modal).to_be_visible()
     team = modal.locator('.bk-block[data-block-id="team"] select')
-    team.select_option(value=team.locator("option", has_text="nalytics").first.get_attribute("value"))
+    team.select_option(
+        value=team.locator("option", has_text="nalytics").first.get_attribute("value")
+    )
     amount = modal.locator('.bk-block[data-block-id="amount"] input')
     amount.fill("lots")
     modal.get_by_role("button", name="Request").click()
