@@ -59,14 +59,16 @@ def is_loopback(host: str) -> bool:
 
 
 def demo_settings(*, port: int, database_url: str, config_path: Path) -> Settings:
-    return Settings(
-        slack_bot_token="xoxb-sandbox",
-        slack_signing_secret=secrets.token_hex(16),
-        slack_api_url=f"http://127.0.0.1:{port}{SLACK_PREFIX}/api/",
-        database_url=database_url,
-        port=port,
-        switchboard_config=config_path,
-        switchboard_outbox_interval=0.25,
+    return Settings.model_validate(
+        {
+            "slack_bot_token": "xoxb-sandbox",
+            "slack_signing_secret": secrets.token_hex(16),
+            "slack_api_url": f"http://127.0.0.1:{port}{SLACK_PREFIX}/api/",
+            "database_url": database_url,
+            "port": port,
+            "switchboard_config": config_path,
+            "switchboard_outbox_interval": 0.25,
+        }
     )
 
 

@@ -195,11 +195,13 @@ def test_uploaded_files_are_served_as_images_only_when_they_are_png(sandbox: San
 
 
 def test_serve_does_not_mount_the_sandbox(tmp_path: Path) -> None:
-    settings = Settings(
-        slack_bot_token="xoxb-x",
-        slack_signing_secret="s",
-        database_url=f"sqlite:///{tmp_path / 'x.db'}",
-        switchboard_config=Path("ops.example.yml"),
+    settings = Settings.model_validate(
+        {
+            "slack_bot_token": "xoxb-x",
+            "slack_signing_secret": "s",
+            "database_url": f"sqlite:///{tmp_path / 'x.db'}",
+            "switchboard_config": Path("ops.example.yml"),
+        }
     )
     paths = [getattr(r, "path", "") for r in create_app(settings, run_scheduler=False).routes]
     assert "/slack/events" in paths
@@ -220,7 +222,7 @@ def test_serve_does_not_mount_the_sandbox(tmp_path: Path) -> None:
 def test_the_demo_refuses_to_start_beside_a_real_slack_token(
     token: str | None, url: str, refused: bool
 ) -> None:
-    env = Settings(slack_bot_token=token, slack_api_url=url)
+    env = Settings.model_validate({"slack_bot_token": token, "slack_api_url": url})
     if refused:
         with pytest.raises(RealSlackNearby, match="--beside-real-slack"):
             refuse_beside_real_slack(env)

@@ -178,11 +178,11 @@ class WebApi(SlackWorkspace):
     def _view_arg(self, p: dict[str, Any], kind: str) -> dict[str, Any]:
         view = p.get("view")
         errors = validate_view(view)
-        if not errors and view["type"] != kind:
+        if not errors and isinstance(view, dict) and view["type"] != kind:
             errors = [f"type must be {kind} [json-pointer:/view/type]"]
-        if errors:
+        if errors or not isinstance(view, dict):
             raise Refusal("invalid_arguments", invalid=True, errors=errors)
-        return view  # type: ignore[no-any-return]
+        return view
 
     def _trigger(self, p: dict[str, Any]) -> str | None:
         """The user whose action made the trigger_id, when this workspace issued it."""
