@@ -80,6 +80,7 @@ def test_spend_by_service_shows_the_table_then_the_chart_once_shared(
         "Daily spend: ml-platform, the last 30 days"
     )
     assert chart.evaluate("img => img.complete && img.naturalWidth > 200")
+    chart.scroll_into_view_if_needed()
     shot(page, screenshots, "sandbox.png")
 
 

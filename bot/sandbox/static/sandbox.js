@@ -185,7 +185,10 @@ function renderThread() {
   const key = JSON.stringify([view.channel, shown]);
   if (key === view.renderedThread) return;
   view.renderedThread = key;
-  $("thread-messages").replaceChildren(...shown.map((m) => renderMessage(m, view.channel, { inThread: true })));
+  const pane = $("thread-messages");
+  pane.replaceChildren(...shown.map((m) => renderMessage(m, view.channel, { inThread: true })));
+  pane.scrollTop = pane.scrollHeight; // the newest reply, as Slack opens a thread
+  for (const img of pane.querySelectorAll("img")) img.addEventListener("load", () => (pane.scrollTop = pane.scrollHeight), { once: true });
 }
 
 // -- home and modals --------------------------------------------------------------------------
