@@ -248,3 +248,18 @@ def test_the_roster_has_everyone_ops_yml_names_and_an_outsider() -> None:
     assert people["U0ADMIN01"].role == "workspace admin"
     channels = {c["id"]: c["name"] for c in roster.channels(config)}
     assert channels["C0123MLPLAT"] == "ml-platform" and channels["C0123OPSWEEK"] == "weekly-ops"
+
+
+def test_a_dm_to_the_bot_is_answered_in_the_dm(sandbox: Sandbox) -> None:
+    dm = wire.dm_channel_id(KEMI)
+    httpx.post(
+        f"{sandbox.url}/sandbox/send",
+        json={"user": KEMI, "channel": dm, "text": "who owns ltv?"},
+        timeout=60,
+    ).raise_for_status()
+    answer = wait_until(
+        lambda: [m for m in state(sandbox, KEMI)["messages"][dm] if m["from_app"]],
+        "the answer in the DM",
+    )
+    assert "ltv" in json.dumps(answer[-1]["blocks"]) + answer[-1]["text"]
+    assert not [m for m in state(sandbox, "U0AN0JONAS")["messages"].get(dm, [])]
