@@ -87,9 +87,13 @@ def _browser_missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Headless Debian chromium; skipped with the reason locally, a failure in CI."""
+    """Headless Debian chromium; skipped with the reason locally, a failure in CI.
+
+    Module-scoped on purpose: Playwright's sync API keeps an event loop running in this thread
+    while it is open, and every later test that runs asyncio would find it there.
+    """
     missing = _browser_missing()
     if missing:
         if IN_CI:

@@ -57,7 +57,9 @@ async def test_the_bots_slack_client_talks_to_the_sandbox_web_api(sandbox: Sandb
     posted = await client.chat_postMessage(channel="#finance", text="hello *finance*")
     assert posted["channel"] == "C0123FINANCE"
     with pytest.raises(SlackApiError) as refused:
-        await client.chat_postMessage(channel="C0123FINANCE", blocks=[{"type": "section"}])
+        await client.chat_postMessage(
+            channel="C0123FINANCE", text="x", blocks=[{"type": "section"}]
+        )
     assert refused.value.response["error"] == "invalid_blocks"
     seen = state(sandbox, "U0FI0NOAH")["messages"]["C0123FINANCE"]
     assert [m["text"] for m in seen if m["from_app"]][-1] == "hello *finance*"
