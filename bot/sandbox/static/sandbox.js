@@ -293,26 +293,35 @@ function renderSidebar() {
   if (switcher.options.length !== options.length) switcher.replaceChildren(...options);
   switcher.value = view.user;
   $("who-role").textContent = s.people.find((p) => p.id === view.user)?.role || "";
-  const item = (id, label, extra = "") => {
-    const here = id === view.channel && !(id === s.dm && view.tab === "home");
-    const li = el("li", `${here ? "active" : ""} ${extra}`);
-    const button = el("button", "nav-item", [label]);
-    button.type = "button";
-    button.dataset.channel = id;
-    button.onclick = () => openChannel(id);
+  const unread = (id) => {
     const latest = (s.messages[id] || []).at(-1)?.ts;
-    if (latest && id !== view.channel && latest > (view.seen[`${view.user}:${id}`] || "")) li.classList.add("unread");
-    li.append(button);
-    return li;
+    return !!latest && id !== view.channel && latest > (view.seen[`${view.user}:${id}`] || "");
   };
-  $("channel-list").replaceChildren(...s.channels.map((c) => item(c.id, `# ${c.name}`)));
-  $("dm-list").replaceChildren(item(s.dm, "⚡ switchboard", "app"));
-  const home = el("li", view.channel === s.dm && view.tab === "home" ? "active" : "");
-  const homeButton = el("button", "nav-item", ["⚡ switchboard · Home"]);
-  homeButton.type = "button";
-  homeButton.onclick = () => openChannel(s.dm, "home");
-  home.append(homeButton);
-  $("apps").replaceChildren(home);
+  const homeActive = view.channel === s.dm && view.tab === "home";
+  // Rebuilt only when what they show changes: a list replaced under a person's click (between
+  // mouse down and up) would swallow the click.
+  const key = JSON.stringify([view.user, view.channel, homeActive, s.channels, s.dm, [...s.channels.map((c) => c.id), s.dm].map(unread)]);
+  if ($("sidebar").dataset.key !== key) {
+    $("sidebar").dataset.key = key;
+    const item = (id, label, extra = "") => {
+      const here = id === view.channel && !(id === s.dm && homeActive);
+      const li = el("li", `${here ? "active" : ""} ${unread(id) ? "unread" : ""} ${extra}`);
+      const button = el("button", "nav-item", [label]);
+      button.type = "button";
+      button.dataset.channel = id;
+      button.onclick = () => openChannel(id);
+      li.append(button);
+      return li;
+    };
+    $("channel-list").replaceChildren(...s.channels.map((c) => item(c.id, `# ${c.name}`)));
+    $("dm-list").replaceChildren(item(s.dm, "⚡ switchboard", "app"));
+    const home = el("li", homeActive ? "active" : "");
+    const homeButton = el("button", "nav-item", ["⚡ switchboard · Home"]);
+    homeButton.type = "button";
+    homeButton.onclick = () => openChannel(s.dm, "home");
+    home.append(homeButton);
+    $("apps").replaceChildren(home);
+  }
   $("clock").textContent = `Sandbox clock: ${s.clock.replace("T", " ")}`;
   renderControls();
 }
@@ -379,8 +388,12 @@ function renderMain() {
   const channel = s.channels.find((c) => c.id === view.channel);
   $("main-title").textContent = isDm ? "⚡ switchboard" : `# ${channel?.name || view.channel}`;
   const tabs = $("tabs");
-  tabs.replaceChildren();
-  if (isDm) {
+  const tabsKey = JSON.stringify([isDm, view.tab]);
+  if (tabs.dataset.key !== tabsKey) {
+    tabs.dataset.key = tabsKey;
+    tabs.replaceChildren();
+  }
+  if (isDm && !tabs.children.length) {
     for (const [tab, label] of [["home", "Home"], ["messages", "Messages"]]) {
       const button = el("button", `tab ${view.tab === tab ? "active" : ""}`, [label]);
       button.type = "button";
