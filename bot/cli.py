@@ -79,11 +79,30 @@ def serve(
 def demo(
     port: Annotated[int, typer.Option(help="Port of the local app and sandbox")] = 3000,
     database: Annotated[str, typer.Option(help="Database URL")] = "sqlite:///./switchboard-demo.db",
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; anyone reaching it can act as anyone")
+    ] = "127.0.0.1",
+    beside_real_slack: Annotated[
+        bool,
+        typer.Option(
+            "--beside-real-slack",
+            help="Start even though SLACK_BOT_TOKEN for slack.com is set (the demo never uses it)",
+        ),
+    ] = False,
 ) -> None:
     """Run everything locally with the demo company: no Slack workspace, no credentials."""
-    from bot.sandbox.run import run_demo
+    from bot.sandbox.run import RealSlackNearby, run_demo
 
-    run_demo(port=port, database_url=database)
+    try:
+        run_demo(
+            host=host,
+            port=port,
+            database_url=database,
+            env=get_settings(),
+            beside_real_slack=beside_real_slack,
+        )
+    except RealSlackNearby as exc:
+        _fail(str(exc))
 
 
 @app.command()

@@ -1,0 +1,1 @@
+"""The sandbox of `switchboard demo`: Slack played locally (slack_api/) and a page to use it."""

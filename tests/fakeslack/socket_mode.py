@@ -54,7 +54,10 @@ class SocketMode:
 
     _lock: threading.RLock
     _loop: asyncio.AbstractEventLoop | None
-    base_url: str
+
+    @property
+    def base_url(self) -> str:  # FakeSlack's
+        raise NotImplementedError
 
     def _init_socket_mode(self) -> None:
         self._socket_tickets: set[str] = set()
@@ -217,9 +220,9 @@ class SocketMode:
             if sent is None or envelope_id in self._socket_acks:
                 self.socket_unexpected.append(data)
                 return
-            payload = message.get("payload")  # type: ignore[union-attr]
-            self._socket_acks[envelope_id] = SocketAck(
-                envelope_id=envelope_id,
+            payload = message.get("payload")
+            self._socket_acks[str(envelope_id)] = SocketAck(
+                envelope_id=str(envelope_id),
                 payload=payload if isinstance(payload, dict) else None,
                 seconds=time.monotonic() - sent.at,
             )

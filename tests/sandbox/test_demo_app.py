@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 import httpx
@@ -21,10 +23,19 @@ def test_sandbox_command_goes_through_signed_slack_events(tmp_path):
         base = f"http://127.0.0.1:{port}"
         page = httpx.get(base + "/sandbox", timeout=10)
         assert page.status_code == 200 and "Switchboard sandbox" in page.text
-        answer = httpx.post(base + "/sandbox/command", data={"text": "/ops help"}, timeout=10)
-        assert answer.status_code == 200
-        assert "Switchboard: /ops commands" in answer.text
-        assert "/ops budget-increase TEAM AMOUNT" in answer.text
+        answer = httpx.post(
+            base + "/sandbox/send",
+            json={"user": "U0ML0EVA", "channel": "C0123MLPLAT", "text": "/ops help"},
+            timeout=30,
+        )
+        assert answer.status_code == 200 and answer.json()["ok"]
+        deadline = time.monotonic() + 30  # the ack carries help at once; this is a safety net
+        shown = ""
+        while "Switchboard: /ops commands" not in shown and time.monotonic() < deadline:
+            state = httpx.get(base + "/sandbox/state", params={"user": "U0ML0EVA"}, timeout=10)
+            shown = json.dumps(state.json()["messages"]["C0123MLPLAT"])
+        assert "Switchboard: /ops commands" in shown
+        assert "/ops budget-increase TEAM AMOUNT" in shown
         # an unsigned request to the same app is still refused: the sandbox signs like Slack does
         unsigned = httpx.post(
             base + "/slack/events", data={"command": "/ops", "text": "help"}, timeout=10
