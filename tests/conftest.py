@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from bot.settings import get_settings
 from bot.store.db import make_engine, upgrade
+from tests import demo_once
 from tests.peers import PEER_FIXTURE_MODULES
 
 pytest_plugins = [*PEER_FIXTURE_MODULES]
@@ -35,6 +36,21 @@ def isolated_settings(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Non
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def demo_built_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The demo company's FOCUS files and run history are made once per session (demo_once)."""
+    with pytest.MonkeyPatch.context() as patch:
+        demo_once.install(demo_once.DemoOnce(tmp_path_factory.mktemp("demo-once")), patch)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def fresh_demo_when_marked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests of the demo generator itself (`pytest.mark.fresh_demo`) build everything anew."""
+    if request.node.get_closest_marker("fresh_demo"):
+        demo_once.uninstall(monkeypatch)
 
 
 def _pg_reachable() -> str | None:
