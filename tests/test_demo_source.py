@@ -36,6 +36,8 @@ from integrations.protocols import (
     PipelineSource,
 )
 
+pytestmark = pytest.mark.slow  # the generator itself: companies of many days, each generated
+
 TODAY = date(2025, 11, 23)
 NOW = datetime(2025, 11, 23, 14, 37, tzinfo=UTC)
 

@@ -385,6 +385,7 @@ def _start_worker(db_url: str, slack: FakeSlack, replica: str) -> subprocess.Pop
     return subprocess.Popen(args, cwd=REPO, env=env, stderr=subprocess.PIPE)
 
 
+@pytest.mark.slow  # real sender subprocesses, one killed mid-drain
 def test_sender_killed_mid_drain_loses_nothing_and_repeats_at_most_what_was_in_flight(
     outbox: Outbox, db_url: str, db_engine: Engine, slack: FakeSlack
 ) -> None:

@@ -261,6 +261,7 @@ def test_prune_deletes_old_slots_and_old_sent_messages_but_keeps_dead_and_refere
     assert (pruned.slots, pruned.messages) == (2, 3)
 
 
+@pytest.mark.slow  # a real subprocess: a new interpreter imports the bot
 def test_python_m_scheduler_delivers_and_stops_on_sigterm(
     db_url: str, db_engine: Engine, slack: FakeSlack
 ) -> None:
