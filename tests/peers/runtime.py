@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn, TypeVar
@@ -400,6 +401,19 @@ class PeerProcess:
         self.stop()
 
 
+def _warm(name: str) -> str:
+    started = time.monotonic()
+    try:
+        venv = peer_venv(name, PEER_REQUIREMENTS[name])
+    except PeerError as exc:
+        return f"{name}: FAILED {exc}"
+    info = installed_info(venv) or {}
+    return (
+        f"{name}: ready in {time.monotonic() - started:.1f}s "
+        f"(install took {info.get('install_seconds')}s) at {venv}"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Prepare peer server venvs for the tests.")
     parser.add_argument(
@@ -410,24 +424,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"peers to install: {', '.join(sorted(PEER_REQUIREMENTS))}",
     )
     args = parser.parse_args(argv)
-    failed = 0
-    for name in args.warm:
-        if name not in PEER_REQUIREMENTS:
-            print(f"{name}: unknown peer (known: {', '.join(sorted(PEER_REQUIREMENTS))})")
-            failed += 1
-            continue
-        started = time.monotonic()
-        try:
-            venv = peer_venv(name, PEER_REQUIREMENTS[name])
-        except PeerError as exc:
-            print(f"{name}: FAILED {exc}")
-            failed += 1
-            continue
-        info = installed_info(venv) or {}
-        print(
-            f"{name}: ready in {time.monotonic() - started:.1f}s "
-            f"(install took {info.get('install_seconds')}s) at {venv}"
-        )
+    unknown = [name for name in args.warm if name not in PEER_REQUIREMENTS]
+    for name in unknown:
+        print(f"{name}: unknown peer (known: {', '.join(sorted(PEER_REQUIREMENTS))})")
+    wanted = [name for name in args.warm if name in PEER_REQUIREMENTS]
+    with ThreadPoolExecutor(max_workers=max(1, len(wanted))) as pool:  # installs side by side
+        outcomes = list(pool.map(_warm, wanted))
+    for line in outcomes:
+        print(line)
+    failed = len(unknown) + sum(
+        line.startswith(f"{name}: FAILED") for name, line in zip(wanted, outcomes, strict=True)
+    )
     return 1 if failed else 0
 
 
