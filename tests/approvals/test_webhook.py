@@ -449,9 +449,11 @@ def test_other_events_are_acknowledged_and_ignored_with_the_reason(webhook_app):
 
 # -- a real MLflow 3 server delivering to the running app -----------------------------------------
 @pytest.fixture
-def real_mlflow(mlflow_webhook_server: Any) -> Any:
-    """Its own server (tests/peers/mlflow.py): these tests add versions and aliases."""
-    return mlflow_webhook_server
+def real_mlflow(mlflow_webhook_server: Any) -> Iterator[Any]:
+    """Its own server (tests/peers/mlflow.py): these tests add versions and aliases, one test at
+    a time, since MLflow delivers every event to every webhook registered for it."""
+    with mlflow_webhook_server.one_test_at_a_time():
+        yield mlflow_webhook_server
 
 
 @dataclass

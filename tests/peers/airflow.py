@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,6 @@ from tests.peers.runtime import (
     installed,
     poll_until,
     venv_bin,
-    write_captured,
 )
 
 ASSETS = Path(__file__).parent / "assets" / "airflow_dags"
@@ -60,7 +58,6 @@ class AirflowServer(BootedPeer):
     username: str
     password: str
     venv: Path
-    loaded_after: float = 0.0  # epoch seconds just before the first run was triggered
 
     def token(self) -> str:
         return get_token(self.url, self.username, self.password)
@@ -117,7 +114,7 @@ def load_known_runs(url: str, username: str, password: str) -> None:
 
 def boot(home: Path) -> AirflowServer:
     """Install (cached), start on a free loopback port, wait until healthy, load KNOWN_RUNS."""
-    venv, install_seconds = installed("airflow")
+    venv, installing = installed("airflow")
     shutil.copytree(ASSETS, home / "dags", ignore=shutil.ignore_patterns("__pycache__"))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -140,33 +137,22 @@ def boot(home: Path) -> AirflowServer:
         ready_timeout=240,
     )
 
-    def load() -> tuple[str, float]:
+    def load() -> dict[str, Any]:
         passwords = home / "simple_auth_manager_passwords.json.generated"
         poll_until("Airflow: the generated admin password", 60, passwords.exists)
         password = str(json.loads(passwords.read_text())["admin"])
-        loaded_after = time.time()
         load_known_runs(url, "admin", password)
-        return password, loaded_after
+        return {"password": password}
 
-    (password, loaded_after), ready_seconds, load_seconds = start_and_load("Airflow", process, load)
-    return AirflowServer(
-        url=url,
-        username="admin",
-        password=password,
-        processes=[process],
-        venv=venv,
-        loaded_after=loaded_after,
-        install_seconds=install_seconds,
-        ready_seconds=ready_seconds,
-        load_seconds=load_seconds,
-    )
+    loaded = start_and_load("Airflow", process, load, install_seconds=installing)
+    return AirflowServer(url=url, username="admin", venv=venv, **loaded)
 
 
 airflow_server = session_peer("airflow_server", "airflow", boot)
 
 
 # -- captured responses for the parsing unit tests ---------------------------------------------
-def capture_responses(server: AirflowServer, out_dir: Path) -> list[Path]:
+def capture_responses(server: AirflowServer) -> dict[str, object]:
     """Save real answers as airflow_*.json; local paths become $AIRFLOW_HOME and $VENV."""
     headers = {"Authorization": f"Bearer {server.token()}"}
     base = "/dags/nightly_orders/dagRuns/sb_nightly_fail"
@@ -188,13 +174,8 @@ def capture_responses(server: AirflowServer, out_dir: Path) -> list[Path]:
             "health": api.get("/monitor/health"),
         }
     bodies = {name: checked(response, name) for name, response in captured.items()}
-    return write_captured(
-        out_dir,
-        "airflow",
-        bodies,
-        replace={str(server.home): "$AIRFLOW_HOME", str(server.venv): "$VENV"},
-    )
+    return bodies
 
 
 if __name__ == "__main__":
-    capture_main("airflow", boot, capture_responses)
+    capture_main("airflow", boot, capture_responses, home_as="$AIRFLOW_HOME")

@@ -10,7 +10,6 @@ its process group, so PeerProcess.stop() kills every process it started.
 from __future__ import annotations
 
 import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,6 @@ from tests.peers.runtime import (
     installed,
     poll_until,
     venv_bin,
-    write_captured,
 )
 
 DEFS = Path(__file__).parent / "assets" / "dagster_defs.py"
@@ -78,7 +76,6 @@ class DagsterServer(BootedPeer):
     graphql_url: str
     venv: Path
     run_ids: dict[str, str] = field(default_factory=dict)  # KNOWN_RUNS key -> run id
-    loaded_after: float = 0.0  # epoch seconds just before the first run was launched
 
 
 def graphql(url: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -121,7 +118,7 @@ def load_known_runs(url: str) -> dict[str, str]:
 
 def boot(home: Path) -> DagsterServer:
     """Install (cached), start `dagster dev` on a free loopback port, load KNOWN_RUNS."""
-    venv, install_seconds = installed("dagster")
+    venv, installing = installed("dagster")
     (home / "dagster_home").mkdir()
     (home / "dagster_home" / "dagster.yaml").write_text(DAGSTER_YAML)
     shutil.copy(DEFS, home / LOCATION)
@@ -136,28 +133,20 @@ def boot(home: Path) -> DagsterServer:
         ready_timeout=180,
     )
 
-    def load() -> tuple[dict[str, str], float]:
-        loaded_after = time.time()
-        return load_known_runs(f"{base}/graphql"), loaded_after
-
-    (run_ids, loaded_after), ready_seconds, load_seconds = start_and_load("Dagster", process, load)
-    return DagsterServer(
-        graphql_url=f"{base}/graphql",
-        processes=[process],
-        venv=venv,
-        run_ids=run_ids,
-        loaded_after=loaded_after,
-        install_seconds=install_seconds,
-        ready_seconds=ready_seconds,
-        load_seconds=load_seconds,
+    loaded = start_and_load(
+        "Dagster",
+        process,
+        lambda: {"run_ids": load_known_runs(f"{base}/graphql")},
+        install_seconds=installing,
     )
+    return DagsterServer(graphql_url=f"{base}/graphql", venv=venv, **loaded)
 
 
 dagster_server = session_peer("dagster_server", "dagster", boot)
 
 
 # -- captured responses for the parsing unit tests ---------------------------------------------
-def capture_responses(server: DagsterServer, out_dir: Path) -> list[Path]:
+def capture_responses(server: DagsterServer) -> dict[str, object]:
     """Save real GraphQL answers (the adapter's own queries) as dagster_*.json."""
     from integrations import dagster as adapter
 
@@ -176,13 +165,8 @@ def capture_responses(server: DagsterServer, out_dir: Path) -> list[Path]:
         name: body if name == "runs_bad_filter" else {"data": body}
         for name, body in captured.items()
     }
-    return write_captured(
-        out_dir,
-        "dagster",
-        bodies,
-        replace={str(server.home): "$DAGSTER_DIR", str(server.venv): "$VENV"},
-    )
+    return bodies
 
 
 if __name__ == "__main__":
-    capture_main("dagster", boot, capture_responses)
+    capture_main("dagster", boot, capture_responses, home_as="$DAGSTER_DIR")

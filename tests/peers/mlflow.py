@@ -10,7 +10,10 @@ and need MLflow to see each webhook they add at once (its webhook cache is off).
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -25,8 +28,8 @@ from tests.peers.runtime import (
     PeerProcess,
     free_port,
     installed,
+    locked,
     venv_bin,
-    write_captured,
 )
 
 # Test-only Fernet key: webhook secrets stored by the server must stay decryptable across
@@ -78,6 +81,13 @@ KNOWN_MODELS: dict[str, KnownModel] = {
 class MlflowServer(BootedPeer):
     url: str
     run_ids: dict[tuple[str, str], str] = field(default_factory=dict)  # (model, version) -> run
+
+    @contextlib.contextmanager
+    def one_test_at_a_time(self) -> Iterator[None]:
+        """Across xdist workers too: MLflow delivers each event to every webhook registered for
+        it, so tests registering webhooks at once would each receive the other's events."""
+        with locked(Path(tempfile.gettempdir()) / f"sb-mlflow-{self.url.rsplit(':', 1)[1]}.lock"):
+            yield
 
 
 def _call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -164,7 +174,7 @@ def load_known_models(url: str) -> dict[tuple[str, str], str]:
 
 def start_mlflow(home: Path, *, webhook_cache_ttl: int | None = None) -> MlflowServer:
     """Install (cached), start on a free loopback port, wait for /health, load KNOWN_MODELS."""
-    venv, install_seconds = installed("mlflow")
+    venv, installing = installed("mlflow")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -198,17 +208,10 @@ def start_mlflow(home: Path, *, webhook_cache_ttl: int | None = None) -> MlflowS
         health_url=f"{url}/health",
         ready_timeout=180,
     )
-    run_ids, ready_seconds, load_seconds = start_and_load(
-        "MLflow", process, lambda: load_known_models(url)
+    loaded = start_and_load(
+        "MLflow", process, lambda: {"run_ids": load_known_models(url)}, install_seconds=installing
     )
-    return MlflowServer(
-        url=url,
-        processes=[process],
-        run_ids=run_ids,
-        install_seconds=install_seconds,
-        ready_seconds=ready_seconds,
-        load_seconds=load_seconds,
-    )
+    return MlflowServer(url=url, **loaded)
 
 
 mlflow_server = session_peer("mlflow_server", "mlflow", start_mlflow)
@@ -219,7 +222,7 @@ mlflow_webhook_server = session_peer(
 )
 
 
-def capture_responses(server: MlflowServer, out_dir: Path) -> list[Path]:
+def capture_responses(server: MlflowServer) -> dict[str, object]:
     """Save real REST answers as tests/fixtures/captured/mlflow_*.json for parsing unit tests.
 
     The only edit: artifact_uri, which holds the server's temp directory, becomes relative.
@@ -248,7 +251,7 @@ def capture_responses(server: MlflowServer, out_dir: Path) -> list[Path]:
             "runs_get": run,
             "error_not_found": {"status": missing.status_code, "body": missing.json()},
         }
-    return write_captured(out_dir, "mlflow", captured)
+    return captured
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +30,7 @@ from typing import Any, Generic, TypeVar
 import httpx
 import pytest
 
-from tests.peers.runtime import PeerError, PeerProcess, unavailable
+from tests.peers.runtime import PeerError, PeerProcess, unavailable, write_captured
 
 # Installing a peer's venv the first time takes up to a few minutes on a cold cache; starting
 # and loading it takes up to two more on a busy 2-core machine.
@@ -46,6 +46,7 @@ class BootedPeer:
     install_seconds: float = 0.0
     ready_seconds: float = 0.0
     load_seconds: float = 0.0
+    loaded_after: float = 0.0  # epoch seconds when loading the known data began
 
     def stop(self) -> None:
         for process in reversed(self.processes):
@@ -54,31 +55,44 @@ class BootedPeer:
             shutil.rmtree(self.home, ignore_errors=True)
 
 
-T = TypeVar("T")
 B = TypeVar("B", bound=BootedPeer)
 
 
 def start_and_load(
-    name: str, process: PeerProcess, load: Callable[[], T]
-) -> tuple[T, float, float]:
+    name: str,
+    process: PeerProcess,
+    load: Callable[[], dict[str, Any]] = dict,
+    *,
+    install_seconds: float = 0.0,
+    started: Sequence[PeerProcess] = (),
+) -> dict[str, Any]:
     """Start `process`, wait until its health URL answers, then `load` the peer's known data.
 
-    Returns what `load` returned, the seconds until ready and the seconds loading took. On any
-    failure the process is stopped and the PeerError carries the peer's last log lines.
+    Returns the BootedPeer fields: the processes (`started` before this one, then it), the
+    timings, and the fields `load` returned. On any failure they are all stopped and the
+    PeerError carries the peer's last log lines.
     """
     process.start()
     try:
         process.wait_ready()
-        loading = time.monotonic()
+        loaded_after, loading = time.time(), time.monotonic()
         loaded = load()
     except BaseException as exc:
         tail = process.log_tail(40)
-        process.stop()
+        for running in (process, *started):
+            running.stop()
         if isinstance(exc, PeerError | httpx.HTTPError | OSError | KeyError | ValueError):
             detail = str(exc) if "log lines" in str(exc) else f"{exc!r}\nlast log lines:\n{tail}"
             raise PeerError(f"{name} start/load failed: {detail}") from exc
         raise
-    return loaded, process.ready_seconds or 0.0, round(time.monotonic() - loading, 1)
+    return {
+        "processes": [*started, process],
+        "install_seconds": install_seconds,
+        "ready_seconds": process.ready_seconds or 0.0,
+        "load_seconds": round(time.monotonic() - loading, 1),
+        "loaded_after": loaded_after,
+        **loaded,
+    }
 
 
 def boot_in_scratch(name: str, boot: Callable[[Path], B]) -> B:
@@ -316,21 +330,27 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def capture_main(
-    name: str, boot: Callable[[Path], B], capture: Callable[[B, Path], list[Path]]
+    name: str,
+    boot: Callable[[Path], B],
+    capture: Callable[[B], dict[str, object]],
+    *,
+    home_as: str | None = None,
 ) -> None:
-    """`python -m tests.peers.NAME --capture OUT_DIR`: boot the peer, save its answers, stop it.
+    """`python -m tests.peers.NAME --capture OUT_DIR`: boot the peer, save what `capture` asked
+    it as OUT_DIR/NAME_*.json (what the parsing unit tests read), stop it.
 
-    The captured JSON files are what the parsing unit tests read (tests/fixtures/captured).
+    The peer's scratch directory becomes `home_as` and a venv `$VENV`, so no committed file
+    names a machine path.
     """
     if sys.argv[1:2] != ["--capture"] or len(sys.argv) != 3:
         sys.exit(f"usage: python -m tests.peers.{name} --capture OUT_DIR")
     peer = boot_in_scratch(name, boot)
     try:
-        print(
-            f"install {peer.install_seconds}s, start {peer.ready_seconds}s, "
-            f"load {peer.load_seconds}s"
-        )
-        for written in capture(peer, Path(sys.argv[2])):
+        print(summary_line(name, peer))
+        replace = {str(peer.home): home_as} if home_as else {}
+        if venv := getattr(peer, "venv", None):
+            replace[str(venv)] = "$VENV"
+        for written in write_captured(Path(sys.argv[2]), name, capture(peer), replace=replace):
             print(written)
     finally:
         peer.stop()

@@ -14,7 +14,6 @@ import json
 import os
 import secrets
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,17 +21,8 @@ from typing import Any
 import httpx
 from tenacity import retry, retry_if_result, stop_after_delay, wait_exponential
 
+from tests.peers import runtime
 from tests.peers.plugin import BootedPeer, capture_main, session_peer, start_and_load
-from tests.peers.runtime import (
-    LOAD_TIMEOUT,
-    PeerError,
-    PeerProcess,
-    checked,
-    free_port,
-    installed,
-    venv_bin,
-    write_captured,
-)
 
 FLOWS_SCRIPT = Path(__file__).parent / "assets" / "prefect_flows.py"
 USERNAME = "switchboard"
@@ -56,7 +46,6 @@ class PrefectServer(BootedPeer):
     auth_string: str
     venv: Path
     run_ids: dict[str, str] = field(default_factory=dict)  # KNOWN_RUNS key -> flow run id
-    loaded_after: float = 0.0  # epoch seconds just before the first flow ran
 
 
 # Prefect answers 503 when its SQLite database is briefly locked (the server maps the
@@ -77,7 +66,7 @@ def _post(api: httpx.Client, path: str, body: dict[str, Any]) -> httpx.Response:
 
 def _client(server_api: str, auth_string: str) -> httpx.Client:
     user, _, password = auth_string.partition(":")
-    return httpx.Client(base_url=server_api, auth=(user, password), timeout=LOAD_TIMEOUT)
+    return httpx.Client(base_url=server_api, auth=(user, password), timeout=runtime.LOAD_TIMEOUT)
 
 
 def run_flows(venv: Path, api_url: str, auth_string: str, home: Path) -> dict[str, str]:
@@ -92,7 +81,7 @@ def run_flows(venv: Path, api_url: str, auth_string: str, home: Path) -> dict[st
     }
     try:
         done = subprocess.run(
-            [str(venv_bin(venv, "python")), str(FLOWS_SCRIPT)],
+            [str(runtime.venv_bin(venv, "python")), str(FLOWS_SCRIPT)],
             env=env,
             cwd=home,
             capture_output=True,
@@ -101,18 +90,18 @@ def run_flows(venv: Path, api_url: str, auth_string: str, home: Path) -> dict[st
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        raise PeerError(f"Prefect flow script did not finish: {exc}") from exc
+        raise runtime.PeerError(f"Prefect flow script did not finish: {exc}") from exc
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
         tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
-        raise PeerError(f"Prefect flow script exited {done.returncode}:\n{tail}")
+        raise runtime.PeerError(f"Prefect flow script exited {done.returncode}:\n{tail}")
     return dict(json.loads(lines[-1]))
 
 
 def load_known(api_url: str, auth_string: str, run_ids: dict[str, str]) -> None:
     """Check the runs' states and create the deployments with their cron schedules."""
     with _client(api_url, auth_string) as api:
-        runs = checked(
+        runs = runtime.checked(
             _post(
                 api, "/flow_runs/filter", {"flow_runs": {"id": {"any_": list(run_ids.values())}}}
             ),
@@ -121,11 +110,11 @@ def load_known(api_url: str, auth_string: str, run_ids: dict[str, str]) -> None:
         states = {r["id"]: r["state_type"] for r in runs}
         wrong = {k: states.get(i) for k, i in run_ids.items() if states.get(i) != KNOWN_RUNS[k][1]}
         if wrong:
-            raise PeerError(f"Prefect runs ended in unexpected states: {wrong}")
-        flows = checked(_post(api, "/flows/filter", {}), "Prefect flows/filter")
+            raise runtime.PeerError(f"Prefect runs ended in unexpected states: {wrong}")
+        flows = runtime.checked(_post(api, "/flows/filter", {}), "Prefect flows/filter")
         flow_ids = {f["name"]: f["id"] for f in flows}
         for flow, (name, cron, zone, paused) in KNOWN_DEPLOYMENTS.items():
-            checked(
+            runtime.checked(
                 _post(
                     api,
                     "/deployments/",
@@ -146,14 +135,14 @@ def load_known(api_url: str, auth_string: str, run_ids: dict[str, str]) -> None:
 
 def boot(home: Path) -> PrefectServer:
     """Install (cached), start on a free loopback port with basic auth, load KNOWN_RUNS."""
-    venv, install_seconds = installed("prefect")
-    port = free_port()
+    venv, installing = runtime.installed("prefect")
+    port = runtime.free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     auth_string = f"{USERNAME}:{secrets.token_urlsafe(12)}"
-    process = PeerProcess(
+    process = runtime.PeerProcess(
         "prefect",
         [
-            str(venv_bin(venv, "prefect")),
+            str(runtime.venv_bin(venv, "prefect")),
             "server",
             "start",
             "--host",
@@ -171,31 +160,20 @@ def boot(home: Path) -> PrefectServer:
         ready_timeout=180,
     )
 
-    def load() -> tuple[dict[str, str], float]:
-        loaded_after = time.time()
+    def load() -> dict[str, Any]:
         run_ids = run_flows(venv, api_url, auth_string, home)
         load_known(api_url, auth_string, run_ids)
-        return run_ids, loaded_after
+        return {"run_ids": run_ids}
 
-    (run_ids, loaded_after), ready_seconds, load_seconds = start_and_load("Prefect", process, load)
-    return PrefectServer(
-        api_url=api_url,
-        auth_string=auth_string,
-        processes=[process],
-        venv=venv,
-        run_ids=run_ids,
-        loaded_after=loaded_after,
-        install_seconds=install_seconds,
-        ready_seconds=ready_seconds,
-        load_seconds=load_seconds,
-    )
+    loaded = start_and_load("Prefect", process, load, install_seconds=installing)
+    return PrefectServer(api_url=api_url, auth_string=auth_string, venv=venv, **loaded)
 
 
 prefect_server = session_peer("prefect_server", "prefect", boot)
 
 
 # -- captured responses for the parsing unit tests ---------------------------------------------
-def capture_responses(server: PrefectServer, out_dir: Path) -> list[Path]:
+def capture_responses(server: PrefectServer) -> dict[str, object]:
     """Save real answers as prefect_*.json; local paths become $PREFECT_HOME and $VENV."""
     failed = server.run_ids["nightly_fail"]
     with _client(server.api_url, server.auth_string) as api:
@@ -217,14 +195,9 @@ def capture_responses(server: PrefectServer, out_dir: Path) -> list[Path]:
                 },
             ),
         }
-    bodies = {name: checked(response, name) for name, response in captured.items()}
-    return write_captured(
-        out_dir,
-        "prefect",
-        bodies,
-        replace={str(server.home): "$PREFECT_HOME", str(server.venv): "$VENV"},
-    )
+    bodies = {name: runtime.checked(response, name) for name, response in captured.items()}
+    return bodies
 
 
 if __name__ == "__main__":
-    capture_main("prefect", boot, capture_responses)
+    capture_main("prefect", boot, capture_responses, home_as="$PREFECT_HOME")

@@ -20,7 +20,7 @@ import httpx
 
 from tests.peers.model_exporter import PROFILES
 from tests.peers.plugin import BootedPeer, capture_main, session_peer, start_and_load
-from tests.peers.runtime import PeerError, PeerProcess, free_port, write_captured
+from tests.peers.runtime import PeerError, PeerProcess, free_port
 
 EXPORTER = Path(__file__).with_name("model_exporter.py")
 SCRAPE_INTERVAL = "1s"
@@ -60,7 +60,7 @@ def start_exporter() -> tuple[PeerProcess, int]:
         health_url=f"http://127.0.0.1:{port}/metrics",
         ready_timeout=20,
     )
-    start_and_load("model exporter", process, lambda: None)
+    start_and_load("model exporter", process)
     return process, port
 
 
@@ -132,20 +132,13 @@ def start_prometheus(home: Path) -> PrometheusServer:
         health_url=f"{url}/-/ready",
         ready_timeout=30,
     )
-    try:
-        _, ready_seconds, load_seconds = start_and_load(
-            "Prometheus", process, lambda: wait_for_first_data(url, expected_series=len(PROFILES))
-        )
-    except BaseException:
-        exporter.stop()
-        raise
-    return PrometheusServer(
-        url=url,
-        exporter_url=f"http://{exporter_target}",
-        processes=[exporter, process],
-        ready_seconds=ready_seconds,
-        load_seconds=load_seconds,
+    loaded = start_and_load(
+        "Prometheus",
+        process,
+        lambda: {"load_seconds": wait_for_first_data(url, expected_series=len(PROFILES))},
+        started=[exporter],
     )
+    return PrometheusServer(url=url, exporter_url=f"http://{exporter_target}", **loaded)
 
 
 def start_alertmanager(
@@ -180,15 +173,14 @@ def start_alertmanager(
         health_url=f"{url}/-/ready",
         ready_timeout=30,
     )
-    _, ready_seconds, _ = start_and_load("Alertmanager", process, lambda: None)
-    return AlertmanagerServer(url=url, processes=[process], ready_seconds=ready_seconds)
+    return AlertmanagerServer(url=url, **start_and_load("Alertmanager", process))
 
 
 prometheus_server = session_peer("prometheus_server", "prometheus", start_prometheus)
 alertmanager_server = session_peer("alertmanager_server", "alertmanager", start_alertmanager)
 
 
-def capture_responses(server: PrometheusServer, out_dir: Path) -> list[Path]:
+def capture_responses(server: PrometheusServer) -> dict[str, object]:
     """Save real API answers as tests/fixtures/captured/prometheus_*.json for parsing tests."""
     time.sleep(3)  # a few more scrapes so the range answer has several points
     url = server.url
@@ -223,7 +215,7 @@ def capture_responses(server: PrometheusServer, out_dir: Path) -> list[Path]:
             },
         ).json()
         captured["buildinfo"] = client.get(f"{url}/api/v1/status/buildinfo").json()
-    return write_captured(out_dir, "prometheus", captured)
+    return captured
 
 
 if __name__ == "__main__":

@@ -89,7 +89,7 @@ def installed_info(venv: Path) -> dict[str, object] | None:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
     with open(path, "a+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -139,7 +139,7 @@ def peer_venv(name: str, requirements: list[str]) -> Path:
     venv = root / f"{name}-{key}"
     if installed_info(venv) is not None:
         return venv
-    with _locked(root / f"{name}-{key}.lock"):
+    with locked(root / f"{name}-{key}.lock"):
         if installed_info(venv) is not None:  # another process finished while we waited
             return venv
         if venv.exists():  # a killed install left a half-made venv
