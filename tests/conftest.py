@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import sqlite3
+import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -13,9 +18,32 @@ from sqlalchemy.engine import Engine
 
 from bot.settings import get_settings
 from bot.store.db import make_engine, upgrade
+from tests import demo_once
 from tests.peers import PEER_FIXTURE_MODULES
 
 pytest_plugins = [*PEER_FIXTURE_MODULES]
+
+
+def _scratch_in_memory(root: str = "/dev/shm", room: int = 2 << 30) -> None:
+    """Tests' scratch files (their SQLite databases, FOCUS files, the peers' homes) go to
+    /dev/shm when it has room and TMPDIR names no other place: SQLite syncs each commit to disk,
+    and on a shared virtual disk those waits were the larger part of the database tests' time.
+    Set here, before pytest makes its temporary directories, and in the environment for the
+    processes the tests start."""
+    if os.environ.get("TMPDIR") or not os.path.isdir(root) or not os.access(root, os.W_OK):
+        return
+    if shutil.disk_usage(root).free < room:
+        return
+    os.environ["TMPDIR"] = root
+    tempfile.tempdir = root
+
+
+_scratch_in_memory()
+
+# With PYTHONDONTWRITEBYTECODE set, pytest cannot cache the test modules it rewrites for its
+# assertion messages and redoes all of them in every process (each xdist worker): ~5 s of CPU
+# each time. The rewritten modules go to tests' __pycache__ directories (git-ignored).
+sys.dont_write_bytecode = False
 
 PG_ADMIN_URL = os.environ.get(
     "SWITCHBOARD_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -35,6 +63,21 @@ def isolated_settings(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Non
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def demo_built_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The demo company's FOCUS files and run history are made once per session (demo_once)."""
+    with pytest.MonkeyPatch.context() as patch:
+        demo_once.install(demo_once.DemoOnce(tmp_path_factory.mktemp("demo-once")), patch)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def fresh_demo_when_marked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests of the demo generator itself (`pytest.mark.fresh_demo`) build everything anew."""
+    if request.node.get_closest_marker("fresh_demo"):
+        demo_once.uninstall(monkeypatch)
 
 
 def _pg_reachable() -> str | None:
@@ -87,16 +130,31 @@ def _truncate_all(engine: Engine) -> None:
             conn.execute(table.delete())
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite database migrated to head once per session; tests get copies of it."""
+    path = tmp_path_factory.mktemp("migrated") / "switchboard.db"
+    upgrade(f"sqlite:///{path}")
+    with sqlite3.connect(path) as conn:  # fold the WAL into the file, so one file is all of it
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+_MIGRATED_PG: set[str] = set()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     """A migrated, empty database: each test runs once on SQLite and once on PostgreSQL."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'switchboard.db'}"
-        upgrade(url)
-        yield url
+        path = tmp_path / "switchboard.db"
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), path)
+        yield f"sqlite:///{path}"
         return
     url = request.getfixturevalue("pg_server_url")
-    upgrade(url)
+    if url not in _MIGRATED_PG:  # the session's database, migrated by its first test
+        upgrade(url)
+        _MIGRATED_PG.add(url)
     engine = make_engine(url)
     _truncate_all(engine)
     engine.dispose()
@@ -123,6 +181,23 @@ async def silent_server() -> AsyncIterator[str]:
     for writer in held:
         writer.close()
     server.close()
+
+
+E2E = Path(__file__).parent / "e2e"
+# These start the demo app (and the browser ones a real chromium) for their module or session.
+SANDBOX_APP = tuple(
+    Path(__file__).parent / "sandbox" / name
+    for name in ("test_browser_flows.py", "test_browser_rendering.py", "test_sandbox_http.py")
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects on the marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each test under tests/e2e/ starts the whole app over HTTP beside a fake Slack, and the
+    sandbox's app and browser tests start the demo: `slow`."""
+    for item in items:
+        if item.path.is_relative_to(E2E) or item.path in SANDBOX_APP:
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -32,6 +33,7 @@ def run_cli(
     )
 
 
+@pytest.mark.slow  # a real subprocess: a new interpreter imports the bot
 def test_serve_without_bot_token_is_a_one_line_error_naming_the_variable(tmp_path):
     result = run_cli("serve", cwd=tmp_path)
     assert result.returncode == 2
@@ -39,18 +41,21 @@ def test_serve_without_bot_token_is_a_one_line_error_naming_the_variable(tmp_pat
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow  # a real subprocess: a new interpreter imports the bot
 def test_serve_without_signing_secret_names_it(tmp_path):
     result = run_cli("serve", env={"SLACK_BOT_TOKEN": "xoxb-1"}, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == "error: SLACK_SIGNING_SECRET is not set (environment or .env)"
 
 
+@pytest.mark.slow  # a real subprocess: a new interpreter imports the bot
 def test_socket_mode_needs_the_app_token(tmp_path):
     result = run_cli("serve", "--socket-mode", env={"SLACK_BOT_TOKEN": "xoxb-1"}, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == "error: SLACK_APP_TOKEN is not set (environment or .env)"
 
 
+@pytest.mark.slow  # a real subprocess: a new interpreter imports the bot
 def test_settings_come_from_a_dotenv_file(tmp_path):
     (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxb-from-dotenv\n")
     result = run_cli("serve", cwd=tmp_path)
@@ -163,6 +168,7 @@ def test_check_config_passes_the_example_and_fails_a_broken_file(tmp_path):
     assert f"{bad}:5: teams.ml.members[0]" in result.stdout
 
 
+@pytest.mark.slow  # a real subprocess: a new interpreter imports the bot
 def test_db_upgrade_creates_the_schema(tmp_path):
     db = tmp_path / "cli.db"
     result = run_cli("db", "upgrade", env={"DATABASE_URL": f"sqlite:///{db}"}, cwd=tmp_path)
@@ -170,6 +176,7 @@ def test_db_upgrade_creates_the_schema(tmp_path):
     assert "database at revision" in result.stdout and db.exists()
 
 
+@pytest.mark.slow  # a real subprocess: a new interpreter imports the bot
 def test_serve_refuses_an_invalid_ops_yml_with_every_problem(tmp_path):
     bad = tmp_path / "ops.yml"
     bad.write_text("version: 1\nteams:\n  ml:\n    channel: nope\n    members: [bob]\n")

@@ -290,11 +290,9 @@ async def test_fail_next_error_answers_http_200_ok_false(slack, client: AsyncWeb
 async def test_hang_delays_the_answer_then_carries_out_the_call(slack: FakeSlack) -> None:
     slack.hang_next("chat.postMessage", seconds=1.0)
     impatient = AsyncWebClient(token=TOKEN, base_url=slack.api_url, timeout=0.3)
-    started = time.monotonic()
     with pytest.raises(TimeoutError):
         await impatient.chat_postMessage(channel="C1", text="slow")
-    assert time.monotonic() - started < 0.9
-    assert slack.calls[-1].status is None  # still hanging
+    assert slack.calls[-1].status is None  # still hanging: the client gave up first
     assert await slack.wait_for_async(lambda s: len(s.messages("C1")) == 1, timeout=3)
     patient = AsyncWebClient(token=TOKEN, base_url=slack.api_url)
     slack.hang_next("chat.postMessage", seconds=0.3)
@@ -309,9 +307,10 @@ def test_stop_does_not_wait_for_a_hung_request() -> None:
     client = WebClient(token=TOKEN, base_url=fake.api_url, timeout=0.2)
     with pytest.raises(TimeoutError):
         client.auth_test()
-    started = time.monotonic()
+    serving = fake._thread
     fake.stop()
-    assert time.monotonic() - started < 3
+    # stop() gives a thread 10 s to end: it ended, though the request had 29 s left to hang
+    assert serving is not None and not serving.is_alive()
 
 
 # -- Block Kit validation ------------------------------------------------------------------------

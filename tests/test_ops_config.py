@@ -485,7 +485,11 @@ def test_python_parser_reports_the_same_lines_as_libyaml(name, monkeypatch):
     ("text", "expected"),
     [
         ("version: 1\nx: " + "[" * 3000 + "]" * 3000 + "\n", "nested too deeply"),
-        ("version: 1\nx: " + "[" * 100_000 + "]" * 100_000 + "\n", "nested too deeply"),
+        pytest.param(  # a long parse before the depth limit says no
+            "version: 1\nx: " + "[" * 100_000 + "]" * 100_000 + "\n",
+            "nested too deeply",
+            marks=pytest.mark.slow,
+        ),
         ("version: 1\nlineage: &a\n  x: *a\n", "refers to itself"),
         ("version: 1\nx: \x00\n", "U+0000 is not allowed"),
         ("version: 1\n---\nversion: 1\n", "another document"),
@@ -567,6 +571,7 @@ def _mutate(data: Any, mutations: list[tuple[str, int, Any]]) -> Any:
     return data
 
 
+@pytest.mark.slow  # 150 mutated configs, each loaded and checked
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutations=st.lists(_MUTATION, min_size=1, max_size=4))
 def test_mutated_config_only_ever_fails_with_ops_config_error(mutations):
@@ -596,6 +601,7 @@ _TEXT_EDIT = st.tuples(
 )
 
 
+@pytest.mark.slow  # 100 edited files, each checked
 @settings(max_examples=100, deadline=None)
 @given(edits=st.lists(_TEXT_EDIT, min_size=1, max_size=4))
 def test_check_never_raises_on_text_edits_and_lines_stay_in_the_file(edits):

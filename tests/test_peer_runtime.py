@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import sys
 import threading
@@ -54,20 +55,18 @@ def test_stop_kills_child_and_grandchild_that_ignore_sigterm(tmp_path: Path, gra
     child_pid = peer.pid
     assert alive(child_pid) and alive(grandchild_pid)
 
-    started = time.monotonic()
     peer.stop()
 
     assert not alive(child_pid)
     assert not alive(grandchild_pid)
-    assert time.monotonic() - started < 1.0 + 6  # grace, then SIGKILL without hanging
+    assert peer.proc is not None and peer.proc.returncode == -signal.SIGKILL  # after the grace
 
 
 def test_stop_is_quick_when_the_process_honours_sigterm():
     peer = PeerProcess("sleeper", [sys.executable, "-c", "import time; time.sleep(600)"]).start()
-    started = time.monotonic()
     peer.stop()
     assert not alive(peer.pid)
-    assert time.monotonic() - started < 3
+    assert peer.proc is not None and peer.proc.returncode == -signal.SIGTERM  # never SIGKILLed
 
 
 def test_wait_ready_reports_early_exit_with_log_tail():
@@ -90,11 +89,10 @@ def test_wait_ready_times_out_naming_the_url_and_showing_the_log():
         health_url=f"http://127.0.0.1:{port}/health",
         ready_timeout=1.0,
     )
-    started = time.monotonic()
     with pytest.raises(PeerError) as info:
         with peer:
             pass
-    assert time.monotonic() - started < 5
+    assert "not ready" in str(info.value) and "after 1s" in str(info.value)
     assert f"127.0.0.1:{port}/health" in str(info.value)
     assert "still warming up" in str(info.value)
     assert not alive(peer.pid)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -246,14 +245,11 @@ class SlowCosts:
 
 async def test_spend_queries_of_one_answer_run_concurrently(deps):
     slow = SlowCosts()
-    started = time.perf_counter()
     found = await answer(with_costs(deps, slow), team="ml-platform", period="7d", group_by="day")
-    elapsed = time.perf_counter() - started
     # current by day, previous by service, current by service, month to date for the forecast
-    # and the team's month for its budget: all in one round trip
+    # and the team's month for its budget: all in one round trip (all in flight at once)
     assert found.queries == slow.calls >= 4
     assert slow.most == slow.calls
-    assert elapsed < 2 * SlowCosts.delay
 
 
 async def test_a_period_before_the_data_says_where_it_starts_and_calls_no_mover_new(deps):

@@ -11,6 +11,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -315,6 +316,7 @@ def _dedupe(states: list[RequestState]) -> list[RequestState]:
     return [s for i, s in enumerate(states) if i == 0 or states[i - 1] != s]
 
 
+@pytest.mark.slow  # 65 random histories of 20 steps, checked after every step
 def test_random_histories_keep_every_promise(db_url, ops_config):
     engine = make_engine(db_url)
     # PostgreSQL round trips cost more: fewer histories there, the same rules.

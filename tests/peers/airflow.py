@@ -5,9 +5,6 @@ place before start; the runs in KNOWN_RUNS are triggered through `POST /api/v2/d
 after unpausing their DAGs, and awaited. churn_features is paused again afterwards so a paused
 DAG is part of what the tests see.
 
-Boot starts in the background as soon as collection shows a test needs it, so the three
-orchestrators start side by side; the fixture only waits for it.
-
     python -m tests.peers.airflow --capture tests/fixtures/captured   # refresh captured JSON
 """
 
@@ -16,31 +13,25 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
-import tempfile
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
+from tests.peers.plugin import BootedPeer, capture_main, session_peer, start_and_load
 from tests.peers.runtime import (
-    PEER_REQUIREMENTS,
-    BackgroundBoot,
+    LOAD_TIMEOUT,
     PeerError,
     PeerProcess,
+    checked,
     free_port,
-    peer_venv,
+    installed,
+    poll_until,
     venv_bin,
-    write_captured,
 )
 
 ASSETS = Path(__file__).parent / "assets" / "airflow_dags"
-FIXTURE = "airflow_server"
-BOOT_TIMEOUT = 420.0
 
 
 @dataclass(frozen=True)
@@ -61,90 +52,69 @@ KNOWN_DAGS = {"nightly_orders": "0 2 * * *", "churn_features": "0 * * * *"}
 PAUSED_AFTER_LOAD = {"churn_features"}
 
 
-@dataclass
-class AirflowServer:
+@dataclass(kw_only=True)
+class AirflowServer(BootedPeer):
     url: str
     username: str
     password: str
-    process: PeerProcess
-    home: Path
     venv: Path
-    loaded_after: float = 0.0  # epoch seconds just before the first run was triggered
-    install_seconds: float = 0.0
-    ready_seconds: float = 0.0
-    load_seconds: float = 0.0
 
     def token(self) -> str:
         return get_token(self.url, self.username, self.password)
 
-    def stop(self) -> None:
-        self.process.stop()
-        shutil.rmtree(self.home, ignore_errors=True)
-
 
 def get_token(url: str, username: str, password: str) -> str:
     response = httpx.post(
-        f"{url}/auth/token", json={"username": username, "password": password}, timeout=30
+        f"{url}/auth/token", json={"username": username, "password": password}, timeout=LOAD_TIMEOUT
     )
     if not response.is_success:
         raise PeerError(f"Airflow /auth/token -> {response.status_code} {response.text[:200]}")
     return str(response.json()["access_token"])
 
 
-def _check(response: httpx.Response, what: str) -> Any:
-    if not response.is_success:
-        raise PeerError(f"Airflow {what} -> {response.status_code} {response.text[:300]}")
-    return response.json() if response.content else {}
-
-
-def _wait(what: str, timeout: float, probe: Any) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(1.0)
-    raise PeerError(f"Airflow: {what} not done after {timeout:g}s")
-
-
 def load_known_runs(url: str, username: str, password: str) -> None:
     """Unpause, trigger KNOWN_RUNS, wait until each finished in its expected state."""
     headers = {"Authorization": f"Bearer {get_token(url, username, password)}"}
-    with httpx.Client(base_url=f"{url}/api/v2", headers=headers, timeout=30) as api:
+    with httpx.Client(base_url=f"{url}/api/v2", headers=headers, timeout=LOAD_TIMEOUT) as api:
 
         def parsed() -> bool:
-            dags = _check(api.get("/dags", params={"limit": 100}), "GET /dags")["dags"]
+            dags = checked(api.get("/dags", params={"limit": 100}), "Airflow GET /dags")["dags"]
             return set(KNOWN_DAGS) <= {d["dag_id"] for d in dags}
 
-        _wait("parsing the DAG files", 180, parsed)
+        poll_until("Airflow: parsing the DAG files", 180, parsed)
         for dag_id in KNOWN_DAGS:
-            _check(api.patch(f"/dags/{dag_id}", json={"is_paused": False}), f"unpause {dag_id}")
+            checked(
+                api.patch(f"/dags/{dag_id}", json={"is_paused": False}),
+                f"Airflow: unpause {dag_id}",
+            )
         for run in KNOWN_RUNS:
             body = {"dag_run_id": run.run_id, "logical_date": None, "conf": run.conf}
-            _check(api.post(f"/dags/{run.dag_id}/dagRuns", json=body), f"trigger {run.run_id}")
+            checked(
+                api.post(f"/dags/{run.dag_id}/dagRuns", json=body), f"Airflow: trigger {run.run_id}"
+            )
 
         def finished() -> dict[str, str] | None:
-            answer = _check(api.get("/dags/~/dagRuns", params={"limit": 100}), "list runs")
+            answer = checked(
+                api.get("/dags/~/dagRuns", params={"limit": 100}), "Airflow: list runs"
+            )
             states = {r["dag_run_id"]: r["state"] for r in answer["dag_runs"]}
             if all(states.get(r.run_id) in ("success", "failed") for r in KNOWN_RUNS):
                 return states
             return None
 
-        states = _wait("the known runs", 240, finished)
+        states = poll_until("Airflow: the known runs", 240, finished)
         wrong = {r.run_id: states[r.run_id] for r in KNOWN_RUNS if states[r.run_id] != r.state}
         if wrong:
             raise PeerError(f"Airflow runs ended in unexpected states: {wrong}")
         for dag_id in PAUSED_AFTER_LOAD:
-            _check(api.patch(f"/dags/{dag_id}", json={"is_paused": True}), f"pause {dag_id}")
+            checked(
+                api.patch(f"/dags/{dag_id}", json={"is_paused": True}), f"Airflow: pause {dag_id}"
+            )
 
 
-def boot() -> AirflowServer:
+def boot(home: Path) -> AirflowServer:
     """Install (cached), start on a free loopback port, wait until healthy, load KNOWN_RUNS."""
-    started = time.monotonic()
-    venv = peer_venv("airflow", PEER_REQUIREMENTS["airflow"])
-    installed = time.monotonic()
-    home = Path(tempfile.mkdtemp(prefix="sb-airflow-"))
+    venv, installing = installed("airflow")
     shutil.copytree(ASSETS, home / "dags", ignore=shutil.ignore_patterns("__pycache__"))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -166,53 +136,23 @@ def boot() -> AirflowServer:
         health_url=f"{url}/api/v2/monitor/health",
         ready_timeout=240,
     )
-    process.start()
-    try:
-        process.wait_ready()
-        ready = time.monotonic()
+
+    def load() -> dict[str, Any]:
         passwords = home / "simple_auth_manager_passwords.json.generated"
-        _wait("the generated admin password", 60, passwords.exists)
-        password = json.loads(passwords.read_text())["admin"]
-        loaded_after = time.time()
+        poll_until("Airflow: the generated admin password", 60, passwords.exists)
+        password = str(json.loads(passwords.read_text())["admin"])
         load_known_runs(url, "admin", password)
-    except BaseException as exc:
-        tail = process.log_tail(40)
-        process.stop()
-        shutil.rmtree(home, ignore_errors=True)
-        if isinstance(exc, PeerError | httpx.HTTPError | OSError | KeyError | ValueError):
-            # The peer misbehaved while being loaded: say so with its own last words.
-            detail = str(exc) if "log lines" in str(exc) else f"{exc!r}\nlast log lines:\n{tail}"
-            raise PeerError(f"Airflow start/load failed: {detail}") from exc
-        raise
-    done = time.monotonic()
-    return AirflowServer(
-        url=url,
-        username="admin",
-        password=password,
-        process=process,
-        home=home,
-        venv=venv,
-        loaded_after=loaded_after,
-        install_seconds=round(installed - started, 1),
-        ready_seconds=round(ready - installed, 1),
-        load_seconds=round(done - ready, 1),
-    )
+        return {"password": password}
+
+    loaded = start_and_load("Airflow", process, load, install_seconds=installing)
+    return AirflowServer(url=url, username="admin", venv=venv, **loaded)
 
 
-# -- background boot (see runtime.BackgroundBoot), shared by the fixture and the session hooks --
-_peer = BackgroundBoot("airflow", FIXTURE, boot, BOOT_TIMEOUT)
-pytest_collection_finish = _peer.collection_finish
-pytest_sessionfinish = _peer.session_finish
-pytest_terminal_summary = _peer.terminal_summary
-
-
-@pytest.fixture(scope="session")
-def airflow_server() -> Iterator[AirflowServer]:
-    yield _peer.server()
+airflow_server = session_peer("airflow_server", "airflow", boot)
 
 
 # -- captured responses for the parsing unit tests ---------------------------------------------
-def capture_responses(server: AirflowServer, out_dir: Path) -> list[Path]:
+def capture_responses(server: AirflowServer) -> dict[str, object]:
     """Save real answers as airflow_*.json; local paths become $AIRFLOW_HOME and $VENV."""
     headers = {"Authorization": f"Bearer {server.token()}"}
     base = "/dags/nightly_orders/dagRuns/sb_nightly_fail"
@@ -233,21 +173,9 @@ def capture_responses(server: AirflowServer, out_dir: Path) -> list[Path]:
             ),
             "health": api.get("/monitor/health"),
         }
-    bodies = {name: _check(response, name) for name, response in captured.items()}
-    return write_captured(
-        out_dir,
-        "airflow",
-        bodies,
-        replace={str(server.home): "$AIRFLOW_HOME", str(server.venv): "$VENV"},
-    )
+    bodies = {name: checked(response, name) for name, response in captured.items()}
+    return bodies
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] != ["--capture"] or len(sys.argv) != 3:
-        sys.exit("usage: python -m tests.peers.airflow --capture OUT_DIR")
-    peer = boot()
-    try:
-        for written in capture_responses(peer, Path(sys.argv[2])):
-            print(written)
-    finally:
-        peer.stop()
+    capture_main("airflow", boot, capture_responses, home_as="$AIRFLOW_HOME")

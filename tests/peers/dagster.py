@@ -4,39 +4,30 @@ Session fixture `dagster_server` -> DagsterServer. assets/dagster_defs.py is ser
 the KNOWN_RUNS are launched through GraphQL `launchRun` and awaited. Dagster ignores SIGTERM to
 its process group, so PeerProcess.stop() kills every process it started.
 
-Boot starts in the background as soon as collection shows a test needs it.
-
     python -m tests.peers.dagster --capture tests/fixtures/captured   # refresh captured JSON
 """
 
 from __future__ import annotations
 
 import shutil
-import sys
-import tempfile
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
+from tests.peers.plugin import BootedPeer, capture_main, session_peer, start_and_load
 from tests.peers.runtime import (
-    PEER_REQUIREMENTS,
-    BackgroundBoot,
+    LOAD_TIMEOUT,
     PeerError,
     PeerProcess,
     free_port,
-    peer_venv,
+    installed,
+    poll_until,
     venv_bin,
-    write_captured,
 )
 
 DEFS = Path(__file__).parent / "assets" / "dagster_defs.py"
-FIXTURE = "dagster_server"
-BOOT_TIMEOUT = 420.0
 LOCATION = "defs.py"
 REPOSITORY = "__repository__"
 
@@ -80,38 +71,20 @@ run_coordinator:
 """
 
 
-@dataclass
-class DagsterServer:
+@dataclass(kw_only=True)
+class DagsterServer(BootedPeer):
     graphql_url: str
-    process: PeerProcess
-    home: Path
     venv: Path
     run_ids: dict[str, str] = field(default_factory=dict)  # KNOWN_RUNS key -> run id
-    loaded_after: float = 0.0
-    install_seconds: float = 0.0
-    ready_seconds: float = 0.0
-    load_seconds: float = 0.0
-
-    def stop(self) -> None:
-        self.process.stop()
-        shutil.rmtree(self.home, ignore_errors=True)
 
 
 def graphql(url: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-    response = httpx.post(url, json={"query": query, "variables": variables or {}}, timeout=30)
+    response = httpx.post(
+        url, json={"query": query, "variables": variables or {}}, timeout=LOAD_TIMEOUT
+    )
     if not response.is_success or response.json().get("errors"):
         raise PeerError(f"Dagster GraphQL -> {response.status_code} {response.text[:300]}")
     return dict(response.json()["data"])
-
-
-def _wait(what: str, timeout: float, probe: Any) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(1.0)
-    raise PeerError(f"Dagster: {what} not done after {timeout:g}s")
 
 
 def load_known_runs(url: str) -> dict[str, str]:
@@ -122,7 +95,7 @@ def load_known_runs(url: str) -> dict[str, str]:
         names = {j["name"] for n in answer.get("nodes", []) for j in n["jobs"]}
         return {"nightly_orders", "churn_features"} <= names
 
-    _wait("loading defs.py", 120, jobs_loaded)
+    poll_until("Dagster: loading defs.py", 120, jobs_loaded)
     run_ids = {}
     for key, (job, config, _status, _step) in KNOWN_RUNS.items():
         variables = {"location": LOCATION, "repository": REPOSITORY, "job": job, "config": config}
@@ -136,19 +109,16 @@ def load_known_runs(url: str) -> dict[str, str]:
         statuses = {r["runId"]: r["status"] for r in answer["results"]}
         return statuses if all(statuses.get(i) in TERMINAL for i in run_ids.values()) else None
 
-    statuses = _wait("the known runs", 240, finished)
+    statuses = poll_until("Dagster: the known runs", 240, finished)
     wrong = {k: statuses[i] for k, i in run_ids.items() if statuses[i] != KNOWN_RUNS[k][2]}
     if wrong:
         raise PeerError(f"Dagster runs ended in unexpected states: {wrong}")
     return run_ids
 
 
-def boot() -> DagsterServer:
+def boot(home: Path) -> DagsterServer:
     """Install (cached), start `dagster dev` on a free loopback port, load KNOWN_RUNS."""
-    started = time.monotonic()
-    venv = peer_venv("dagster", PEER_REQUIREMENTS["dagster"])
-    installed = time.monotonic()
-    home = Path(tempfile.mkdtemp(prefix="sb-dagster-"))
+    venv, installing = installed("dagster")
     (home / "dagster_home").mkdir()
     (home / "dagster_home" / "dagster.yaml").write_text(DAGSTER_YAML)
     shutil.copy(DEFS, home / LOCATION)
@@ -162,49 +132,21 @@ def boot() -> DagsterServer:
         health_url=f"{base}/server_info",
         ready_timeout=180,
     )
-    process.start()
-    try:
-        process.wait_ready()
-        ready = time.monotonic()
-        loaded_after = time.time()
-        run_ids = load_known_runs(f"{base}/graphql")
-    except BaseException as exc:
-        tail = process.log_tail(40)
-        process.stop()
-        shutil.rmtree(home, ignore_errors=True)
-        if isinstance(exc, PeerError | httpx.HTTPError | OSError | KeyError | ValueError):
-            # The peer misbehaved while being loaded: say so with its own last words.
-            detail = str(exc) if "log lines" in str(exc) else f"{exc!r}\nlast log lines:\n{tail}"
-            raise PeerError(f"Dagster start/load failed: {detail}") from exc
-        raise
-    done = time.monotonic()
-    return DagsterServer(
-        graphql_url=f"{base}/graphql",
-        process=process,
-        home=home,
-        venv=venv,
-        run_ids=run_ids,
-        loaded_after=loaded_after,
-        install_seconds=round(installed - started, 1),
-        ready_seconds=round(ready - installed, 1),
-        load_seconds=round(done - ready, 1),
+
+    loaded = start_and_load(
+        "Dagster",
+        process,
+        lambda: {"run_ids": load_known_runs(f"{base}/graphql")},
+        install_seconds=installing,
     )
+    return DagsterServer(graphql_url=f"{base}/graphql", venv=venv, **loaded)
 
 
-# -- background boot (see runtime.BackgroundBoot), shared by the fixture and the session hooks --
-_peer = BackgroundBoot("dagster", FIXTURE, boot, BOOT_TIMEOUT)
-pytest_collection_finish = _peer.collection_finish
-pytest_sessionfinish = _peer.session_finish
-pytest_terminal_summary = _peer.terminal_summary
-
-
-@pytest.fixture(scope="session")
-def dagster_server() -> Iterator[DagsterServer]:
-    yield _peer.server()
+dagster_server = session_peer("dagster_server", "dagster", boot)
 
 
 # -- captured responses for the parsing unit tests ---------------------------------------------
-def capture_responses(server: DagsterServer, out_dir: Path) -> list[Path]:
+def capture_responses(server: DagsterServer) -> dict[str, object]:
     """Save real GraphQL answers (the adapter's own queries) as dagster_*.json."""
     from integrations import dagster as adapter
 
@@ -223,24 +165,8 @@ def capture_responses(server: DagsterServer, out_dir: Path) -> list[Path]:
         name: body if name == "runs_bad_filter" else {"data": body}
         for name, body in captured.items()
     }
-    return write_captured(
-        out_dir,
-        "dagster",
-        bodies,
-        replace={str(server.home): "$DAGSTER_DIR", str(server.venv): "$VENV"},
-    )
+    return bodies
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] != ["--capture"] or len(sys.argv) != 3:
-        sys.exit("usage: python -m tests.peers.dagster --capture OUT_DIR")
-    peer = boot()
-    try:
-        print(
-            f"install {peer.install_seconds}s, ready {peer.ready_seconds}s, "
-            f"load {peer.load_seconds}s"
-        )
-        for written in capture_responses(peer, Path(sys.argv[2])):
-            print(written)
-    finally:
-        peer.stop()
+    capture_main("dagster", boot, capture_responses, home_as="$DAGSTER_DIR")

@@ -1,29 +1,35 @@
 """A real MLflow 3 tracking server + model registry, loaded with known models through its REST API.
 
-Session-scoped fixture `mlflow_server` -> MlflowServer(url=...). What it holds is KNOWN_MODELS,
-so tests compare against this spec rather than against numbers repeated in each test.
+Session fixtures (tests/peers/plugin.py): `mlflow_server` -> MlflowServer(url=...), holding
+KNOWN_MODELS, so tests compare against this spec rather than against numbers repeated in each
+test; `mlflow_webhook_server`, a second one for the webhook tests, which add versions and aliases
+and need MLflow to see each webhook they add at once (its webhook cache is off).
+
+    python -m tests.peers.mlflow --capture tests/fixtures/captured   # refresh captured JSON
 """
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
+from tests.peers.plugin import BootedPeer, capture_main, session_peer, start_and_load
 from tests.peers.runtime import (
-    PEER_REQUIREMENTS,
+    LOAD_TIMEOUT,
     PeerError,
     PeerProcess,
     free_port,
-    peer_venv,
-    unavailable,
+    installed,
+    locked,
     venv_bin,
-    write_captured,
 )
 
 # Test-only Fernet key: webhook secrets stored by the server must stay decryptable across
@@ -71,13 +77,17 @@ KNOWN_MODELS: dict[str, KnownModel] = {
 }
 
 
-@dataclass
-class MlflowServer:
+@dataclass(kw_only=True)
+class MlflowServer(BootedPeer):
     url: str
-    process: PeerProcess
-    data_dir: Path
     run_ids: dict[tuple[str, str], str] = field(default_factory=dict)  # (model, version) -> run
-    load_seconds: float = 0.0
+
+    @contextlib.contextmanager
+    def one_test_at_a_time(self) -> Iterator[None]:
+        """Across xdist workers too: MLflow delivers each event to every webhook registered for
+        it, so tests registering webhooks at once would each receive the other's events."""
+        with locked(Path(tempfile.gettempdir()) / f"sb-mlflow-{self.url.rsplit(':', 1)[1]}.lock"):
+            yield
 
 
 def _call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -92,7 +102,7 @@ def _call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> dict[s
 def load_known_models(url: str) -> dict[tuple[str, str], str]:
     """Create KNOWN_MODELS through the REST calls PEERS.md lists; returns their run ids."""
     run_ids: dict[tuple[str, str], str] = {}
-    with httpx.Client(base_url=url, timeout=30) as client:
+    with httpx.Client(base_url=url, timeout=LOAD_TIMEOUT) as client:
         for model in KNOWN_MODELS.values():
             body: dict[str, Any] = {
                 "name": model.name,
@@ -162,20 +172,30 @@ def load_known_models(url: str) -> dict[tuple[str, str], str]:
     return run_ids
 
 
-def start_mlflow(data_dir: Path) -> MlflowServer:
+def start_mlflow(home: Path, *, webhook_cache_ttl: int | None = None) -> MlflowServer:
     """Install (cached), start on a free loopback port, wait for /health, load KNOWN_MODELS."""
-    venv = peer_venv("mlflow", PEER_REQUIREMENTS["mlflow"])
+    venv, installing = installed("mlflow")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    env = {
+        "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https",
+        "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",
+        "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY": WEBHOOK_ENCRYPTION_KEY,
+        # The job runner (a dozen huey worker processes) serves features no test uses and
+        # would take a core while everything else boots.
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+    }
+    if webhook_cache_ttl is not None:
+        env["MLFLOW_WEBHOOK_CACHE_TTL"] = str(webhook_cache_ttl)
     process = PeerProcess(
         "mlflow",
         [
             str(venv_bin(venv, "mlflow")),
             "server",
             "--backend-store-uri",
-            f"sqlite:///{data_dir / 'mlflow.db'}",
+            f"sqlite:///{home / 'mlflow.db'}",
             "--default-artifact-root",
-            str(data_dir / "artifacts"),
+            str(home / "artifacts"),
             "--host",
             "127.0.0.1",
             "--port",
@@ -183,54 +203,31 @@ def start_mlflow(data_dir: Path) -> MlflowServer:
             "--workers",
             "1",
         ],
-        env={
-            "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https",
-            "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",
-            "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY": WEBHOOK_ENCRYPTION_KEY,
-        },
-        cwd=data_dir,
+        env=env,
+        cwd=home,
         health_url=f"{url}/health",
-        ready_timeout=120,
+        ready_timeout=180,
     )
-    process.start()
-    try:
-        process.wait_ready()
-        started = time.monotonic()
-        run_ids = load_known_models(url)
-    except httpx.HTTPError as exc:
-        process.stop()
-        raise PeerError(f"loading MLflow data at {url}: {exc!r}\n{process.log_tail()}") from exc
-    except BaseException:
-        process.stop()
-        raise
-    return MlflowServer(
-        url=url,
-        process=process,
-        data_dir=data_dir,
-        run_ids=run_ids,
-        load_seconds=round(time.monotonic() - started, 2),
+    loaded = start_and_load(
+        "MLflow", process, lambda: {"run_ids": load_known_models(url)}, install_seconds=installing
     )
+    return MlflowServer(url=url, **loaded)
 
 
-@pytest.fixture(scope="session")
-def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
-    try:
-        server = start_mlflow(tmp_path_factory.mktemp("mlflow"))
-    except PeerError as exc:
-        unavailable(f"MLflow peer unavailable: {exc}")
-    try:
-        yield server
-    finally:
-        server.process.stop()
+mlflow_server = session_peer("mlflow_server", "mlflow", start_mlflow)
+# MLflow caches the webhooks of an event for 60 s; each webhook test adds and deletes its own,
+# and with a TTL of 0 the server reads them afresh for every event.
+mlflow_webhook_server = session_peer(
+    "mlflow_webhook_server", "mlflow (webhooks)", partial(start_mlflow, webhook_cache_ttl=0)
+)
 
 
-def capture_responses(url: str, out_dir: Path) -> list[Path]:
+def capture_responses(server: MlflowServer) -> dict[str, object]:
     """Save real REST answers as tests/fixtures/captured/mlflow_*.json for parsing unit tests.
 
     The only edit: artifact_uri, which holds the server's temp directory, becomes relative.
     """
-
-    api = f"{url}/api/2.0/mlflow"
+    api = f"{server.url}/api/2.0/mlflow"
     with httpx.Client(timeout=30) as client:
         page1 = client.get(f"{api}/registered-models/search", params={"max_results": 2}).json()
         token = page1["next_page_token"]
@@ -254,17 +251,8 @@ def capture_responses(url: str, out_dir: Path) -> list[Path]:
             "runs_get": run,
             "error_not_found": {"status": missing.status_code, "body": missing.json()},
         }
-    return write_captured(out_dir, "mlflow", captured)
+    return captured
 
 
 if __name__ == "__main__":
-    import sys
-    import tempfile
-
-    target = Path(sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/captured")
-    live = start_mlflow(Path(tempfile.mkdtemp(prefix="mlflow-capture-")))
-    try:
-        for written in capture_responses(live.url, target):
-            print(written)
-    finally:
-        live.process.stop()
+    capture_main("mlflow", start_mlflow, capture_responses)

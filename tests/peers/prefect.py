@@ -5,8 +5,6 @@ Session fixture `prefect_server` -> PrefectServer. The server requires basic aut
 prefect_flows.py runs the KNOWN_RUNS against it; deployments with cron schedules are then
 created through the REST API (churn_features' is paused).
 
-Boot starts in the background as soon as collection shows a test needs it.
-
     python -m tests.peers.prefect --capture tests/fixtures/captured   # refresh captured JSON
 """
 
@@ -15,34 +13,18 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from tenacity import retry, retry_if_result, stop_after_delay, wait_exponential
 
-from tests.peers.runtime import (
-    PEER_REQUIREMENTS,
-    BackgroundBoot,
-    PeerError,
-    PeerProcess,
-    free_port,
-    peer_venv,
-    venv_bin,
-    write_captured,
-)
+from tests.peers import runtime
+from tests.peers.plugin import BootedPeer, capture_main, session_peer, start_and_load
 
 FLOWS_SCRIPT = Path(__file__).parent / "assets" / "prefect_flows.py"
-FIXTURE = "prefect_server"
-BOOT_TIMEOUT = 420.0
 USERNAME = "switchboard"
 
 # key printed by the flow script -> (flow, expected state type, failing task)
@@ -58,22 +40,12 @@ KNOWN_DEPLOYMENTS = {
 }
 
 
-@dataclass
-class PrefectServer:
+@dataclass(kw_only=True)
+class PrefectServer(BootedPeer):
     api_url: str
     auth_string: str
-    process: PeerProcess
-    home: Path
     venv: Path
     run_ids: dict[str, str] = field(default_factory=dict)  # KNOWN_RUNS key -> flow run id
-    loaded_after: float = 0.0
-    install_seconds: float = 0.0
-    ready_seconds: float = 0.0
-    load_seconds: float = 0.0
-
-    def stop(self) -> None:
-        self.process.stop()
-        shutil.rmtree(self.home, ignore_errors=True)
 
 
 # Prefect answers 503 when its SQLite database is briefly locked (the server maps the
@@ -92,15 +64,9 @@ def _post(api: httpx.Client, path: str, body: dict[str, Any]) -> httpx.Response:
     return api.post(path, json=body)
 
 
-def _check(response: httpx.Response, what: str) -> Any:
-    if not response.is_success:
-        raise PeerError(f"Prefect {what} -> {response.status_code} {response.text[:300]}")
-    return response.json() if response.content else {}
-
-
 def _client(server_api: str, auth_string: str) -> httpx.Client:
     user, _, password = auth_string.partition(":")
-    return httpx.Client(base_url=server_api, auth=(user, password), timeout=30)
+    return httpx.Client(base_url=server_api, auth=(user, password), timeout=runtime.LOAD_TIMEOUT)
 
 
 def run_flows(venv: Path, api_url: str, auth_string: str, home: Path) -> dict[str, str]:
@@ -115,7 +81,7 @@ def run_flows(venv: Path, api_url: str, auth_string: str, home: Path) -> dict[st
     }
     try:
         done = subprocess.run(
-            [str(venv_bin(venv, "python")), str(FLOWS_SCRIPT)],
+            [str(runtime.venv_bin(venv, "python")), str(FLOWS_SCRIPT)],
             env=env,
             cwd=home,
             capture_output=True,
@@ -124,31 +90,31 @@ def run_flows(venv: Path, api_url: str, auth_string: str, home: Path) -> dict[st
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        raise PeerError(f"Prefect flow script did not finish: {exc}") from exc
+        raise runtime.PeerError(f"Prefect flow script did not finish: {exc}") from exc
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
         tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
-        raise PeerError(f"Prefect flow script exited {done.returncode}:\n{tail}")
+        raise runtime.PeerError(f"Prefect flow script exited {done.returncode}:\n{tail}")
     return dict(json.loads(lines[-1]))
 
 
 def load_known(api_url: str, auth_string: str, run_ids: dict[str, str]) -> None:
     """Check the runs' states and create the deployments with their cron schedules."""
     with _client(api_url, auth_string) as api:
-        runs = _check(
+        runs = runtime.checked(
             _post(
                 api, "/flow_runs/filter", {"flow_runs": {"id": {"any_": list(run_ids.values())}}}
             ),
-            "flow_runs/filter",
+            "Prefect flow_runs/filter",
         )
         states = {r["id"]: r["state_type"] for r in runs}
         wrong = {k: states.get(i) for k, i in run_ids.items() if states.get(i) != KNOWN_RUNS[k][1]}
         if wrong:
-            raise PeerError(f"Prefect runs ended in unexpected states: {wrong}")
-        flows = _check(_post(api, "/flows/filter", {}), "flows/filter")
+            raise runtime.PeerError(f"Prefect runs ended in unexpected states: {wrong}")
+        flows = runtime.checked(_post(api, "/flows/filter", {}), "Prefect flows/filter")
         flow_ids = {f["name"]: f["id"] for f in flows}
         for flow, (name, cron, zone, paused) in KNOWN_DEPLOYMENTS.items():
-            _check(
+            runtime.checked(
                 _post(
                     api,
                     "/deployments/",
@@ -163,23 +129,20 @@ def load_known(api_url: str, auth_string: str, run_ids: dict[str, str]) -> None:
                         ],
                     },
                 ),
-                f"create deployment {name}",
+                f"Prefect: create deployment {name}",
             )
 
 
-def boot() -> PrefectServer:
+def boot(home: Path) -> PrefectServer:
     """Install (cached), start on a free loopback port with basic auth, load KNOWN_RUNS."""
-    started = time.monotonic()
-    venv = peer_venv("prefect", PEER_REQUIREMENTS["prefect"])
-    installed = time.monotonic()
-    home = Path(tempfile.mkdtemp(prefix="sb-prefect-"))
-    port = free_port()
+    venv, installing = runtime.installed("prefect")
+    port = runtime.free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     auth_string = f"{USERNAME}:{secrets.token_urlsafe(12)}"
-    process = PeerProcess(
+    process = runtime.PeerProcess(
         "prefect",
         [
-            str(venv_bin(venv, "prefect")),
+            str(runtime.venv_bin(venv, "prefect")),
             "server",
             "start",
             "--host",
@@ -196,51 +159,21 @@ def boot() -> PrefectServer:
         health_url=f"{api_url}/health",  # the one endpoint served without auth
         ready_timeout=180,
     )
-    process.start()
-    try:
-        process.wait_ready()
-        ready = time.monotonic()
-        loaded_after = time.time()
+
+    def load() -> dict[str, Any]:
         run_ids = run_flows(venv, api_url, auth_string, home)
         load_known(api_url, auth_string, run_ids)
-    except BaseException as exc:
-        tail = process.log_tail(40)
-        process.stop()
-        shutil.rmtree(home, ignore_errors=True)
-        if isinstance(exc, PeerError | httpx.HTTPError | OSError | KeyError | ValueError):
-            # The peer misbehaved while being loaded: say so with its own last words.
-            detail = str(exc) if "log lines" in str(exc) else f"{exc!r}\nlast log lines:\n{tail}"
-            raise PeerError(f"Prefect start/load failed: {detail}") from exc
-        raise
-    done = time.monotonic()
-    return PrefectServer(
-        api_url=api_url,
-        auth_string=auth_string,
-        process=process,
-        home=home,
-        venv=venv,
-        run_ids=run_ids,
-        loaded_after=loaded_after,
-        install_seconds=round(installed - started, 1),
-        ready_seconds=round(ready - installed, 1),
-        load_seconds=round(done - ready, 1),
-    )
+        return {"run_ids": run_ids}
+
+    loaded = start_and_load("Prefect", process, load, install_seconds=installing)
+    return PrefectServer(api_url=api_url, auth_string=auth_string, venv=venv, **loaded)
 
 
-# -- background boot (see runtime.BackgroundBoot), shared by the fixture and the session hooks --
-_peer = BackgroundBoot("prefect", FIXTURE, boot, BOOT_TIMEOUT)
-pytest_collection_finish = _peer.collection_finish
-pytest_sessionfinish = _peer.session_finish
-pytest_terminal_summary = _peer.terminal_summary
-
-
-@pytest.fixture(scope="session")
-def prefect_server() -> Iterator[PrefectServer]:
-    yield _peer.server()
+prefect_server = session_peer("prefect_server", "prefect", boot)
 
 
 # -- captured responses for the parsing unit tests ---------------------------------------------
-def capture_responses(server: PrefectServer, out_dir: Path) -> list[Path]:
+def capture_responses(server: PrefectServer) -> dict[str, object]:
     """Save real answers as prefect_*.json; local paths become $PREFECT_HOME and $VENV."""
     failed = server.run_ids["nightly_fail"]
     with _client(server.api_url, server.auth_string) as api:
@@ -262,25 +195,9 @@ def capture_responses(server: PrefectServer, out_dir: Path) -> list[Path]:
                 },
             ),
         }
-    bodies = {name: _check(response, name) for name, response in captured.items()}
-    return write_captured(
-        out_dir,
-        "prefect",
-        bodies,
-        replace={str(server.home): "$PREFECT_HOME", str(server.venv): "$VENV"},
-    )
+    bodies = {name: runtime.checked(response, name) for name, response in captured.items()}
+    return bodies
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] != ["--capture"] or len(sys.argv) != 3:
-        sys.exit("usage: python -m tests.peers.prefect --capture OUT_DIR")
-    peer = boot()
-    try:
-        print(
-            f"install {peer.install_seconds}s, ready {peer.ready_seconds}s, "
-            f"load {peer.load_seconds}s"
-        )
-        for written in capture_responses(peer, Path(sys.argv[2])):
-            print(written)
-    finally:
-        peer.stop()
+    capture_main("prefect", boot, capture_responses, home_as="$PREFECT_HOME")

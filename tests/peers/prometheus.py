@@ -4,6 +4,8 @@
 give data for every model in PROFILES (so rate() and histogram_quantile() have two samples).
 `alertmanager_server` -> AlertmanagerServer(url=...), started and ready-checked only.
 Binaries come from the Debian packages (`.ci/provision-peers` installs them).
+
+    python -m tests.peers.prometheus --capture tests/fixtures/captured   # refresh captured JSON
 """
 
 from __future__ import annotations
@@ -11,15 +13,14 @@ from __future__ import annotations
 import shutil
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.peers.model_exporter import PROFILES
-from tests.peers.runtime import PeerError, PeerProcess, free_port, unavailable, write_captured
+from tests.peers.plugin import BootedPeer, capture_main, session_peer, start_and_load
+from tests.peers.runtime import PeerError, PeerProcess, free_port
 
 EXPORTER = Path(__file__).with_name("model_exporter.py")
 SCRAPE_INTERVAL = "1s"
@@ -29,19 +30,19 @@ READY_QUERY = (
 )
 
 
-@dataclass
-class PrometheusServer:
+@dataclass(kw_only=True)
+class PrometheusServer(BootedPeer):
     url: str
     exporter_url: str
-    prometheus: PeerProcess
-    exporter: PeerProcess
-    first_data_seconds: float = 0.0
 
 
-@dataclass
-class AlertmanagerServer:
+@dataclass(kw_only=True)
+class AlertmanagerServer(BootedPeer):
     url: str
-    process: PeerProcess
+
+    @property
+    def process(self) -> PeerProcess:
+        return self.processes[0]
 
 
 def _binary(name: str) -> str:
@@ -59,12 +60,8 @@ def start_exporter() -> tuple[PeerProcess, int]:
         health_url=f"http://127.0.0.1:{port}/metrics",
         ready_timeout=20,
     )
-    process.start()
-    try:
-        return process.wait_ready(), port
-    except BaseException:
-        process.stop()
-        raise
+    start_and_load("model exporter", process)
+    return process, port
 
 
 def write_prometheus_config(
@@ -115,49 +112,42 @@ def wait_for_first_data(url: str, *, expected_series: int, timeout: float = 45.0
     raise PeerError(f"Prometheus at {url} had no exporter data after {timeout:g}s ({last})")
 
 
-def start_prometheus(data_dir: Path) -> PrometheusServer:
+def start_prometheus(home: Path) -> PrometheusServer:
+    """The model exporter, then Prometheus scraping it, ready once every model has data."""
     binary = _binary("prometheus")
     exporter, exporter_port = start_exporter()
     exporter_target = f"127.0.0.1:{exporter_port}"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    config = write_prometheus_config(data_dir / "prometheus.yml", targets=[exporter_target])
+    config = write_prometheus_config(home / "prometheus.yml", targets=[exporter_target])
     process = PeerProcess(
         "prometheus",
         [
             binary,
             f"--config.file={config}",
             f"--web.listen-address=127.0.0.1:{port}",
-            f"--storage.tsdb.path={data_dir / 'tsdb'}",
+            f"--storage.tsdb.path={home / 'tsdb'}",
         ],
-        cwd=data_dir,
+        cwd=home,
         health_url=f"{url}/-/ready",
         ready_timeout=30,
     )
-    process.start()
-    try:
-        process.wait_ready()
-        waited = wait_for_first_data(url, expected_series=len(PROFILES))
-    except BaseException:
-        process.stop()
-        exporter.stop()
-        raise
-    return PrometheusServer(
-        url=url,
-        exporter_url=f"http://{exporter_target}",
-        prometheus=process,
-        exporter=exporter,
-        first_data_seconds=waited,
+    loaded = start_and_load(
+        "Prometheus",
+        process,
+        lambda: {"load_seconds": wait_for_first_data(url, expected_series=len(PROFILES))},
+        started=[exporter],
     )
+    return PrometheusServer(url=url, exporter_url=f"http://{exporter_target}", **loaded)
 
 
 def start_alertmanager(
-    data_dir: Path, *, webhook_url: str = "http://127.0.0.1:9/alerts"
+    home: Path, *, webhook_url: str = "http://127.0.0.1:9/alerts"
 ) -> AlertmanagerServer:
     binary = _binary("prometheus-alertmanager")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    config = data_dir / "alertmanager.yml"
+    config = home / "alertmanager.yml"
     config.write_text(
         "route:\n"
         "  receiver: switchboard\n"
@@ -175,50 +165,25 @@ def start_alertmanager(
         [
             binary,
             f"--config.file={config}",
-            f"--storage.path={data_dir / 'data'}",
+            f"--storage.path={home / 'data'}",
             f"--web.listen-address=127.0.0.1:{port}",
             "--cluster.listen-address=",
         ],
-        cwd=data_dir,
+        cwd=home,
         health_url=f"{url}/-/ready",
         ready_timeout=30,
     )
-    process.start()
-    try:
-        process.wait_ready()
-    except BaseException:
-        process.stop()
-        raise
-    return AlertmanagerServer(url=url, process=process)
+    return AlertmanagerServer(url=url, **start_and_load("Alertmanager", process))
 
 
-@pytest.fixture(scope="session")
-def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
-    try:
-        server = start_prometheus(tmp_path_factory.mktemp("prometheus"))
-    except PeerError as exc:
-        unavailable(f"Prometheus peer unavailable: {exc}")
-    try:
-        yield server
-    finally:
-        server.prometheus.stop()
-        server.exporter.stop()
+prometheus_server = session_peer("prometheus_server", "prometheus", start_prometheus)
+alertmanager_server = session_peer("alertmanager_server", "alertmanager", start_alertmanager)
 
 
-@pytest.fixture(scope="session")
-def alertmanager_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AlertmanagerServer]:
-    try:
-        server = start_alertmanager(tmp_path_factory.mktemp("alertmanager"))
-    except PeerError as exc:
-        unavailable(f"Alertmanager peer unavailable: {exc}")
-    try:
-        yield server
-    finally:
-        server.process.stop()
-
-
-def capture_responses(url: str, out_dir: Path) -> list[Path]:
+def capture_responses(server: PrometheusServer) -> dict[str, object]:
     """Save real API answers as tests/fixtures/captured/prometheus_*.json for parsing tests."""
+    time.sleep(3)  # a few more scrapes so the range answer has several points
+    url = server.url
 
     from integrations.prometheus import DEFAULT_QUERIES, render_query
 
@@ -250,18 +215,8 @@ def capture_responses(url: str, out_dir: Path) -> list[Path]:
             },
         ).json()
         captured["buildinfo"] = client.get(f"{url}/api/v1/status/buildinfo").json()
-    return write_captured(out_dir, "prometheus", captured)
+    return captured
 
 
 if __name__ == "__main__":
-    import tempfile
-
-    target = Path(sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/captured")
-    live = start_prometheus(Path(tempfile.mkdtemp(prefix="prometheus-capture-")))
-    try:
-        time.sleep(3)  # a few more scrapes so the range answer has several points
-        for written in capture_responses(live.url, target):
-            print(written)
-    finally:
-        live.prometheus.stop()
-        live.exporter.stop()
+    capture_main("prometheus", start_prometheus, capture_responses)

@@ -23,13 +23,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Generic, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import httpx
+import psutil
 
 # Peer name -> requirements installed into its venv. Other peer modules extend this registry.
 PEER_REQUIREMENTS: dict[str, list[str]] = {
@@ -43,7 +44,11 @@ PEER_REQUIREMENTS: dict[str, list[str]] = {
 PYTHON_VERSION = "3.11"
 MARKER = ".switchboard-installed.json"
 INSTALL_TIMEOUT = 900.0
+# Requests made while loading a peer's known data: a peer that is still starting, beside the
+# others, on a loaded 2-core machine can take far longer to answer than it will in the tests.
+LOAD_TIMEOUT = 120.0
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+T = TypeVar("T")
 
 
 class PeerError(RuntimeError):
@@ -84,7 +89,7 @@ def installed_info(venv: Path) -> dict[str, object] | None:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
     with open(path, "a+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -134,7 +139,7 @@ def peer_venv(name: str, requirements: list[str]) -> Path:
     venv = root / f"{name}-{key}"
     if installed_info(venv) is not None:
         return venv
-    with _locked(root / f"{name}-{key}.lock"):
+    with locked(root / f"{name}-{key}.lock"):
         if installed_info(venv) is not None:  # another process finished while we waited
             return venv
         if venv.exists():  # a killed install left a half-made venv
@@ -166,58 +171,74 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-# -- processes ---------------------------------------------------------------------------------
-def _proc_table() -> dict[int, tuple[int, int, int, str]]:
-    """pid -> (ppid, pgid, sid, state) for every live process, read from /proc."""
-    table: dict[int, tuple[int, int, int, str]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
+def installed(name: str) -> tuple[Path, float]:
+    """The peer's venv (see peer_venv) and the seconds it took to get it (0 when cached)."""
+    started = time.monotonic()
+    venv = peer_venv(name, PEER_REQUIREMENTS[name])
+    return venv, round(time.monotonic() - started, 1)
+
+
+def poll_until(what: str, timeout: float, probe: Callable[[], T], every: float = 1.0) -> T:
+    """Call `probe` until it returns something truthy; PeerError naming `what` after `timeout`.
+
+    A probe whose request timed out counts as "not yet": a peer busy starting up (beside the
+    others, on a loaded machine) answers slowly, and the deadline is what decides.
+    """
+    deadline = time.monotonic() + timeout
+    last = "no answer yet"
+    while time.monotonic() < deadline:
         try:
-            with open(f"/proc/{entry.name}/stat") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        # The command name may contain spaces and parentheses: parse after the last ')'.
-        fields = stat.rsplit(")", 1)[1].split()
-        table[int(entry.name)] = (int(fields[1]), int(fields[2]), int(fields[3]), fields[0])
-    return table
+            found = probe()
+        except httpx.TimeoutException as exc:
+            last = f"{type(exc).__name__} on the last probe"
+        else:
+            if found:
+                return found
+        time.sleep(every)
+    raise PeerError(f"{what} not done after {timeout:g}s ({last})")
 
 
-ProcTable = Mapping[int, tuple[int, int, int, str]]
+def checked(response: httpx.Response, what: str) -> Any:
+    """The JSON of a successful answer; a PeerError with the status and body otherwise."""
+    if not response.is_success:
+        raise PeerError(f"{what} -> {response.status_code} {response.text[:300]}")
+    return response.json() if response.content else {}
 
 
-def descendants(root: int, table: ProcTable | None = None) -> set[int]:
-    """Every process below `root` in the tree, plus any still in its session or process group."""
-    table = table if table is not None else _proc_table()
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _pgid, _sid, _state) in table.items():
-        children.setdefault(ppid, []).append(pid)
-    found: set[int] = set()
-    stack = [root]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            if child not in found:
-                found.add(child)
-                stack.append(child)
-    found |= {pid for pid, (_p, pgid, sid, _s) in table.items() if root in (pgid, sid)}
-    found.discard(root)
-    return found
-
-
+# -- processes ---------------------------------------------------------------------------------
 def alive(pid: int) -> bool:
     """Running (zombies count as gone: they hold no resources and init may never reap them)."""
     try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] not in {"Z", "X"}
-    except OSError:
+        return psutil.Process(pid).status() not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+    except psutil.NoSuchProcess:
         return False
 
 
-def _signal(pids: set[int], sig: signal.Signals) -> None:
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, sig)
+def family(root: int) -> dict[int, psutil.Process]:
+    """Every process below `root` in the tree, plus any still in its session or process group.
+
+    The session/group half finds daemons whose parent already exited (re-parented to init);
+    the tree half finds children that left the session (setsid), as Dagster's workers do.
+    """
+    found: dict[int, psutil.Process] = {}
+    with contextlib.suppress(psutil.Error):
+        found.update({p.pid: p for p in psutil.Process(root).children(recursive=True)})
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, OSError):
+            if proc.pid != root and root in (os.getpgid(proc.pid), os.getsid(proc.pid)):
+                found.setdefault(proc.pid, proc)
+    return found
+
+
+def _signal(procs: Iterable[psutil.Process], sig: signal.Signals) -> None:
+    for proc in procs:
+        # psutil checks the process is still the one we saw (pid reuse) before signalling it.
+        with contextlib.suppress(psutil.Error):
+            proc.send_signal(sig)
+
+
+def _running(procs: Iterable[psutil.Process]) -> list[psutil.Process]:
+    return [p for p in procs if alive(p.pid) and p.is_running()]
 
 
 class PeerProcess:
@@ -245,7 +266,9 @@ class PeerProcess:
         self.log_path: Path | None = None
         self.started_at: float | None = None
         self.ready_seconds: float | None = None
-        self._known: set[int] = set()
+        self._known: dict[int, psutil.Process] = {}
+        self.root_pid: int | None = None
+        self.root_started: float | None = None  # its create time: pids are reused
 
     @property
     def pid(self) -> int:
@@ -270,6 +293,9 @@ class PeerProcess:
             except OSError as exc:
                 raise PeerError(f"peer {self.name}: cannot run {self.argv[0]}: {exc}") from exc
         self.started_at = time.monotonic()
+        self.root_pid = self.proc.pid
+        with contextlib.suppress(psutil.Error):
+            self.root_started = psutil.Process(self.proc.pid).create_time()
         return self
 
     def log_tail(self, lines: int = 50) -> str:
@@ -319,28 +345,44 @@ class PeerProcess:
         if self.proc is None:
             return
         root = self.proc.pid
-        self._known |= descendants(root)
+        self._known.update(family(root))
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(root, signal.SIGTERM)
-        _signal(self._known | {root}, signal.SIGTERM)
+        _signal(self._known.values(), signal.SIGTERM)
         deadline = time.monotonic() + self.stop_grace
         while time.monotonic() < deadline:
             self.proc.poll()  # reap our direct child so it stops counting as alive
-            # Children spawned during shutdown, or orphaned ones, are still in our snapshot set.
-            self._known |= descendants(root) if alive(root) else set()
-            if not any(alive(pid) for pid in self._known | {root}):
+            if alive(root):  # children spawned during shutdown join what we stop
+                self._known.update(family(root))
+            elif not _running(self._known.values()):
                 break
             time.sleep(0.1)
         else:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(root, signal.SIGKILL)
-            self._known |= descendants(root) if alive(root) else set()
-            _signal({pid for pid in self._known | {root} if alive(pid)}, signal.SIGKILL)
+            if alive(root):
+                self._known.update(family(root))
+            _signal(_running(self._known.values()), signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
-        deadline = time.monotonic() + 5
-        while any(alive(pid) for pid in self._known) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        psutil.wait_procs(_running(self._known.values()), timeout=5)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What another process may know of this peer (xdist workers share one server): its
+        name, timings and root pid, not the handles to stop it, which stay where it started."""
+        state = self.__dict__.copy()
+        state.update(proc=None, _known={})
+        return state
+
+    def kill_leftover(self) -> None:
+        """From another process: SIGKILL what is left of this peer (its starter crashed)."""
+        if self.root_pid is None or self.root_started is None:
+            return
+        with contextlib.suppress(psutil.Error):
+            root = psutil.Process(self.root_pid)
+            if root.create_time() != self.root_started:  # the pid now belongs to another process
+                return
+            _signal([root, *family(self.root_pid).values()], signal.SIGKILL)
 
     def __enter__(self) -> PeerProcess:
         self.start()
@@ -359,6 +401,19 @@ class PeerProcess:
         self.stop()
 
 
+def _warm(name: str) -> str:
+    started = time.monotonic()
+    try:
+        venv = peer_venv(name, PEER_REQUIREMENTS[name])
+    except PeerError as exc:
+        return f"{name}: FAILED {exc}"
+    info = installed_info(venv) or {}
+    return (
+        f"{name}: ready in {time.monotonic() - started:.1f}s "
+        f"(install took {info.get('install_seconds')}s) at {venv}"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Prepare peer server venvs for the tests.")
     parser.add_argument(
@@ -369,87 +424,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"peers to install: {', '.join(sorted(PEER_REQUIREMENTS))}",
     )
     args = parser.parse_args(argv)
-    failed = 0
-    for name in args.warm:
-        if name not in PEER_REQUIREMENTS:
-            print(f"{name}: unknown peer (known: {', '.join(sorted(PEER_REQUIREMENTS))})")
-            failed += 1
-            continue
-        started = time.monotonic()
-        try:
-            venv = peer_venv(name, PEER_REQUIREMENTS[name])
-        except PeerError as exc:
-            print(f"{name}: FAILED {exc}")
-            failed += 1
-            continue
-        info = installed_info(venv) or {}
-        print(
-            f"{name}: ready in {time.monotonic() - started:.1f}s "
-            f"(install took {info.get('install_seconds')}s) at {venv}"
-        )
+    unknown = [name for name in args.warm if name not in PEER_REQUIREMENTS]
+    for name in unknown:
+        print(f"{name}: unknown peer (known: {', '.join(sorted(PEER_REQUIREMENTS))})")
+    wanted = [name for name in args.warm if name in PEER_REQUIREMENTS]
+    with ThreadPoolExecutor(max_workers=max(1, len(wanted))) as pool:  # installs side by side
+        outcomes = list(pool.map(_warm, wanted))
+    for line in outcomes:
+        print(line)
+    failed = len(unknown) + sum(
+        line.startswith(f"{name}: FAILED") for name, line in zip(wanted, outcomes, strict=True)
+    )
     return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
-
-
-BootedT = TypeVar("BootedT")
-
-
-class BackgroundBoot(Generic[BootedT]):
-    """Boots one peer in a background thread as soon as collection shows a selected test needs
-    it (so several peers start side by side), stops it at session end, and reports its timings.
-
-    A peer fixture module binds the three pytest hooks and its fixture to one instance:
-    `pytest_collection_finish = boot.collection_finish`, and so on.
-    """
-
-    def __init__(
-        self, name: str, fixture: str, boot: Callable[[], BootedT], timeout: float
-    ) -> None:
-        self.name = name
-        self.fixture = fixture
-        self.boot = boot
-        self.timeout = timeout
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{name}-peer")
-        self._future: Future[BootedT] | None = None
-
-    def start(self) -> Future[BootedT]:
-        if self._future is None:
-            self._future = self._pool.submit(self.boot)
-        return self._future
-
-    def collection_finish(self, session: Any) -> None:
-        if session.config.option.collectonly:
-            return
-        if any(self.fixture in getattr(item, "fixturenames", ()) for item in session.items):
-            self.start()
-
-    def session_finish(self, session: Any) -> None:
-        if self._future is not None:
-            try:
-                self._future.result(timeout=self.timeout).stop()  # type: ignore[attr-defined]
-            except Exception:  # boot failed: it already cleaned up after itself
-                pass
-
-    def terminal_summary(self, terminalreporter: Any) -> None:
-        """Say where the peer's time went: install, start-up and loading its known data."""
-        if self._future is not None and self._future.done() and self._future.exception() is None:
-            peer: Any = self._future.result()
-            terminalreporter.write_line(
-                f"{self.name} peer: install {peer.install_seconds}s, start {peer.ready_seconds}s, "
-                f"load {peer.load_seconds}s"
-            )
-
-    def server(self) -> BootedT:
-        """For the session fixture: the booted peer, or fail/skip with the reason."""
-        try:
-            return self.start().result(timeout=self.timeout)
-        except PeerError as exc:
-            unavailable(f"{self.name.capitalize()} peer unavailable: {exc}")
-        except TimeoutError:
-            unavailable(f"{self.name.capitalize()} peer not ready within {self.timeout:g}s")
 
 
 def write_captured(
@@ -474,3 +460,7 @@ def write_captured(
         path.write_text(text + "\n")
         paths.append(path)
     return paths
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -82,6 +82,7 @@ def test_png_carries_no_version_or_time_metadata() -> None:
     assert b"Software" not in png and b"tIME" not in png
 
 
+@pytest.mark.slow  # nine charts drawn twice
 def test_charts_drawn_in_parallel_threads_equal_charts_drawn_one_by_one() -> None:
     specs = [thirty_days(), thirty_days(limit=None), thirty_days(compare=False)] * 3
     alone = [render_chart_png(s) for s in specs]

@@ -447,23 +447,12 @@ def test_other_events_are_acknowledged_and_ignored_with_the_reason(webhook_app):
 
 
 # -- a real MLflow 3 server delivering to the running app -----------------------------------------
-@pytest.fixture(scope="module")
-def real_mlflow(tmp_path_factory) -> Iterator[Any]:
-    from tests.peers.mlflow import start_mlflow
-    from tests.peers.runtime import PeerError, unavailable
-
-    data = tmp_path_factory.mktemp("mlflow")
-    with pytest.MonkeyPatch.context() as patch:
-        # MLflow caches "no webhook for this event" for 60 s; each test adds its own webhook.
-        patch.setenv("MLFLOW_WEBHOOK_CACHE_TTL", "1")
-        try:
-            server = start_mlflow(data)  # its own server: these tests add versions and aliases
-        except PeerError as exc:
-            unavailable(f"MLflow peer unavailable: {exc}")
-    try:
-        yield server
-    finally:
-        server.process.stop()
+@pytest.fixture
+def real_mlflow(mlflow_webhook_server: Any) -> Iterator[Any]:
+    """Its own server (tests/peers/mlflow.py): these tests add versions and aliases, one test at
+    a time, since MLflow delivers every event to every webhook registered for it."""
+    with mlflow_webhook_server.one_test_at_a_time():
+        yield mlflow_webhook_server
 
 
 @dataclass
@@ -512,13 +501,11 @@ def mlflow_delivering(
             events=[{"entity": e, "action": a} for e, a in events],
             secret=SECRET,
             status="ACTIVE",
-        )["webhook"]["webhook_id"]
-        time.sleep(1.05)  # let the server's webhook cache expire
+        )["webhook"]["webhook_id"]  # seen at once: the server keeps no webhook cache
         try:
             yield running, registry
         finally:
             registry.call("DELETE", f"webhooks/{hook}")
-            time.sleep(1.05)  # and forget this webhook before the next test's events
 
 
 def delivered(running: Running, entity: str, count: int = 1) -> list[Exchange]:
