@@ -35,8 +35,10 @@ def sparkline(values: Sequence[float]) -> str:
     if not finite:
         return " " * len(values)
     lo, hi = min(finite), max(finite)
-    # Halving first keeps the span finite even for values near the float limits.
-    span = hi / 2 - lo / 2
+    # hi - lo is exact for neighbours as close as two subnormals (halving both would round the
+    # span to 0 and draw a flat line); halving first is only needed when the span overflows.
+    halve = not math.isfinite(hi - lo)
+    span = hi / 2 - lo / 2 if halve else hi - lo
     out = []
     for v in values:
         if not math.isfinite(v):
@@ -44,7 +46,7 @@ def sparkline(values: Sequence[float]) -> str:
         elif span <= 0:
             out.append(BARS[3])
         else:
-            ratio = (v / 2 - lo / 2) / span
+            ratio = (v / 2 - lo / 2 if halve else v - lo) / span
             out.append(BARS[min(int(ratio * len(BARS)), len(BARS) - 1)])
     return "".join(out)
 

@@ -179,6 +179,12 @@ def test_sparkline_maps_the_highest_value_to_a_full_bar_and_the_lowest_to_the_fl
     assert line[values.index(min(values))] == "▁"
 
 
+def test_two_neighbouring_subnormals_are_still_a_low_and_a_high_bar() -> None:
+    # Found by hypothesis: halving both ends rounded the span of [0, 5e-324] to nothing.
+    assert sparkline([0.0, 5e-324]) == "▁█"
+    assert sparkline([-1.7e308, 1.7e308]) == "▁█"  # a span past the float limit still draws
+
+
 @given(st.lists(finite, min_size=2, max_size=60))
 def test_sparkline_keeps_the_order_of_values(values: list[float]) -> None:
     line = sparkline(values)
