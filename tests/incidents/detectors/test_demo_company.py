@@ -1,0 +1,92 @@
+"""Each detector on the demo company (ops.example.yml, DEMO_NOW): what it finds follows from the
+demo's script (integrations/demo/catalog.py), not from a list copied out of the output."""
+
+from __future__ import annotations
+
+from bot.answers.deps import AnswerDeps
+from bot.incidents.alerts import AlertStatus, Severity, SubjectKind
+from bot.incidents.detectors import build_detectors
+from bot.incidents.detectors.models import DRIFT, LATENCY, over_threshold
+from bot.incidents.detectors.pipelines import pipeline_failures, pipeline_sla_misses
+from bot.incidents.detectors.spend import budget_breaches
+from integrations.demo.catalog import BUDGETS, FAILING, LATE, MODELS
+
+
+async def test_pipeline_failure_finds_every_pipeline_the_demo_fails(demo_deps: AnswerDeps):
+    found = await pipeline_failures(demo_deps)
+    assert found.complete
+    by_key = {e.dedup_key: e for e in found.firing}
+    assert set(by_key) == {f"pipeline:{name}:failed" for name in FAILING}
+    event = by_key["pipeline:nightly_orders:failed"]
+    task, error, _runs = FAILING["nightly_orders"]
+    assert event.status is AlertStatus.firing and event.severity is Severity.error
+    assert event.source == "detector:pipeline_failure"
+    assert (event.subject.kind, event.subject.name) == (SubjectKind.pipeline, "nightly_orders")
+    assert f"at task {task}" in event.summary and error in event.summary
+    assert event.labels["team"] == demo_deps.config.team_of_pipeline("nightly_orders")
+    assert {link.title for link in event.links} >= {"Log"}
+    assert event.starts_at is not None and event.starts_at < demo_deps.now
+
+
+async def test_pipeline_sla_finds_the_late_pipeline_and_leaves_failing_ones_to_the_failure_detector(
+    demo_deps: AnswerDeps,
+):
+    found = await pipeline_sla_misses(demo_deps)
+    keys = {e.dedup_key for e in found.firing}
+    assert f"pipeline:{LATE}:sla" in keys
+    assert not keys & {f"pipeline:{name}:sla" for name in FAILING}
+    (late,) = [e for e in found.firing if e.dedup_key == f"pipeline:{LATE}:sla"]
+    assert "No successful run by" in late.summary and late.subject.name == LATE
+
+
+async def test_model_detectors_fire_for_the_models_over_the_example_thresholds(
+    demo_deps: AnswerDeps,
+):
+    thresholds = demo_deps.config.incidents.detectors
+    drift = await over_threshold(DRIFT)(demo_deps)
+    latency = await over_threshold(LATENCY)(demo_deps)
+    # The demo's health varies a few percent around each spec; these are clear of the edge.
+    drifting = {m.name for m in MODELS if m.drift * 0.97 > thresholds.model_drift.threshold}
+    slow = {
+        m.name
+        for m in MODELS
+        if m.latency_ms and m.latency_ms * 0.97 > thresholds.model_latency.p95_ms
+    }
+    assert drifting and slow
+    assert {e.dedup_key for e in drift.firing} >= {f"model:{m}:drift" for m in drifting}
+    assert {e.dedup_key for e in latency.firing} >= {f"model:{m}:latency" for m in slow}
+    for event in drift.firing:
+        assert event.subject.kind is SubjectKind.model
+        assert f"above {thresholds.model_drift.threshold:.2f}" in event.title
+
+
+async def test_budget_breach_forecasts_the_team_the_recs_gpu_jump_puts_over_budget(
+    demo_deps: AnswerDeps,
+):
+    found = await budget_breaches(demo_deps)
+    by_key = {e.dedup_key: e for e in found.firing}
+    assert "budget:team:ml-platform:forecast" in by_key
+    event = by_key["budget:team:ml-platform:forecast"]
+    monthly = BUDGETS["ml-platform"][0]
+    assert f"${monthly:,.0f}" in event.title and "forecast" in event.summary
+    assert event.subject.kind is SubjectKind.team and event.labels == {"team": "ml-platform"}
+
+
+async def test_every_enabled_detector_runs_on_the_demo_without_source_problems(
+    demo_deps: AnswerDeps,
+):
+    detectors = build_detectors(demo_deps.config)
+    assert {d.name for d in detectors} == {
+        "pipeline_failure",
+        "pipeline_sla",
+        "model_latency",
+        "model_error_rate",
+        "model_drift",
+        "budget_breach",
+        "spend_anomaly",
+    }
+    for detector in detectors:
+        found = await detector.run(demo_deps)
+        assert found.complete, (detector.name, found.problems)
+        assert all(e.source == detector.source for e in found.firing)
+        assert len({e.dedup_key for e in found.firing}) == len(found.firing)
