@@ -3,13 +3,22 @@ demo's script (integrations/demo/catalog.py), not from a list copied out of the 
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from bot.answers.deps import AnswerDeps
 from bot.incidents.alerts import AlertStatus, Severity, SubjectKind
 from bot.incidents.detectors import build_detectors
 from bot.incidents.detectors.models import DRIFT, LATENCY, over_threshold
 from bot.incidents.detectors.pipelines import pipeline_failures, pipeline_sla_misses
-from bot.incidents.detectors.spend import budget_breaches
-from integrations.demo.catalog import BUDGETS, FAILING, LATE, MODELS
+from bot.incidents.detectors.spend import budget_breaches, spend_anomalies
+from integrations.demo.catalog import (
+    BUDGETS,
+    DRIFTING,
+    FAILING,
+    LATE,
+    MODELS,
+    SERVING_SURGE,
+)
 
 
 async def test_pipeline_failure_finds_every_pipeline_the_demo_fails(demo_deps: AnswerDeps):
@@ -46,7 +55,11 @@ async def test_model_detectors_fire_for_the_models_over_the_example_thresholds(
     drift = await over_threshold(DRIFT)(demo_deps)
     latency = await over_threshold(LATENCY)(demo_deps)
     # The demo's health varies a few percent around each spec; these are clear of the edge.
-    drifting = {m.name for m in MODELS if m.drift * 0.97 > thresholds.model_drift.threshold}
+    drifting = {
+        m.name
+        for m in MODELS
+        if DRIFTING.get(m.name, m.drift) * 0.97 > thresholds.model_drift.threshold
+    }
     slow = {
         m.name
         for m in MODELS
@@ -90,3 +103,24 @@ async def test_every_enabled_detector_runs_on_the_demo_without_source_problems(
         assert found.complete, (detector.name, found.problems)
         assert all(e.source == detector.source for e in found.firing)
         assert len({e.dedup_key for e in found.firing}) == len(found.firing)
+
+
+async def test_the_demo_cascade_is_found_by_the_detectors_alone(demo_deps: AnswerDeps):
+    """nightly_orders fails → churn, which it feeds, drifts → churn's serving spend jumps."""
+    assert "churn" in demo_deps.config.models_fed_by("nightly_orders")
+    failures = {e.dedup_key: e for e in (await pipeline_failures(demo_deps)).firing}
+    drift = {e.dedup_key: e for e in (await over_threshold(DRIFT)(demo_deps)).firing}
+    spend = await spend_anomalies(demo_deps)
+    assert spend.complete
+    assert "pipeline:nightly_orders:failed" in failures
+    assert {f"model:{m}:drift" for m in DRIFTING} <= set(drift)
+    by_key = {e.dedup_key: e for e in spend.firing}
+    assert set(by_key) == {f"spend:model:{m}:anomaly" for m in SERVING_SURGE}
+    churn = by_key["spend:model:churn:anomaly"]
+    assert (churn.subject.kind, churn.subject.name) == (SubjectKind.service, "churn")
+    assert churn.labels == {"model": "churn", "team": "ml-platform"}
+    assert "churn's serving" in churn.title
+    # The surge added SERVING_SURGE a day to a serving of tens of dollars: both rules see it.
+    assert "vs the day before" in churn.summary and "σ above the 28-day mean" in churn.summary
+    increase = Decimal(churn.summary.split("+$", 1)[1].split(" ", 1)[0].replace(",", ""))
+    assert abs(increase - Decimal(str(SERVING_SURGE["churn"]))) < Decimal(60)
