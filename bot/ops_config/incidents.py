@@ -13,7 +13,7 @@ from pydantic import AfterValidator, Field, model_validator
 from bot.ops_config.common import Duration, Slug, StrictModel
 
 Severity = Literal["critical", "warning", "info"]
-AlertSource = Literal["alertmanager", "mlflow", "generic", "detector"]
+AlertSource = Literal["alertmanager", "mlflow", "generic", "detector", "deadman"]
 
 
 class RouteMatch(StrictModel):

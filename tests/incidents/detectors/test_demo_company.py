@@ -7,10 +7,11 @@ from decimal import Decimal
 
 from bot.answers.deps import AnswerDeps
 from bot.incidents.alerts import AlertStatus, Severity, SubjectKind
-from bot.incidents.detectors import build_detectors
+from bot.incidents.detectors import build_detectors, check_deadman
 from bot.incidents.detectors.models import DRIFT, LATENCY, over_threshold
 from bot.incidents.detectors.pipelines import pipeline_failures, pipeline_sla_misses
 from bot.incidents.detectors.spend import budget_breaches, spend_anomalies
+from bot.services import Services
 from integrations.demo.catalog import (
     BUDGETS,
     DRIFTING,
@@ -19,6 +20,8 @@ from integrations.demo.catalog import (
     MODELS,
     SERVING_SURGE,
 )
+from scheduler.detector_jobs import detector_jobs
+from tests.incidents.detectors.conftest import RecordingSink
 
 
 async def test_pipeline_failure_finds_every_pipeline_the_demo_fails(demo_deps: AnswerDeps):
@@ -124,3 +127,20 @@ async def test_the_demo_cascade_is_found_by_the_detectors_alone(demo_deps: Answe
     assert "vs the day before" in churn.summary and "σ above the 28-day mean" in churn.summary
     increase = Decimal(churn.summary.split("+$", 1)[1].split(" ", 1)[0].replace(",", ""))
     assert abs(increase - Decimal(str(SERVING_SURGE["churn"]))) < Decimal(60)
+
+
+async def test_the_demo_findings_are_announced_once_by_the_jobs_of_the_demo_services(
+    demo_services: Services, sink: RecordingSink
+):
+    jobs = detector_jobs(demo_services, sink, replica_id="solo")
+    assert jobs is not None
+    first = [e for d in jobs.detectors for e in await jobs.runner.run(d)]
+    assert "pipeline:nightly_orders:failed" in {e.dedup_key for e in first}
+    assert "model:churn:drift" in {e.dedup_key for e in first}
+    assert "spend:model:churn:anomaly" in {e.dedup_key for e in first}
+    assert all(e.status is AlertStatus.firing for e in first)
+    again = [e for d in jobs.detectors for e in await jobs.runner.run(d)]
+    assert again == []  # nothing changed on the demo: nothing to say
+    assert sink.events == first
+    # Every detector had a good run: the dead-man's switch has nothing to say either.
+    assert await check_deadman(jobs.runner, jobs.config, jobs.detectors) == []
