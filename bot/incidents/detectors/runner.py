@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from bot.answers.deps import AnswerDeps
 from bot.incidents.alerts import AlertEvent, AlertSink, Severity, Subject, SubjectKind
 from bot.incidents.detectors import models, pipelines, spend
-from bot.incidents.detectors.base import Detector, Findings, firing
+from bot.incidents.detectors.base import Detector, DetectorFn, Findings, firing
 from bot.incidents.detectors.state import (
     SignOfLife,
     announced,
@@ -47,7 +47,7 @@ def build_detectors(config: OpsConfig) -> list[Detector]:
     """The detectors ops.yml enables, each running every `incidents.detectors.every`."""
     cfg = config.incidents.detectors
     every = cfg.every
-    enabled: list[tuple[bool, str, Callable[[AnswerDeps], object]]] = [
+    enabled: list[tuple[bool, str, DetectorFn]] = [
         (cfg.pipeline_failure, pipelines.FAILURE, pipelines.pipeline_failures),
         (cfg.pipeline_sla.enabled, pipelines.SLA, pipelines.pipeline_sla_misses),
         (cfg.model_latency.enabled, models.LATENCY.detector, models.over_threshold(models.LATENCY)),
@@ -60,7 +60,7 @@ def build_detectors(config: OpsConfig) -> list[Detector]:
         (cfg.budget_breach, spend.BUDGET, spend.budget_breaches),
         (cfg.spend_anomaly.enabled, spend.ANOMALY, spend.spend_anomalies),
     ]
-    return [Detector(name, fn, every) for on, name, fn in enabled if on]  # type: ignore[arg-type]
+    return [Detector(name, fn, every) for on, name, fn in enabled if on]
 
 
 def _problem_text(found: Findings) -> str | None:

@@ -107,6 +107,8 @@ async def test_two_schedulers_run_each_detector_slot_once(db_engine: Engine, sin
         await asyncio.sleep(0.02)
     ran = slots()
     assert len(ran) == len(set(ran)), "a detector slot ran on both replicas"
+    deadman = [slot for job in jobs for job_id, slot in job.runs if job_id == "deadman"]
+    assert deadman and len(deadman) == len(set(deadman)), "a dead-man slot ran on both"
     with db_engine.connect() as conn:
         claims = conn.execute(
             select(JobSlot.slot, JobSlot.claimed_by).where(JobSlot.job_id == "detector:flap")
