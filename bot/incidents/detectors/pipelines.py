@@ -86,15 +86,16 @@ def _sla_text(sla: timedelta | None) -> str:
 async def pipeline_sla_misses(deps: AnswerDeps) -> Findings:
     """One alert per scheduled pipeline that has not succeeded by its deadline (its slot + SLA).
 
-    A pipeline whose latest run failed is left to the failure detector: its failure is the
-    news, and a missed SLA follows from it.
+    A pipeline whose latest run failed is left to the failure detector (when it is enabled):
+    its failure is the news, and a missed SLA follows from it.
     """
     board = await pipeline_board(deps)
     found = Collected()
     found.add_problems(board.problems)
-    failing = {s.pipeline.name for s in board.failing}
-    config = deps.config.incidents.detectors.pipeline_sla
-    for listed in [*board.late, *board.running, *board.healthy]:
+    detectors = deps.config.incidents.detectors
+    failing = {s.pipeline.name for s in board.failing} if detectors.pipeline_failure else set()
+    config = detectors.pipeline_sla
+    for listed in [*board.failing, *board.late, *board.running, *board.healthy]:
         name = listed.pipeline.name
         if name in failing:
             continue

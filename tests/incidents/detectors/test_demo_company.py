@@ -3,6 +3,7 @@ demo's script (integrations/demo/catalog.py), not from a list copied out of the 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from bot.answers.deps import AnswerDeps
@@ -49,6 +50,10 @@ async def test_pipeline_sla_finds_the_late_pipeline_and_leaves_failing_ones_to_t
     assert not keys & {f"pipeline:{name}:sla" for name in FAILING}
     (late,) = [e for e in found.firing if e.dedup_key == f"pipeline:{LATE}:sla"]
     assert "No successful run by" in late.summary and late.subject.name == LATE
+    without = demo_deps.config.model_copy(deep=True)
+    without.incidents.detectors.pipeline_failure = False
+    alone = await pipeline_sla_misses(replace(demo_deps, config=without))
+    assert {f"pipeline:{name}:sla" for name in FAILING} <= {e.dedup_key for e in alone.firing}
 
 
 async def test_model_detectors_fire_for_the_models_over_the_example_thresholds(
