@@ -100,7 +100,9 @@ def build_sources(
     if blocks.is_enabled("prometheus") and (b := blocks.prometheus) is not None:
         detectors = cfg.incidents.detectors
         thresholds = prometheus.HealthThresholds(
-            latency_p95_ms=detectors.model_latency.p95_ms, drift=detectors.model_drift.threshold
+            latency_p95_ms=detectors.model_latency.p95_ms,
+            error_rate=detectors.model_error_rate.threshold,
+            drift=detectors.model_drift.threshold,
         )
         metrics.append(
             prometheus.PrometheusMetrics(

@@ -99,7 +99,11 @@ def prune_old_rows(
     msg = OutboxMessage.__table__  # type: ignore[attr-defined]
     cutoff = now - keep.total_seconds()
     frequent_cutoff = now - keep_frequent.total_seconds()
-    frequent = or_(slot.c.job_id == "outbox_drain", slot.c.job_id.like("heartbeat:%"))
+    frequent = or_(
+        slot.c.job_id.in_(("outbox_drain", "deadman")),
+        slot.c.job_id.like("heartbeat:%"),
+        slot.c.job_id.like("detector:%"),
+    )
     child = msg.alias("child")
     child_kept = and_(
         child.c.parent_id == msg.c.id,

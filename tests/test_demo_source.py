@@ -161,14 +161,18 @@ async def test_a_few_pipelines_fail_one_is_late_and_one_runs_now(demo: DemoCompa
     assert statuses["hourly_events_ingest"].last_run.state is RunState.running  # type: ignore[union-attr]
 
 
-async def test_recs_drifts_search_ranking_is_slow_the_rest_are_healthy(demo: DemoCompany):
+async def test_recs_and_churn_drift_search_ranking_is_slow_the_rest_are_healthy(
+    demo: DemoCompany,
+):
     health = {m.name: await demo.model_health(m.name) for m in await demo.list_models()}
     assert health["recs"].drift and health["recs"].drift > DRIFT_THRESHOLD
+    # churn scores on the stale features of the failing nightly_orders (the demo's cascade)
+    assert health["churn"].drift and health["churn"].drift > DRIFT_THRESHOLD
     assert health["search_ranking"].latency_p95_ms and (
         health["search_ranking"].latency_p95_ms > LATENCY_P95_MS
     )
     unhealthy = {name for name, h in health.items() if not h.healthy}
-    assert unhealthy == {"recs", "search_ranking"}
+    assert unhealthy == {"churn", "recs", "search_ranking"}
 
 
 async def test_models_have_versions_metrics_and_champion_challenger_aliases(demo: DemoCompany):

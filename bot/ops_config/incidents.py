@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from datetime import timedelta
 from fnmatch import fnmatchcase
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
-from bot.ops_config.common import Slug, StrictModel
+from bot.ops_config.common import Duration, Slug, StrictModel
 
 Severity = Literal["critical", "warning", "info"]
-AlertSource = Literal["alertmanager", "mlflow", "generic", "detector"]
+AlertSource = Literal["alertmanager", "mlflow", "generic", "detector", "deadman"]
 
 
 class RouteMatch(StrictModel):
@@ -45,7 +47,16 @@ class IncidentRoute(StrictModel):
 
 class SpendAnomalyDetector(StrictModel):
     enabled: bool = True
-    threshold_sigma: float = Field(3.0, gt=0, description="Daily spend this many σ above mean")
+    threshold_sigma: float = Field(
+        3.0, gt=0, description="Yesterday's spend this many σ above the rolling mean"
+    )
+    baseline_days: int = Field(28, ge=7, le=80, description="Days the rolling mean and σ cover")
+    day_over_day_pct: float = Field(
+        100, gt=0, description="Yesterday's spend up this many percent on the day before"
+    )
+    min_increase: float = Field(
+        100, ge=0, description="Smaller increases (workspace currency) never count as anomalies"
+    )
 
 
 class ModelDriftDetector(StrictModel):
@@ -58,12 +69,71 @@ class ModelLatencyDetector(StrictModel):
     p95_ms: float = Field(500, gt=0, description="p95 latency above this (ms) opens an incident")
 
 
+class ModelErrorRateDetector(StrictModel):
+    enabled: bool = True
+    threshold: float = Field(
+        0.05, gt=0, le=1, description="Fraction of requests failing above which it opens one"
+    )
+
+
+class PipelineSlaDetector(StrictModel):
+    enabled: bool = True
+    default: Duration | None = Field(
+        None,
+        description="SLA for scheduled pipelines that have none (here or in their orchestrator); "
+        "without one a run is due before the next slot",
+    )
+    pipelines: dict[str, Duration] = Field(
+        default_factory=dict,
+        description="pipeline -> SLA after its scheduled slot; overrides the orchestrator's",
+    )
+
+
 class Detectors(StrictModel):
+    every: Duration = Field(timedelta(minutes=5), description="How often each detector runs")
     pipeline_failure: bool = Field(True, description="A failed pipeline run opens an incident")
-    budget_breach: bool = Field(True, description="Crossing a budget alert_at threshold")
+    pipeline_sla: PipelineSlaDetector = Field(default_factory=PipelineSlaDetector)
+    budget_breach: bool = Field(
+        True, description="A team's month-end spend forecast reaching its budget"
+    )
     spend_anomaly: SpendAnomalyDetector = Field(default_factory=SpendAnomalyDetector)
     model_drift: ModelDriftDetector = Field(default_factory=ModelDriftDetector)
     model_latency: ModelLatencyDetector = Field(default_factory=ModelLatencyDetector)
+    model_error_rate: ModelErrorRateDetector = Field(default_factory=ModelErrorRateDetector)
+    deadman_grace: Duration = Field(
+        timedelta(minutes=10),
+        description="How long past its interval a heartbeat or detector may be silent",
+    )
+
+
+_HEARTBEAT_SOURCE = re.compile(r"alertmanager|generic:[a-z0-9][a-z0-9_-]{0,62}")
+
+
+def _heartbeat_source(value: str) -> str:
+    if not _HEARTBEAT_SOURCE.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not an alert source: write `alertmanager` or `generic:<name>` "
+            "(the <name> of POST /webhooks/generic/<name>)"
+        )
+    return value
+
+
+class Heartbeat(StrictModel):
+    """A source that promises to send something at least every `interval` (dead-man's switch)."""
+
+    source: Annotated[str, AfterValidator(_heartbeat_source)] = Field(
+        description="alertmanager or generic:<name>"
+    )
+    alert: str | None = Field(
+        None,
+        min_length=1,
+        description="Only this alert counts (alertname, e.g. Watchdog); omit: any event counts",
+    )
+    interval: Duration = Field(description="It sends at least this often, e.g. 5m")
+    grace: Duration | None = Field(None, description="Defaults to detectors.deadman_grace")
+
+    def counts(self, *, source: str, alert: str | None) -> bool:
+        return source == self.source and (self.alert is None or alert == self.alert)
 
 
 class Incidents(StrictModel):
@@ -74,6 +144,22 @@ class Incidents(StrictModel):
         None, description="Team for alerts no route matches and whose owner is unknown"
     )
     detectors: Detectors = Field(default_factory=Detectors)
+    heartbeats: list[Heartbeat] = Field(
+        default_factory=list,
+        description="Sources whose silence opens an incident (dead-man's switch)",
+    )
+
+    @model_validator(mode="after")
+    def _one_heartbeat_per_source(self) -> Incidents:
+        seen = [h.source for h in self.heartbeats]
+        twice = sorted({s for s in seen if seen.count(s) > 1})
+        if twice:
+            raise ValueError(f"heartbeats: {', '.join(twice)} declared more than once")
+        return self
+
+    def heartbeat_for(self, *, source: str, alert: str | None = None) -> Heartbeat | None:
+        """The heartbeat an event from `source` (with alertname `alert`) keeps alive, if any."""
+        return next((h for h in self.heartbeats if h.counts(source=source, alert=alert)), None)
 
     def route_for(self, *, source: str, labels: Mapping[str, str]) -> IncidentRoute | None:
         for route in self.routes:

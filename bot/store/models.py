@@ -136,3 +136,31 @@ class Incident(SQLModel, table=True):
     acknowledged_at: float | None = None
     resolved_by: str | None = Field(default=None, max_length=64)
     resolved_at: float | None = None
+
+
+class DetectorAlert(SQLModel, table=True):
+    """What an internal detector (or the dead-man's switch) last said about one alert key, so it
+    speaks only on change: a firing key is announced once, and resolved once when it clears."""
+
+    __tablename__ = "detector_alert"
+    detector: str = Field(primary_key=True, max_length=64)
+    dedup_key: str = Field(primary_key=True, max_length=255)
+    status: str = Field(max_length=16, description="firing or resolved")
+    severity: str = Field(max_length=16)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    subject_kind: str | None = Field(default=None, max_length=16)
+    subject_name: str | None = Field(default=None, max_length=255)
+    labels: str | None = Field(default=None, sa_column=Column(Text), description="JSON object")
+    changed_at: float = Field(description="when it last started firing or resolved")
+
+
+class DetectorHeartbeat(SQLModel, table=True):
+    """The last sign of life of a detector (its last good run) or of an alert source (its last
+    heartbeat): the dead-man's switch reads these."""
+
+    __tablename__ = "detector_heartbeat"
+    name: str = Field(primary_key=True, max_length=128, description="detector:<name>, source:<s>")
+    last_good_at: float | None = None
+    last_run_at: float | None = None
+    last_problem: str | None = Field(default=None, sa_column=Column(Text))
+    watched_since: float | None = Field(default=None, description="first seen by the switch")

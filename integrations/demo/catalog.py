@@ -184,6 +184,12 @@ FAILING: dict[str, tuple[str, str, int | None]] = {
 LATE = "finance_daily_rollup"  # waits on nightly_orders, so it missed its SLA
 RUNNING = "hourly_events_ingest"  # its latest run is in progress
 GPU_JUMP_DAYS = 10  # recs training moved to bigger GPUs this many days ago (today included)
+# The cascade of nightly_orders failing since yesterday: churn, which it feeds, scores on stale
+# order features and drifts (drift score now), and churn's serving scaled out to absorb the
+# retries of clients rejecting its scores (extra USD per day, yesterday and today).
+DRIFTING: dict[str, float] = {"churn": 0.38}
+SERVING_SURGE: dict[str, float] = {"churn": 420.0}
+SURGE_DAYS = 2
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from integrations.demo.catalog import (
     BASE_URL,
     DRIFT_THRESHOLD,
+    DRIFTING,
     ERROR_RATE_MAX,
     LATENCY_P95_MS,
     LINEAGE,
@@ -81,7 +82,7 @@ def health(spec: ModelSpec, *, seed: int, now: datetime) -> ModelHealth:
     rng = seeded(seed, "health", spec.name, now.date().isoformat())
     latency = round(spec.latency_ms * rng.uniform(0.97, 1.03), 1) if spec.latency_ms else None
     errors = round(rng.uniform(0.0005, 0.004), 4) if spec.latency_ms else None
-    drift = round(spec.drift * rng.uniform(0.97, 1.03), 3)
+    drift = round(DRIFTING.get(spec.name, spec.drift) * rng.uniform(0.97, 1.03), 3)
     problems = []
     if drift > DRIFT_THRESHOLD:
         problems.append(f"drift {drift:.2f} above threshold {DRIFT_THRESHOLD:.2f}")

@@ -3,7 +3,8 @@
 Each cost stream (a service used by a team for a pipeline or model) gets one row per resource
 per day (ChargePeriod = that UTC day) with noise, gentle growth and weekend dips; weekly
 training jobs cost on their run day only. Scripted: ml-platform's GPU training for `recs`
-jumped GPU_JUMP_DAYS ago (the top mover that puts the team over budget). Also in the data:
+jumped GPU_JUMP_DAYS ago (the top mover that puts the team over budget), and churn's serving
+surged over the last SURGE_DAYS days (the cascade of nightly_orders failing). Also in the data:
 rows tagged only with a cost centre, a legacy `team: ml` tag, untagged rows (unallocated),
 three credits, a recurring savings-plan Purchase with its amortised usage, and a Tax row per
 completed month. Amounts are USD with 6 decimals.
@@ -17,7 +18,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from integrations.demo.catalog import GPU_JUMP_DAYS, PIPELINES
+from integrations.demo.catalog import GPU_JUMP_DAYS, PIPELINES, SURGE_DAYS
 from integrations.demo.pipelines import seeded
 from integrations.demo.streams import CATEGORY, Stream, streams
 
@@ -65,6 +66,7 @@ def generate(*, seed: int, today: date) -> dict[str, list[Any]]:
     """All rows of the 90 days ending `today`, as FOCUS 1.2 columns."""
     first = today - timedelta(days=WINDOW_DAYS - 1)
     jump_day = today - timedelta(days=GPU_JUMP_DAYS - 1)
+    surge_day = today - timedelta(days=SURGE_DAYS - 1)
     out = Columns()
     taxable: dict[datetime, list[float]] = defaultdict(lambda: [0.0, 0.0])  # billed, effective
     for i, stream in enumerate(streams()):
@@ -79,6 +81,8 @@ def generate(*, seed: int, today: date) -> dict[str, list[Any]]:
             amount *= stream.weekend if day.weekday() >= 5 else 1.0
             if stream.jump and day >= jump_day:
                 amount += stream.jump
+            if stream.surge and day >= surge_day:
+                amount += stream.surge
             for r in range(stream.resources):
                 usd = round(amount / stream.resources * rng.lognormvariate(0, 0.07), 6)
                 _usage(out, stream, day, r, usd)

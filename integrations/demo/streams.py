@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from integrations.demo.catalog import SERVING_SURGE
+
 CATEGORY = {
     "Amazon Redshift": "Databases",
     "Amazon EMR": "Analytics",
@@ -40,6 +42,7 @@ class Stream:
     resources: int = 1  # rows per day, one per resource
     weekend: float = 1.0
     jump: float = 0.0  # extra USD per day since the GPU jump
+    surge: float = 0.0  # extra USD per day over the last SURGE_DAYS (the churn cascade)
     pricing: str = "Standard"
     covered: bool = False  # usage paid by the savings plan (BilledCost 0)
     region: str = "us-east-1"
@@ -168,6 +171,7 @@ def streams() -> list[Stream]:
                 "Hours",
                 _t(ml, model=model, **prod),
                 resources=2,
+                surge=SERVING_SURGE.get(model, 0.0),
             )
         )
     s += [
