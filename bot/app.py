@@ -165,7 +165,8 @@ def create_app(
                 reason=refused.message,
                 size=len(body),
             )
-            REQUESTS.labels(surface="rejected", status=str(refused.status)).inc()
+            # "unknown": nothing of a refused body is read, not even which surface it claims.
+            REQUESTS.labels(surface="unknown", status=str(refused.status)).inc()
             return JSONResponse({"error": refused.message}, status_code=refused.status)
         surface = classify(body, content_type)
         response = to_starlette_response(
