@@ -23,6 +23,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import ClientDisconnect
 
+from bot import slack_request
 from bot.commands.dispatch import CommandRouter
 from bot.metrics import LATENCY, REQUESTS, classify
 from bot.outbox import OutboxSender
@@ -78,6 +79,7 @@ def create_app(
     router = router or build_router()
     client = make_web_client(settings)
     me = replica_id()
+    signing_secret = settings.secret("slack_signing_secret")
     bolt: AsyncApp = build_bolt_app(settings, client=client, router=router, services=services)
 
     @asynccontextmanager
@@ -119,7 +121,14 @@ def create_app(
                 await sender.aclose()
             log.info("switchboard_stopped", replica=me)
 
-    app = FastAPI(title="Switchboard", lifespan=lifespan, docs_url=None, redoc_url=None)
+    docs = settings.switchboard_api_docs  # off: no /docs, /redoc or /openapi.json for outsiders
+    app = FastAPI(
+        title="Switchboard",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     app.add_exception_handler(ClientDisconnect, client_gone)
     app.state.settings = settings
     app.state.engine = engine
@@ -143,7 +152,23 @@ def create_app(
         except BodyTooSlow:
             REQUESTS.labels(surface="slow", status="408").inc()
             return JSONResponse({"error": "request body too slow"}, status_code=408)
-        surface = classify(body, request.headers.get("content-type", ""))
+        content_type = request.headers.get("content-type", "")
+        refused = slack_request.verify(
+            secret=signing_secret, headers=request.headers, body=body, now=time.time()
+        ) or slack_request.malformed(body, content_type)
+        if refused is not None:
+            # One line with the size and why: never the body (its size and content are the
+            # sender's, and it may be written to forge log lines).
+            log.warning(
+                "slack_request.rejected",
+                status=refused.status,
+                reason=refused.message,
+                size=len(body),
+            )
+            # "unknown": nothing of a refused body is read, not even which surface it claims.
+            REQUESTS.labels(surface="unknown", status=str(refused.status)).inc()
+            return JSONResponse({"error": refused.message}, status_code=refused.status)
+        surface = classify(body, content_type)
         response = to_starlette_response(
             await bolt.async_dispatch(to_async_bolt_request(request, body))
         )

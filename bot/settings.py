@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     switchboard_body_timeout: float = Field(
         15.0, gt=0, description="seconds to receive a request's body once its headers are in"
     )
+    switchboard_api_docs: bool = Field(
+        False, description="serve /docs and /openapi.json (off: both answer 404)"
+    )
     switchboard_keep_alive_timeout: float = Field(
         5.0, gt=0, description="seconds an idle keep-alive connection stays open"
     )

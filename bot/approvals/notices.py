@@ -26,6 +26,8 @@ log = structlog.get_logger(__name__)
 
 # How long one replica may take to deliver a request's notices before another may try.
 NOTICE_LEASE_SECONDS = 120
+# Rounds one holder delivers notices that keep arriving before it leaves the rest to the tick.
+MAX_ROUNDS = 8
 
 
 async def deliver_notices(
@@ -76,20 +78,36 @@ async def _deliver_one(
             return None
         return snapshot_of(stored), [_notice(r) for r in rows]
 
-    def done(ids: list[int]) -> None:
+    def done(ids: list[int], *, again: bool) -> tuple[RequestSnapshot, list[Notice]] | None:
+        """Mark `ids` sent; the notices written meanwhile (the lease still held) if `again`."""
+        at = now()
         with store.transaction(engine) as conn:
-            store.notices_sent(conn, request_id=request_id, ids=ids, at=now())
+            rows = store.notices_sent(
+                conn,
+                request_id=request_id,
+                ids=ids,
+                at=at,
+                until=at + NOTICE_LEASE_SECONDS if again else None,
+            )
+            stored = store.read(conn, request_id) if rows else None
+        if stored is None:
+            return None
+        return snapshot_of(stored), [_notice(r) for r in rows]
 
     taken = await asyncio.to_thread(take)
-    if taken is None:
-        return 0
-    snapshot, notices = taken
-    try:
-        if notices:
-            await deliver(snapshot, notices)
-    except Exception:
-        log.exception("approval.notice_delivery_failed", id=request_id)
-        await asyncio.to_thread(done, [])  # release the lease; the notices stay unsent
-        return 0
-    await asyncio.to_thread(done, [n.id for n in notices])
-    return len(notices)
+    delivered, rounds = 0, 0
+    while taken is not None:
+        snapshot, notices = taken
+        rounds += 1
+        try:
+            if notices:
+                await deliver(snapshot, notices)
+        except Exception:
+            log.exception("approval.notice_delivery_failed", id=request_id)
+            await asyncio.to_thread(done, [], again=False)  # release; the notices stay unsent
+            return delivered
+        delivered += len(notices)
+        # Notices written while these were delivered (a racing click's decision, the execution
+        # that followed it) found the lease taken: deliver them now, before letting go.
+        taken = await asyncio.to_thread(done, [n.id for n in notices], again=rounds < MAX_ROUNDS)
+    return delivered

@@ -234,14 +234,31 @@ def lease_notices(conn: Connection, *, request_id: int, now: float, until: float
     return conn.execute(stmt).first() is not None
 
 
-def notices_sent(conn: Connection, *, request_id: int, ids: list[int], at: float) -> None:
+def notices_sent(
+    conn: Connection, *, request_id: int, ids: list[int], at: float, until: float | None = None
+) -> list[Any]:
+    """Mark `ids` sent and hand the lease back, unless notices were written meanwhile: then the
+    lease is kept (to `until`) and they are returned, for the holder to deliver too.
+
+    The lease row is written first, so a writer that committed a notice after the check below
+    finds the lease only once this transaction released it (PostgreSQL's row lock; SQLite's
+    database lock), and delivers it itself: no notice is left waiting for the approvals tick.
+    """
+    conn.execute(update(REQUEST).where(REQUEST.c.id == request_id).values(notice_lease_until=None))
     if ids:
         conn.execute(
             update(NOTICE)
             .where(NOTICE.c.id.in_(ids), NOTICE.c.sent_at.is_(None))
             .values(sent_at=at)
         )
-    conn.execute(update(REQUEST).where(REQUEST.c.id == request_id).values(notice_lease_until=None))
+    if until is None:
+        return []
+    more = unsent_notices(conn, request_id)
+    if more:
+        conn.execute(
+            update(REQUEST).where(REQUEST.c.id == request_id).values(notice_lease_until=until)
+        )
+    return more
 
 
 def open_request_for(conn: Connection, open_key: str) -> int | None:

@@ -28,6 +28,7 @@ _AMOUNT = re.compile(
     r"(?P<suffix>[kKmM])?\s*(?P<code>[A-Za-z]{3})?"
 )
 SCALE = {"k": Decimal(1000), "m": Decimal(1_000_000)}
+MAX_AMOUNT_DIGITS = 15  # whole digits once scaled: far above any budget, within Decimal's 28
 NO_SERVICE = Reply(
     text="Approvals are not set up here: no ops.yml is loaded, so I know no "
     "approval policies. Set SWITCHBOARD_CONFIG and restart."
@@ -52,6 +53,10 @@ def parse_amount(text: str, *, currency: str) -> Decimal:
     except InvalidOperation as exc:  # pragma: no cover - the pattern admits only digits
         raise AmountError(f"`{escape(text)}` is not an amount: {example}.") from exc
     value *= SCALE.get((found["suffix"] or "").lower(), Decimal(1))
+    if value.adjusted() >= MAX_AMOUNT_DIGITS:
+        raise AmountError(
+            f"`{escape(text[:40])}` is too large: at most {MAX_AMOUNT_DIGITS} digits before the cents."
+        )
     if value != value.quantize(Decimal("0.01")):
         raise AmountError(f"`{escape(text)}` has more than cents: {example}.")
     if value <= 0:

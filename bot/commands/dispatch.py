@@ -39,6 +39,14 @@ log = structlog.get_logger(__name__)
 # command (with the closest one). Mentions and DMs are conversation: they get a question's help.
 COMMAND_SURFACES = frozenset({"slash_command", "terminal", "sandbox"})
 _ONE_WORD = re.compile(r"[\w\-]+")
+# Longer text is refused before anything reads it: Slack itself sends a slash command at most
+# about 4,000 characters, and reading (fuzzy-matching every word against every known name) runs
+# on the event loop, where a 300,000-character question held every other ack for seconds.
+MAX_TEXT_CHARS = 4000
+TOO_LONG = Reply(
+    text=f":warning: That is too long for me to read: ask in at most {MAX_TEXT_CHARS:,} "
+    "characters. `/ops help` lists what I answer."
+)
 # What a question that named nothing seemed to ask, and what it needed to name.
 _ABOUT = {
     "owners": ("who owns something or is on call", "pipeline, model or team"),
@@ -80,6 +88,9 @@ class CommandRouter:
         return answer
 
     async def _answer_detail(self, text: str, ctx: AskContext) -> RoutedReply:
+        if len(text) > MAX_TEXT_CHARS:
+            log.info("ask.too_long", chars=len(text), surface=ctx.surface)
+            return RoutedReply(TOO_LONG)
         text = text.strip()
         if text.startswith("/ops"):
             text = text[len("/ops") :].strip()

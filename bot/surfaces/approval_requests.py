@@ -28,7 +28,7 @@ from bot.commands.approvals import (
 )
 from bot.delivery.notes import Enqueues, tell_reply
 from bot.services import Services
-from bot.views.approval_modals import budget_modal, promotion_modal, read_form
+from bot.views.approval_modals import budget_modal, promotion_modal, read_view
 from bot.views.ids import Action, Callback, FormField
 from bot.views.reply import Reply
 
@@ -124,7 +124,7 @@ def register(app: AsyncApp, *, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
     ) -> None:
         user = body["user"]["id"]
-        form = read_form(view.get("state", {}).get("values", {}))
+        form = read_view(view)
 
         async def work() -> Outcome:
             deps, approvals = services.answer_deps(), services.approvals
@@ -155,7 +155,7 @@ def register(app: AsyncApp, *, services: Services) -> None:
     @app.view(Callback.budget_increase_request)
     async def on_budget_request(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = body["user"]["id"]
-        form = read_form(view.get("state", {}).get("values", {}))
+        form = read_view(view)
 
         async def work() -> Outcome:
             deps, approvals = services.answer_deps(), services.approvals

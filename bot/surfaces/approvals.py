@@ -18,10 +18,13 @@ from bot.delivery.approvals import ApprovalNotifier
 from bot.delivery.notes import tell
 from bot.services import Services
 from bot.views.approval_cards import RequestRef
-from bot.views.approval_modals import read_form, reject_modal
+from bot.views.approval_modals import read_view, reject_modal
 from bot.views.ids import Action, Callback, FormField
 
 log = structlog.get_logger(__name__)
+
+# A button or form naming a request that is not in the database (a forged or stale id).
+NO_SUCH_REQUEST = "That request does not exist."
 
 
 def _surface(body: dict[str, Any]) -> str:
@@ -63,9 +66,13 @@ def register(app: AsyncApp, *, services: Services) -> None:
         if ref is None or notices is None:
             await tell(outbox, channel=channel, user=user, text="That button is not valid.")
             return
-        outcome = await notices.approvals.decide(
-            request_id=ref.request_id, user=user, approve=True, surface=_surface(body)
-        )
+        try:
+            outcome = await notices.approvals.decide(
+                request_id=ref.request_id, user=user, approve=True, surface=_surface(body)
+            )
+        except UnknownRequest:
+            await tell(outbox, channel=channel, user=user, text=NO_SUCH_REQUEST)
+            return
         if outcome.status != "recorded":
             await tell(outbox, channel=channel, user=user, text=outcome.message)
         # Even a refused click may have changed the request (it expired on being clicked).
@@ -78,7 +85,7 @@ def register(app: AsyncApp, *, services: Services) -> None:
         ref, notices = _clicked(body), notifier()
         snapshot = await notices.approvals.snapshot(ref.request_id) if ref and notices else None
         if notices is None or snapshot is None:
-            await tell(outbox, channel=channel, user=user, text="That request does not exist.")
+            await tell(outbox, channel=channel, user=user, text=NO_SUCH_REQUEST)
             return
         if snapshot.state != RequestState.pending or user not in snapshot.eligible:
             # Not someone who may still decide (the server's list): decide() then only explains
@@ -94,17 +101,21 @@ def register(app: AsyncApp, *, services: Services) -> None:
     @app.view(Callback.approval_reject_reason)
     async def on_reject_reason(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         ref, notices = RequestRef.read(view.get("private_metadata")), notifier()
-        reason = read_form(view.get("state", {}).get("values", {})).get(FormField.reason)
+        reason = read_view(view).get(FormField.reason)
         if ref is None or notices is None:
             await ack(response_action="errors", errors={FormField.reason: "This form has expired."})
             return
-        outcome = await notices.approvals.decide(
-            request_id=ref.request_id,
-            user=body["user"]["id"],
-            approve=False,
-            reason=reason,
-            surface="modal",
-        )
+        try:
+            outcome = await notices.approvals.decide(
+                request_id=ref.request_id,
+                user=body["user"]["id"],
+                approve=False,
+                reason=reason,
+                surface="modal",
+            )
+        except UnknownRequest:
+            await ack(response_action="errors", errors={FormField.reason: NO_SUCH_REQUEST})
+            return
         if outcome.status != "recorded":
             await ack(response_action="errors", errors={FormField.reason: outcome.message})
             return
@@ -117,8 +128,12 @@ def register(app: AsyncApp, *, services: Services) -> None:
         user, channel = _where(body)
         ref, notices = _clicked(body), notifier()
         if ref is None or notices is None:
+            await tell(outbox, channel=channel, user=user, text="That button is not valid.")
             return
-        retried = await notices.approvals.retry(request_id=ref.request_id, user=user)
+        try:
+            retried = await notices.approvals.retry(request_id=ref.request_id, user=user)
+        except UnknownRequest:
+            retried = Refused(reason=NO_SUCH_REQUEST)
         if isinstance(retried, Refused):
             await tell(outbox, channel=channel, user=user, text=retried.reason)
             return
@@ -135,7 +150,7 @@ def register(app: AsyncApp, *, services: Services) -> None:
         try:
             cancelled = await notices.approvals.cancel(request_id=ref.request_id, user=user)
         except UnknownRequest:
-            cancelled = Refused(reason="That request does not exist.")
+            cancelled = Refused(reason=NO_SUCH_REQUEST)
         if isinstance(cancelled, Refused):
             await tell(outbox, channel=channel, user=user, text=cancelled.reason)
             return

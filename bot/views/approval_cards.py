@@ -34,11 +34,14 @@ USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 REASON_MAX = 1000
 
 
+MAX_REQUEST_ID = 2**31 - 1  # the id column is a 32-bit integer on PostgreSQL
+
+
 class RequestRef(BaseModel):
     """A button value or modal private_metadata: which request, nothing else."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    request_id: int = Field(ge=1)
+    request_id: int = Field(ge=1, le=MAX_REQUEST_ID)
 
     def dump(self) -> str:
         return self.model_dump_json()

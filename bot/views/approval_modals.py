@@ -171,14 +171,30 @@ def budget_modal(
     )
 
 
-def read_form(values: dict[str, Any]) -> Form:
-    """view.state.values → {block_id: the typed or selected value, or None}."""
+FORM_VALUE_MAX = 3000  # Slack's longest plain_text_input; a longer value is not Slack's
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def read_form(values: object) -> Form:
+    """view.state.values → {block_id: the typed or selected value, or None}.
+
+    Whatever shape a submission has (it is signed, but the fields are the sender's), this reads
+    it without raising: a value that is not text, or longer than Slack allows, counts as empty,
+    so the checks answer "required" instead of the handler failing.
+    """
     form: Form = {}
-    for block_id, by_action in (values or {}).items():
-        element: dict[str, Any] = (
-            next(iter(by_action.values()), {}) if isinstance(by_action, dict) else {}
-        )
-        selected = element.get("selected_option") or {}
+    for block_id, by_action in _dict(values).items():
+        element = _dict(next(iter(_dict(by_action).values()), {}))
+        selected = _dict(element.get("selected_option"))
         value = selected.get("value") if selected else element.get("value")
-        form[block_id] = value.strip() if isinstance(value, str) and value.strip() else None
+        usable = isinstance(value, str) and value.strip() and len(value) <= FORM_VALUE_MAX
+        form[str(block_id)] = value.strip() if usable and isinstance(value, str) else None
     return form
+
+
+def read_view(view: object) -> Form:
+    """A submitted view's form (`view.state.values`), whatever its shape."""
+    return read_form(_dict(_dict(view).get("state")).get("values"))

@@ -23,7 +23,7 @@ async def read_limited(request: Request, limit: int, *, timeout: float | None = 
     """The request body, refusing more than `limit` bytes without reading it all into memory,
     and a body that has not arrived within `timeout` seconds (BodyTooSlow)."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge
     chunks: list[bytes] = []
     size = 0
@@ -54,6 +54,8 @@ def json_object(body: bytes, *, shape: str = "a JSON object") -> dict[str, Any] 
         payload = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         return Rejected(400, f"body is not JSON: {exc}")
+    except RecursionError:
+        return Rejected(400, "body is not JSON we read: nested too deeply")
     if not isinstance(payload, dict):
         return Rejected(400, f"body must be {shape}")
     return payload

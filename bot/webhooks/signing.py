@@ -9,6 +9,7 @@ import hmac
 from collections.abc import Iterable
 
 MAX_AGE_SECONDS = 300  # older (or further in the future) deliveries are refused: replay window
+MAX_STAMP_DIGITS = 12  # Unix seconds have 10 digits until the year 2286
 
 
 def hmac_sha256(secret: str, message: bytes) -> bytes:
@@ -19,11 +20,20 @@ def hmac_sha256_base64(secret: str, message: bytes) -> str:
     return base64.b64encode(hmac_sha256(secret, message)).decode()
 
 
+def unix_seconds(stamp: str) -> int | None:
+    """A timestamp header as Unix seconds: ASCII digits only (`²` passes `str.isdigit()`), at
+    most MAX_STAMP_DIGITS of them (a 4,000-digit int overflows float arithmetic); else None."""
+    if not (0 < len(stamp) <= MAX_STAMP_DIGITS and stamp.isascii() and stamp.isdigit()):
+        return None
+    return int(stamp)
+
+
 def fresh(stamp: str, *, now: float, max_age: float = MAX_AGE_SECONDS) -> bool:
     """Whether a Unix-seconds timestamp header is within `max_age` of `now` (either way)."""
-    return stamp.isdigit() and abs(now - int(stamp)) <= max_age
+    seconds = unix_seconds(stamp)
+    return seconds is not None and abs(now - seconds) <= max_age
 
 
 def matches(expected: str, given: Iterable[str]) -> bool:
     """Whether any of the signatures given is the expected one (constant-time comparisons)."""
-    return any(hmac.compare_digest(expected, part) for part in given)
+    return any(part.isascii() and hmac.compare_digest(expected, part) for part in given)
