@@ -75,7 +75,7 @@ def create_app(
         settings.require("SLACK_APP_TOKEN")
     services = services or build_services(settings, now=now)
     engine, outbox = services.engine, services.sending()
-    router = router or build_router()
+    router = router or build_router(eager=True)
     client = make_web_client(settings)
     me = replica_id()
     bolt: AsyncApp = build_bolt_app(settings, client=client, router=router, services=services)
