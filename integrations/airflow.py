@@ -20,6 +20,7 @@ from integrations.errors import SourceAuthError, SourceDataError, SourceError, S
 from integrations.http import DEFAULT_TIMEOUT, SourceClient
 from integrations.models import Pipeline, PipelineRun, ProbeResult, RunState
 from integrations.pipeline_status import newest_first
+from integrations.timestamps import aware
 
 log = structlog.get_logger(__name__)
 
@@ -43,16 +44,6 @@ _TOKEN_FIX = (
     "POST /auth/token, or give the bot a username and password so it can renew its own"
 )
 _NO_CREDENTIALS_FIX = "this Airflow requires login: give the bot a username and password or a token"
-
-
-def _dt(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _iso(moment: datetime) -> str:
@@ -142,9 +133,9 @@ class AirflowSource:
             pipeline=str(dag_id),
             run_id=str(run_id),
             state=RUN_STATES.get(state, RunState.queued),
-            started_at=_dt(raw.get("start_date")),
-            ended_at=_dt(raw.get("end_date")),
-            scheduled_for=_dt(raw.get("logical_date")) or _dt(raw.get("run_after")),
+            started_at=aware(raw.get("start_date")),
+            ended_at=aware(raw.get("end_date")),
+            scheduled_for=aware(raw.get("logical_date")) or aware(raw.get("run_after")),
             url=self.run_url(str(dag_id), str(run_id)),
         )
 
@@ -152,7 +143,7 @@ class AirflowSource:
         """The task that broke the run: the first to end among those that failed themselves."""
         failed = [t for t in task_instances if t.get("state") in _TASK_FAILED and t.get("task_id")]
         far = datetime.max.replace(tzinfo=UTC)
-        return min(failed, key=lambda t: _dt(t.get("end_date")) or far, default=None)
+        return min(failed, key=lambda t: aware(t.get("end_date")) or far, default=None)
 
     # -- auth ------------------------------------------------------------------------------
     async def _token(self, *, renew: bool = False) -> str | None:
