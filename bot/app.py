@@ -76,7 +76,7 @@ def create_app(
         settings.require("SLACK_APP_TOKEN")
     services = services or build_services(settings, now=now)
     engine, outbox = services.engine, services.sending()
-    router = router or build_router()
+    router = router or build_router(eager=True)
     client = make_web_client(settings)
     me = replica_id()
     signing_secret = settings.secret("slack_signing_secret")

@@ -6,11 +6,14 @@ import asyncio
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.settings import InvalidSetting, MissingSetting, Settings, get_settings
+
+if TYPE_CHECKING:
+    from bot.views.reply import Reply
 
 app = typer.Typer(
     help="Switchboard: the Slack bot where DataOps, MLOps and FinOps meet.",
@@ -118,16 +121,31 @@ def ask(
 
     Reads SWITCHBOARD_CONFIG; without that file it answers about the demo company.
     """
+    from bot.views.help import help_reply
+    from bot.views.terminal import render_blocks
+
+    moment = None if now is None else (now if now.tzinfo else now.replace(tzinfo=UTC))
+    # Help reads nothing: answered without the database, ops.yml or the app's services.
+    reply = help_reply(text) or _answer(text, user=user, moment=moment)
+    typer.echo(
+        render_blocks(reply.blocks, ansi=sys.stdout.isatty()) if reply.blocks else reply.text
+    )
+    if reply.chart is not None:  # Slack gets the PNG; the terminal gets a sparkline
+        from bot.views.charts import chart_text
+
+        typer.echo("\n" + chart_text(reply.chart))
+
+
+def _answer(text: str, *, user: str, moment: datetime | None) -> Reply:
+    """The reply to `text` from the services `ask` builds (imported only when needed)."""
     from bot.commands.context import AskContext
     from bot.ops_config import OpsConfigError
     from bot.ops_config.example import example_config
     from bot.router import build_router
     from bot.services import build_services
     from bot.store.db import upgrade
-    from bot.views.terminal import render_blocks
 
     settings = get_settings()
-    moment = None if now is None else (now if now.tzinfo else now.replace(tzinfo=UTC))
     with example_config() as example:
         path = settings.switchboard_config
         if not path.is_file():
@@ -144,14 +162,7 @@ def ask(
         except OpsConfigError as exc:
             _fail(str(exc))
         ctx = AskContext(user_id=user, surface="terminal", services=services, now=moment)
-        reply = asyncio.run(build_router().answer(text, ctx))
-    typer.echo(
-        render_blocks(reply.blocks, ansi=sys.stdout.isatty()) if reply.blocks else reply.text
-    )
-    if reply.chart is not None:  # Slack gets the PNG; the terminal gets a sparkline
-        from bot.views.charts import chart_text
-
-        typer.echo("\n" + chart_text(reply.chart))
+        return asyncio.run(build_router().answer(text, ctx))
 
 
 @app.command("check-config")

@@ -11,21 +11,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
-from sqlalchemy.engine import Engine
 
-from bot.answers.deps import AnswerDeps, answer_deps
-from bot.approvals.executor import SourcesExecutor
-from bot.approvals.service import ApprovalService
-from bot.budgets import StoredBudgets
-from bot.delivery.approvals import ApprovalNotifier, EvidenceCache
-from bot.ops_config import OpsConfig, load_ops_config
-from bot.outbox import Outbox
 from bot.settings import Settings
-from bot.sources import build_sources
-from bot.store.db import engine_for
-from integrations.hub import Sources
+
+if TYPE_CHECKING:
+    # Built in build_services, imported there: a process that sends nothing (`switchboard ask`)
+    # never imports the outbox or approval delivery, and help never imports any of it.
+    from sqlalchemy.engine import Engine
+
+    from bot.answers.deps import AnswerDeps
+    from bot.approvals.service import ApprovalService
+    from bot.budgets import StoredBudgets
+    from bot.delivery.approvals import ApprovalNotifier
+    from bot.ops_config import OpsConfig
+    from bot.outbox import Outbox
+    from integrations.hub import Sources
 
 log = structlog.get_logger(__name__)
 
@@ -69,6 +72,8 @@ class Services:
         without an ops.yml."""
         if self.ops_config is None or self.sources is None:
             return None
+        from bot.answers.deps import answer_deps
+
         return answer_deps(
             config=self.ops_config,
             sources=self.sources,
@@ -96,12 +101,24 @@ def build_services(
     configuration. `now` pins the clock (the demo company's data is deterministic for it).
     `sends=False` builds no outbox: nothing is queued for Slack (`switchboard ask`).
     """
+    from bot.approvals.executor import SourcesExecutor
+    from bot.approvals.service import ApprovalService
+    from bot.budgets import StoredBudgets
+    from bot.ops_config import load_ops_config
+    from bot.sources import build_sources
+    from bot.store.db import engine_for
+
     engine = engine or engine_for(settings.database_url)
+    outbox = None
+    if sends:
+        from bot.outbox import Outbox
+
+        outbox = Outbox(engine)
     base = Services(
         settings=settings,
         engine=engine,
         clock=pinned_clock(now) if now is not None else system_clock,
-        outbox=Outbox(engine) if sends else None,
+        outbox=outbox,
     )
     path = config_path or settings.switchboard_config
     if not path.is_file():
@@ -122,6 +139,8 @@ def build_services(
     )
     if configured.outbox is None:
         return configured
+    from bot.delivery.approvals import ApprovalNotifier, EvidenceCache
+
     notices = ApprovalNotifier(
         outbox=configured.outbox,
         approvals=approvals,

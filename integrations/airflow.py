@@ -9,6 +9,7 @@ again once when the server rejects it (tokens expire). Links point at the Airflo
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator, Generator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -17,9 +18,10 @@ import httpx
 import structlog
 
 from integrations.errors import SourceAuthError, SourceDataError, SourceError, SourceNotFound
-from integrations.http import DEFAULT_TIMEOUT, SourceClient
+from integrations.http import DEFAULT_TIMEOUT, SourceClient, error_for_status
 from integrations.models import Pipeline, PipelineRun, ProbeResult, RunState
 from integrations.pipeline_status import newest_first
+from integrations.timestamps import aware
 
 log = structlog.get_logger(__name__)
 
@@ -45,16 +47,6 @@ _TOKEN_FIX = (
 _NO_CREDENTIALS_FIX = "this Airflow requires login: give the bot a username and password or a token"
 
 
-def _dt(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _iso(moment: datetime) -> str:
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
@@ -68,6 +60,61 @@ def error_summary(log_content: Any) -> str | None:
             if isinstance(detail, dict) and detail.get("exc_type"):
                 found = f"{detail['exc_type']}: {detail.get('exc_value', '')}".strip()
     return found
+
+
+class AirflowLogin(httpx.Auth):
+    """Airflow 3's login as an httpx auth flow: a JWT from `POST /auth/token`, fetched once and
+    shared by concurrent calls, renewed once when the server rejects it (tokens expire: 401;
+    a restarted server answers 403 "Invalid JWT"). A call rejected again is the caller's 401/403.
+    """
+
+    def __init__(self, http: SourceClient, username: str, password: str, *, fix: str) -> None:
+        self._http = http
+        self._body = {"username": username, "password": password}
+        self._fix = fix
+        self._jwt: str | None = None
+        self._lock = asyncio.Lock()
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
+        raise RuntimeError("AirflowLogin signs async calls only")
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        rejected: str | None = None
+        for _attempt in (1, 2):
+            async with self._lock:  # one login for every call waiting on it
+                if self._jwt is None or self._jwt == rejected:
+                    login = httpx.Request("POST", self._http.url("auth/token"), json=self._body)
+                    answer = yield login
+                    await answer.aread()  # the token is in its body
+                    self._jwt = self._token(answer)
+                jwt = self._jwt
+            request.headers["Authorization"] = f"Bearer {jwt}"
+            response = yield request
+            if response.status_code not in (401, 403):
+                return
+            rejected = jwt
+
+    def _token(self, answer: httpx.Response) -> str:
+        shown = self._http.display_url("auth/token")
+        problem = error_for_status(
+            self._http.source, answer, url=shown, auth_fix=self._fix, secrets=self._body.values()
+        )
+        if problem is not None:
+            raise problem
+        try:
+            found = answer.json()
+        except ValueError:
+            found = None
+        token = found.get("access_token") if isinstance(found, dict) else None
+        if not token:
+            raise SourceDataError(
+                self._http.source,
+                f"{shown} gave no access_token",
+                "check that the URL points at an Airflow 3 API server",
+            )
+        return str(token)
 
 
 class AirflowSource:
@@ -88,15 +135,12 @@ class AirflowSource:
     ) -> None:
         root = base_url.rstrip("/")
         root = root[: -len(API) - 1] if root.endswith("/" + API) else root
-        self._static_token = token
-        self._username = username
-        self._password = password
-        self._jwt: str | None = token
-        self._token_lock = asyncio.Lock()
+        login = username is not None and password is not None
         fix = _PASSWORD_FIX if username else _TOKEN_FIX if token else _NO_CREDENTIALS_FIX
         self._http = SourceClient(
             self.name,
             root,
+            token=None if login else token,
             secrets=(token, password),
             timeout=timeout,
             client=client,
@@ -104,6 +148,9 @@ class AirflowSource:
         )
         self.base_url = self._http.base_url
         self._auth_fix = fix
+        self._login = (
+            AirflowLogin(self._http, str(username), str(password), fix=fix) if login else None
+        )
         self._detail_slots = asyncio.Semaphore(detail_concurrency)
 
     # -- links -----------------------------------------------------------------------------
@@ -142,9 +189,9 @@ class AirflowSource:
             pipeline=str(dag_id),
             run_id=str(run_id),
             state=RUN_STATES.get(state, RunState.queued),
-            started_at=_dt(raw.get("start_date")),
-            ended_at=_dt(raw.get("end_date")),
-            scheduled_for=_dt(raw.get("logical_date")) or _dt(raw.get("run_after")),
+            started_at=aware(raw.get("start_date")),
+            ended_at=aware(raw.get("end_date")),
+            scheduled_for=aware(raw.get("logical_date")) or aware(raw.get("run_after")),
             url=self.run_url(str(dag_id), str(run_id)),
         )
 
@@ -152,48 +199,23 @@ class AirflowSource:
         """The task that broke the run: the first to end among those that failed themselves."""
         failed = [t for t in task_instances if t.get("state") in _TASK_FAILED and t.get("task_id")]
         far = datetime.max.replace(tzinfo=UTC)
-        return min(failed, key=lambda t: _dt(t.get("end_date")) or far, default=None)
-
-    # -- auth ------------------------------------------------------------------------------
-    async def _token(self, *, renew: bool = False) -> str | None:
-        if self._username is None or self._password is None:
-            return self._static_token
-        async with self._token_lock:
-            if self._jwt is None or renew:
-                body = {"username": self._username, "password": self._password}
-                answer = await self._http.post_json("auth/token", body, idempotent=True)
-                token = answer.get("access_token") if isinstance(answer, dict) else None
-                if not token:
-                    raise SourceDataError(
-                        self.name,
-                        f"{self._http.display_url('auth/token')} gave no access_token",
-                        "check that the URL points at an Airflow 3 API server",
-                    )
-                self._jwt = str(token)
-            return self._jwt
+        return min(failed, key=lambda t: aware(t.get("end_date")) or far, default=None)
 
     async def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        token = await self._token()
-        for attempt in (1, 2):
-            headers = {"Authorization": f"Bearer {token}"} if token else None
-            try:
-                response = await self._http.request("GET", path, params=params, headers=headers)
-            except SourceAuthError as exc:
-                # Tokens expire (401) or come from a restarted server (403 "Invalid JWT").
-                if attempt == 1 and self._username and self._password:
-                    token = await self._token(renew=True)
-                    continue
-                raise SourceAuthError(self.name, exc.message, self._auth_fix) from None
-            try:
-                return response.json() if response.content else {}
-            except ValueError:
-                raise SourceDataError(
-                    self.name,
-                    f"{self._http.display_url(path)} did not answer JSON",
-                    "check that the Airflow URL points at the API server, not a proxy or a "
-                    "login page",
-                ) from None
-        raise AssertionError("unreachable: the loop returns or raises")
+        try:
+            response = await self._http.request("GET", path, params=params, auth=self._login)
+        except SourceAuthError as exc:
+            # 401 and 403 alike mean these credentials no longer work here (a 403 is also what
+            # a restarted server says of an old JWT): the fix is the credentials'.
+            raise SourceAuthError(self.name, exc.message, self._auth_fix) from None
+        try:
+            return response.json() if response.content else {}
+        except ValueError:
+            raise SourceDataError(
+                self.name,
+                f"{self._http.display_url(path)} did not answer JSON",
+                "check that the Airflow URL points at the API server, not a proxy or a login page",
+            ) from None
 
     async def _pages(self, path: str, key: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

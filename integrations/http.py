@@ -220,11 +220,13 @@ class SourceClient:
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         attempts: int | None = None,
+        auth: httpx.Auth | None = None,
     ) -> httpx.Response:
         """Send one call; raise a SourceError subclass on any failure (never httpx errors).
 
         `idempotent` defaults to True for GET/HEAD/OPTIONS; non-idempotent calls are retried
-        only when the connection could not be opened.
+        only when the connection could not be opened. `auth` signs the call (a login flow that
+        fetches and renews its own token, e.g. Airflow's).
         """
         method = method.upper()
         safe = idempotent if idempotent is not None else method in {"GET", "HEAD", "OPTIONS"}
@@ -236,7 +238,13 @@ class SourceClient:
             started = time.perf_counter()
             try:
                 response = await self._client.request(
-                    method, url, params=params, json=json, headers=merged, timeout=self.timeout
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    headers=merged,
+                    timeout=self.timeout,
+                    auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
                 )
             except (httpx.TransportError, OSError) as exc:
                 error = error_for_transport(self.source, exc, url=shown, timeout=self.timeout)

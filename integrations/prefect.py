@@ -19,6 +19,7 @@ from integrations.errors import SourceDataError, SourceNotFound
 from integrations.http import DEFAULT_TIMEOUT, SourceClient
 from integrations.models import Pipeline, PipelineRun, ProbeResult, RunState
 from integrations.pipeline_status import newest_first
+from integrations.timestamps import aware
 
 PAGE = 200  # Prefect's default maximum page size
 _MAX_PAGES = 100
@@ -41,16 +42,6 @@ _CLOUD_API = re.compile(
     r"^(?P<scheme>https?://)api\.(?P<host>[^/]+)/api/accounts/(?P<a>[^/]+)"
     r"/workspaces/(?P<w>[^/]+)"
 )
-
-
-def _dt(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def ui_url_for(api_url: str) -> str:
@@ -177,9 +168,9 @@ class PrefectSource:
             pipeline=flow_names.get(str(flow_id), str(flow_id)),
             run_id=str(run_id),
             state=run_state,
-            started_at=_dt(raw.get("start_time")),
-            ended_at=_dt(raw.get("end_time")),
-            scheduled_for=_dt(raw.get("expected_start_time")),
+            started_at=aware(raw.get("start_time")),
+            ended_at=aware(raw.get("end_time")),
+            scheduled_for=aware(raw.get("expected_start_time")),
             failed_task=failed_task,
             error=error,
             log_url=log_url,
@@ -191,7 +182,7 @@ class PrefectSource:
         """flow run id -> its task run that failed first (later failures are usually fallout)."""
         far = datetime.max.replace(tzinfo=UTC)
         chosen: dict[str, dict[str, Any]] = {}
-        for task in sorted(task_runs, key=lambda t: _dt(t.get("end_time")) or far):
+        for task in sorted(task_runs, key=lambda t: aware(t.get("end_time")) or far):
             flow_run = task.get("flow_run_id")
             if flow_run and str(flow_run) not in chosen:
                 chosen[str(flow_run)] = task

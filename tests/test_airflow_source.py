@@ -199,6 +199,19 @@ async def test_login_token_is_fetched_once_and_reused() -> None:
     assert len(fake.paths("/auth/token")) == 1
 
 
+async def test_concurrent_first_calls_share_one_login() -> None:
+    fake = FakeAirflow()
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0)  # every call gets to start before any answer arrives
+        return fake(request)
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(slow))
+    source = AirflowSource(BASE, client=client, username="admin", password=PASSWORD)
+    answers = await asyncio.gather(*(source.recent_runs("nightly_orders") for _ in range(4)))
+    assert all(answers) and len(fake.paths("/auth/token")) == 1
+
+
 async def test_expired_token_is_renewed_once_and_the_call_succeeds() -> None:
     fake = FakeAirflow(tokens=(JWT, JWT), reject=1)
     pipelines = await source_with(fake).list_pipelines()

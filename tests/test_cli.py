@@ -70,6 +70,63 @@ def test_ask_renders_help_as_text_without_slack():
     assert '"type"' not in result.stdout  # text, not Block Kit JSON
 
 
+# What `ask "/ops help"` must not import: each costs start-up time and help reads none of them.
+HEAVY_FOR_HELP = ("duckdb", "matplotlib", "boto3", "fastapi", "slack_bolt", "sqlalchemy")
+PRINT_HEAVY = """
+import sys
+from bot.cli import app
+sys.argv = ["switchboard", *sys.argv[1:]]
+try:
+    app()
+finally:
+    heavy = {HEAVY!r}
+    print("IMPORTED:" + ",".join(sorted(m for m in heavy if m in sys.modules)), file=sys.stderr)
+"""
+
+
+def imported_heavy(*args: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
+    code = PRINT_HEAVY.replace("{HEAVY!r}", repr(HEAVY_FOR_HELP))
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **clean,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+            "PYTHONPATH": str(ROOT),
+        },
+        cwd=tmp_path,
+    )
+    line = [x for x in result.stderr.splitlines() if x.startswith("IMPORTED:")][-1]
+    return result, {m for m in line.removeprefix("IMPORTED:").split(",") if m}
+
+
+@pytest.mark.slow  # a real subprocess: a new interpreter starts, as the user's shell does
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("/ops help", "Switchboard: /ops commands"),
+        ("help", "Switchboard: /ops commands"),
+        ("/ops help spend", "/ops spend [team:T"),
+    ],
+)
+def test_ask_help_imports_nothing_heavy(tmp_path, text, shown):
+    result, heavy = imported_heavy("ask", text, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert shown in result.stdout
+    assert heavy == set()
+
+
+@pytest.mark.slow  # a real subprocess: the probe above must see imports when they happen
+def test_ask_spend_does_import_what_it_needs(tmp_path):
+    result, heavy = imported_heavy("ask", "/ops spend 30d", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert {"duckdb", "sqlalchemy"} <= heavy  # the probe sees real imports
+    assert "fastapi" not in heavy and "slack_bolt" not in heavy  # a terminal answer serves nothing
+
+
 def test_ask_suggests_the_closest_command():
     result = runner.invoke(app, ["ask", "/ops modles"])
     assert result.exit_code == 0 and "Did you mean models?" in result.stdout

@@ -17,14 +17,15 @@ from bot.commands.grammar import closest
 from bot.services import Services
 from bot.views.approval_cards import confirmation
 from bot.views.approval_lists import render_approvals
-from bot.views.format import money
+from bot.views.format import CURRENCY_SIGNS, money
 from bot.views.ids import FormField
 from bot.views.mrkdwn import escape, section
 from bot.views.reply import Reply
 
-SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP"}
+SYMBOLS = {sign: code for code, sign in CURRENCY_SIGNS.items()}  # the signs money() writes
 _AMOUNT = re.compile(
-    r"(?P<symbol>[$€£])?\s*(?P<number>\d{1,3}(?:,\d{3})+|\d+)(?P<fraction>\.\d+)?\s*"
+    rf"(?P<symbol>[{re.escape(''.join(SYMBOLS))}])?\s*"
+    r"(?P<number>\d{1,3}(?:,\d{3})+|\d+)(?P<fraction>\.\d+)?\s*"
     r"(?P<suffix>[kKmM])?\s*(?P<code>[A-Za-z]{3})?"
 )
 SCALE = {"k": Decimal(1000), "m": Decimal(1_000_000)}

@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from bot.answers.deps import AnswerDeps
-from bot.services import Services
 from bot.views.reply import Reply
+
+if TYPE_CHECKING:
+    # Only for annotations: importing the services builds in the whole app (DuckDB, approvals).
+    from bot.answers.deps import AnswerDeps
+    from bot.services import Services
 
 NOT_CONFIGURED = Reply(
     text="I have no ops.yml loaded, so I know no pipelines, models or budgets yet. "

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import structlog
 
-from bot.commands.asked import Handler
 from bot.commands.context import AskContext, deps_for
 from bot.commands.grammar import BY_NAME, ParsedCommand, ParseProblem, parse
 from bot.commands.intent import (
@@ -20,7 +20,7 @@ from bot.commands.intent import (
     understand,
 )
 from bot.metrics import COMMANDS, ask_surface
-from bot.views.help import render_command_help, render_help, render_problem
+from bot.views.help import help_for, render_problem
 from bot.views.intent import (
     question_examples,
     render_did_you_mean,
@@ -31,6 +31,9 @@ from bot.views.intent import (
 from bot.views.mrkdwn import context, escape
 from bot.views.reply import Reply
 from integrations.names import is_typo
+
+if TYPE_CHECKING:
+    from bot.commands.asked import Handler
 
 log = structlog.get_logger(__name__)
 
@@ -156,9 +159,7 @@ class CommandRouter:
     async def _run(self, parsed: ParsedCommand, ctx: AskContext) -> RoutedReply:
         name = parsed.name
         if name == "help":
-            if parsed.args and parsed.args[0].lower() in BY_NAME:
-                return RoutedReply(render_command_help(parsed.args[0].lower()), name=name)
-            return RoutedReply(render_help(), name=name)
+            return RoutedReply(help_for(parsed), name=name)
         ctx = await _zone_known(ctx)
         try:
             # A router built without this command's handler fails as any broken command does.

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import calendar
 import re
-import time
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
+
+from cachetools import TTLCache
 
 from bot.answers.periods import PeriodError, resolve_period
 from bot.commands.grammar import DIMENSION_ALIASES, GROUP_DIMENSIONS, ParsedCommand, parse
@@ -506,8 +507,12 @@ KNOWN_NAMES_TTL = 60.0  # seconds; new pipelines and models show up within a min
 BILLED_SERVICES_TTL = 3600.0  # the services on the bill change rarely: one query an hour
 BILLED_SERVICES_DAYS = 90  # without a period asked, services billed in this many days count
 Services = tuple[str, ...]
-_known_cache: weakref.WeakKeyDictionary[Any, tuple[float, KnownNames]] = weakref.WeakKeyDictionary()
-_billed_cache: weakref.WeakKeyDictionary[Any, dict[tuple[date, date], tuple[float, Services]]] = (
+BILLED_WINDOWS_KEPT = 64  # periods asked about come and go: the most recent ones are kept
+# Per sources object, held weakly: a hub that is rebuilt (ops.yml reloaded) takes its entries.
+_known_cache: weakref.WeakKeyDictionary[Any, TTLCache[str, KnownNames]] = (
+    weakref.WeakKeyDictionary()
+)
+_billed_cache: weakref.WeakKeyDictionary[Any, TTLCache[tuple[date, date], Services]] = (
     weakref.WeakKeyDictionary()
 )
 _NOT_A_SERVICE = frozenset({"", "unallocated", "unknown", "total"})
@@ -579,9 +584,12 @@ def _window(question: str, today: date, data_ends: date | None) -> tuple[date, d
 
 async def _catalog(config: Any, sources: Any) -> KnownNames:
     """Pipelines and models from the sources, teams and owners from ops.yml (a minute's cache)."""
-    cached = _known_cache.get(sources)
-    if cached is not None and cached[0] >= time.monotonic():
-        return cached[1]
+    known = _known_cache.get(sources)
+    if known is None:
+        known = _known_cache[sources] = TTLCache(maxsize=1, ttl=KNOWN_NAMES_TTL)
+    cached = known.get("names")
+    if cached is not None:
+        return cached
     pipelines, models = await asyncio.gather(sources.all_pipelines(), sources.all_models())
     pipeline_names = tuple(dict.fromkeys(p.name for p in pipelines.value))
     model_names = tuple(dict.fromkeys(m.name for m in models.value))
@@ -594,20 +602,19 @@ async def _catalog(config: Any, sources: Any) -> KnownNames:
         owners=owners,
     )
     if not pipelines.problems and not models.problems:  # never keep a partial list
-        _known_cache[sources] = (time.monotonic() + KNOWN_NAMES_TTL, names)
+        known["names"] = names
     return names
 
 
 async def _billed_services(sources: Any, window: tuple[date, date]) -> Services:
     """The services billed in `window` ("s3" is Amazon S3 even when ops.yml assigns it to no
     team), from one grouped query an hour per sources object and window."""
-    now = time.monotonic()
-    windows = _billed_cache.setdefault(sources, {})
-    for old in [w for w, (expires, _names) in windows.items() if expires < now]:
-        del windows[old]  # periods asked about come and go: keep only the live ones
+    windows = _billed_cache.get(sources)
+    if windows is None:
+        windows = _billed_cache[sources] = TTLCache(BILLED_WINDOWS_KEPT, BILLED_SERVICES_TTL)
     cached = windows.get(window)
     if cached is not None:
-        return cached[1]
+        return cached
     query = SpendQuery(start=window[0], end=window[1], group_by=SpendDimension.service)
     found = await sources.spend(query)
     names = tuple(
@@ -616,5 +623,5 @@ async def _billed_services(sources: Any, window: tuple[date, date]) -> Services:
         )
     )
     if not found.problems:
-        windows[window] = (time.monotonic() + BILLED_SERVICES_TTL, names)
+        windows[window] = names
     return names

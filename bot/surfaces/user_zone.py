@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+from cachetools import TLRUCache
 from slack_bolt.async_app import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -18,7 +20,17 @@ MISS_TTL = 60.0  # a failed lookup is retried a minute later, not an hour later
 LOOKUP_TIMEOUT = 0.5  # seconds: the slash command's 3 s ack must never wait on this
 CONTEXT_KEY = "user_timezone"
 
-_zones: dict[str, tuple[float, str | None]] = {}
+ZONES_KEPT = 10_000  # one workspace's active users fit easily; beyond, the soonest to expire go
+
+
+def _time_to_use(_user: str, zone: str | None, now: float) -> float:
+    return now + (ZONE_TTL if zone else MISS_TTL)
+
+
+clock: Callable[[], float] = time.monotonic  # the cache's clock (tests move it)
+_zones: TLRUCache[str, str | None] = TLRUCache(
+    maxsize=ZONES_KEPT, ttu=_time_to_use, timer=lambda: clock()
+)
 
 
 def forget_zones() -> None:
@@ -32,22 +44,18 @@ async def user_timezone(
     """The user's IANA zone from users.info, or None (the workspace zone then applies)."""
     if not user_id:
         return None
-    cached = _zones.get(user_id)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
+    with contextlib.suppress(KeyError):  # not asked yet, or expired
+        return _zones[user_id]
     zone: str | None = None
-    ttl = MISS_TTL
     try:
         async with asyncio.timeout(timeout):
             answer = await client.users_info(user=user_id)
         found = (answer.get("user") or {}).get("tz")
         if isinstance(found, str) and found:
-            zone, ttl = found, ZONE_TTL
+            zone = found
     except Exception as exc:  # a timeout, user_not_found or a network error: workspace zone
         log.info("user_zone_unknown", user=user_id, error=type(exc).__name__)
-    if len(_zones) > 10_000:  # a bounded cache: one workspace's active users fit easily
-        _zones.clear()
-    _zones[user_id] = (time.monotonic() + ttl, zone)
+    _zones[user_id] = zone  # a miss too, retried after MISS_TTL
     return zone
 
 

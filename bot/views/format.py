@@ -11,7 +11,10 @@ from urllib.parse import quote
 from bot.views.mrkdwn import context, escape
 from integrations.models import SourceProblem
 
-_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
+# The currencies written with their sign before the number ("$1,234", "¥120,000"), and the
+# signs, as CLDR writes them in English (tests check them against babel). Every other currency
+# is written "1,200 CHF". parse_amount reads exactly these signs, so what is shown can be typed.
+CURRENCY_SIGNS: dict[str, str] = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
 
 
 def money(amount: Decimal | float | int, currency: str, *, cents: bool | None = None) -> str:
@@ -20,7 +23,7 @@ def money(amount: Decimal | float | int, currency: str, *, cents: bool | None = 
     show_cents = cents if cents is not None else abs(value) < 1000
     number = f"{abs(value):,.2f}" if show_cents else f"{abs(value):,.0f}"
     sign = "-" if value < 0 else ""
-    symbol = _SYMBOLS.get(currency.upper())
+    symbol = CURRENCY_SIGNS.get(currency.upper())
     return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {currency.upper()}"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands.grammar import BY_NAME, COMMANDS, CommandSpec, ParseProblem
+from bot.commands.grammar import BY_NAME, COMMANDS, CommandSpec, ParsedCommand, ParseProblem, parse
 from bot.views.limits import fit_message
 from bot.views.mrkdwn import context, divider, escape, header, section
 from bot.views.reply import Reply
@@ -54,3 +54,22 @@ def render_problem(problem: ParseProblem, original: str) -> Reply:
     ]
     # The message quotes what was typed: escaped here too, the fallback text notifies.
     return Reply(text=escape(problem.message), blocks=blocks)
+
+
+def help_for(parsed: ParsedCommand) -> Reply:
+    """The reply to a parsed "help [command]"."""
+    if parsed.args and parsed.args[0].lower() in BY_NAME:
+        return render_command_help(parsed.args[0].lower())
+    return render_help()
+
+
+def help_reply(text: str) -> Reply | None:
+    """The reply to "/ops help [command]", which reads nothing; None for any other text
+    (`switchboard ask` answers help without building the app's services)."""
+    text = text.strip()
+    if text.startswith("/ops"):
+        text = text[len("/ops") :].strip()
+    parsed = parse(text)
+    if isinstance(parsed, ParsedCommand) and parsed.name == "help":
+        return help_for(parsed)
+    return None

@@ -330,3 +330,25 @@ def test_this_months_name_before_its_data_arrives_is_last_years_month() -> None:
 def test_may_as_a_verb_is_not_a_month() -> None:
     found = understand("may i see spend by team", known=months(date(2026, 11, 23)))
     assert isinstance(found, Understood) and found.command == "spend by team"
+
+
+def test_billed_services_keep_a_bounded_number_of_periods() -> None:
+    from datetime import timedelta
+
+    from bot.commands.intent import BILLED_WINDOWS_KEPT, _billed_services
+
+    fake = CountingSources(("Amazon S3",))
+    first = date(2026, 1, 1)
+    windows = [(first + timedelta(days=i), first + timedelta(days=i + 1)) for i in range(100)]
+    kept = windows[: BILLED_WINDOWS_KEPT + 1]
+
+    async def ask(asked: list[tuple[date, date]]) -> None:
+        for window in asked:
+            assert await _billed_services(fake, window) == ("Amazon S3",)
+
+    asyncio.run(ask(kept))
+    assert fake.spend_calls == len(kept)
+    asyncio.run(ask([kept[-1]]))  # the newest period is still known: no new query
+    assert fake.spend_calls == len(kept)
+    asyncio.run(ask([kept[0]]))  # the oldest made room for the newest: asked again
+    assert fake.spend_calls == len(kept) + 1
