@@ -242,7 +242,11 @@ async def compose_digest(
         team_names=names,
         tz=tz,
     )
-    replies = [details_reply(facts=facts, changes=found, tz=tz, title="What changed, in full")]
+    replies = [
+        details_reply(
+            facts=facts, changes=found, tz=tz, title="What changed, in full", team_names=names
+        )
+    ]
     for name in digest.sections:
         if name == "idle":
             replies.append(idle_reply(idle, days=digest.idle_after_days))

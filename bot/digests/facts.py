@@ -28,7 +28,7 @@ from bot.answers.entities import Unknown
 from bot.answers.incidents import incident_list
 from bot.answers.model_spend import attributed_spend
 from bot.answers.models import BoardRow, ModelBoard, model_board
-from bot.answers.pipelines import PipelineBoard, finished_runs, pipeline_board
+from bot.answers.pipelines import RUN_WINDOW, PipelineBoard, finished_runs, pipeline_board
 from bot.answers.spend import SpendAnswer, spend_answer
 from bot.ops_config import OpsConfig
 from bot.ops_config.digests import Digest
@@ -116,6 +116,9 @@ class Facts:
     model_costs: list[ModelCostChange]  # in scope, biggest first
     pipeline_spend: dict[str, Decimal]  # pipeline -> spend in the window (main currency)
     failed_spend: list[FailedSpend]  # pipelines with failed runs in the window, costliest first
+    # The first day failed-run spend counts: the window's, unless the runs read (the board's
+    # last 8 days) start later (cost data ending days ago): then both runs and spend start here.
+    failed_from: date | None = None
     missing: dict[str, str] = field(default_factory=dict)  # part -> why it is not shown
 
     def in_scope(self, team: str | None) -> bool:
@@ -245,7 +248,16 @@ async def gather_facts(deps: AnswerDeps, digest: Digest) -> Facts:
     approvals: list[Any] | None = await approvals_t
     incidents: list[Incident] | None = await incidents_t
     spend: list[tuple[str | None, SpendAnswer]] | None = await spend_t
+    # Runs are read for the board's window only: failed-run spend counts the days they cover.
+    covered = (deps.now - RUN_WINDOW).astimezone(deps.workspace_tz).date() + timedelta(days=1)
+    failed_from = max(window.start, covered)
+    failed_t = task(
+        "pipeline spend",
+        lambda: _spend_by(deps, failed_from, window.end, SpendDimension.pipeline),
+        failed_from > window.start,
+    )
     by_model_now, by_model_before, by_pipeline = await now_t, await before_t, await pipes_t
+    by_pipeline_failed = await failed_t if failed_from > window.start else by_pipeline
     currency = config.workspace.currency
     if spend:
         currency = next((a.currency for _t, a in spend if a.currency), currency)
@@ -287,7 +299,7 @@ async def gather_facts(deps: AnswerDeps, digest: Digest) -> Facts:
         key=lambda c: (-c.current, c.model),
     )
     pipeline_spend = lines(by_pipeline)
-    start = datetime.combine(window.start, datetime.min.time(), deps.workspace_tz)
+    start = datetime.combine(failed_from, datetime.min.time(), deps.workspace_tz)
     end = datetime.combine(window.end, datetime.min.time(), deps.workspace_tz)
     return Facts(
         digest=digest,
@@ -308,8 +320,9 @@ async def gather_facts(deps: AnswerDeps, digest: Digest) -> Facts:
         spend=spend or [],
         model_costs=model_costs,
         pipeline_spend=pipeline_spend,
-        failed_spend=failed_spend(statuses, pipeline_spend, currency, start, end)
-        if by_pipeline is not None
+        failed_spend=failed_spend(statuses, lines(by_pipeline_failed), currency, start, end)
+        if by_pipeline_failed is not None
         else [],
+        failed_from=failed_from,
         missing=missing,
     )

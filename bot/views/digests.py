@@ -235,7 +235,7 @@ def _since(previous_at: datetime | None, tz: tzinfo) -> str:
     return f"since {local_time(previous_at, tz)}" if previous_at else "since the last digest"
 
 
-def change_line(change: Any, *, tz: tzinfo) -> str:
+def change_line(change: Any, *, tz: tzinfo, team_names: dict[str, str] | None = None) -> str:
     """One headline bullet (a headline.Change), escaped."""
     kind, subject = change.kind, escape(change.subject)
     if kind == "failure":
@@ -254,6 +254,7 @@ def change_line(change: Any, *, tz: tzinfo) -> str:
             f"to {money(change.amount or 0, change.detail)}"
         )
     if kind == "budget":
+        subject = escape((team_names or {}).get(change.subject, change.subject))
         return (
             f":money_with_wings: {subject}'s budget is {escape(change.detail)} "
             f"({pct(change.change or 0)} used)"
@@ -323,9 +324,14 @@ def highlight_lines(facts: Any, config: Any) -> list[str]:
         worst = ", ".join(
             f"`{escape(f.pipeline)}` {money(f.failed, f.currency)}" for f in facts.failed_spend[:3]
         )
+        since = (
+            "in the last 7 days"
+            if facts.failed_from in (None, facts.window.start)
+            else f"since {facts.failed_from:%d %b} (the runs read)"
+        )
         lines.append(
             f":fire: Failed runs cost about *{money(facts.failed_total, facts.currency)}* "
-            f"in the last 7 days ({worst})"
+            f"{since} ({worst})"
         )
     lines += [f":link: {line}" for line in _lineage_lines(facts, config)]
     cost = _cost_line(facts.model_costs, facts.currency)
@@ -433,7 +439,7 @@ def digest_root(
         room = SECTION_TEXT_MAX - 100 - len(title)
         shown: list[str] = []
         for change in changes[:HEADLINE_ITEMS]:
-            line = truncate(f"• {change_line(change, tz=tz)}", 400)
+            line = truncate(f"• {change_line(change, tz=tz, team_names=team_names)}", 400)
             if sum(len(x) + 1 for x in shown) + len(line) > room:
                 break
             shown.append(line)
@@ -461,11 +467,19 @@ def digest_root(
     return fit_message(blocks)
 
 
-def details_reply(*, facts: Any, changes: Sequence[Any], tz: tzinfo, title: str) -> list[Block]:
+def details_reply(
+    *,
+    facts: Any,
+    changes: Sequence[Any],
+    tz: tzinfo,
+    title: str,
+    team_names: dict[str, str] | None = None,
+) -> list[Block]:
     """The first thread reply: every change, cost per model and failed-run spend in full."""
     blocks: list[Block] = [section(f"*{escape(title)}*")]
     if changes:
-        blocks.append(section(lines_within([f"• {change_line(c, tz=tz)}" for c in changes], 2900)))
+        lines = [f"• {change_line(c, tz=tz, team_names=team_names)}" for c in changes]
+        blocks.append(section(lines_within(lines, 2900)))
     if facts.model_costs:
         rows = [
             f"`{escape(c.model)}` {money(c.current, c.currency)} "
