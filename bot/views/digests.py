@@ -321,9 +321,8 @@ def highlight_lines(facts: Any, config: Any) -> list[str]:
     cost per model and its change."""
     lines: list[str] = []
     if facts.failed_spend:
-        worst = ", ".join(
-            f"`{escape(f.pipeline)}` {money(f.failed, f.currency)}" for f in facts.failed_spend[:3]
-        )
+        costly = [f for f in facts.failed_spend if f.failed > 0][:3]
+        worst = ", ".join(f"`{escape(f.pipeline)}` {money(f.failed, f.currency)}" for f in costly)
         since = (
             "in the last 7 days"
             if facts.failed_from in (None, facts.window.start)
@@ -331,7 +330,7 @@ def highlight_lines(facts: Any, config: Any) -> list[str]:
         )
         lines.append(
             f":fire: Failed runs cost about *{money(facts.failed_total, facts.currency)}* "
-            f"{since} ({worst})"
+            f"{since}" + (f" ({worst})" if worst else "")
         )
     lines += [f":link: {line}" for line in _lineage_lines(facts, config)]
     cost = _cost_line(facts.model_costs, facts.currency)
