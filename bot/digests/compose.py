@@ -34,7 +34,7 @@ from bot.views.digests import (
     section_reply,
 )
 from bot.views.mrkdwn import section
-from bot.views.reply import ChartSpec, safe_fallback
+from bot.views.reply import ChartSpec, Reply, quiet_mrkdwn, safe_fallback
 from bot.views.spend import spend_chart
 from bot.views.terminal import mrkdwn_to_text
 
@@ -61,6 +61,10 @@ class ComposedDigest:
     chart: DigestChart | None  # PNG to upload into the thread, or None
     state: dict[str, Any]  # JSON-able snapshot stored after posting; next run gets it as `previous`
     quiet: bool  # nothing changed since `previous`
+
+
+def _quiet(blocks: list[Block]) -> list[Block]:
+    return Reply(text="", blocks=blocks).quiet().blocks
 
 
 def _previous_at(previous: Mapping[str, Any] | None) -> datetime | None:
@@ -254,12 +258,13 @@ async def compose_digest(
             replies.append(
                 section_reply(name, _boards(name, facts, config), team_names=names, tz=tz)
             )
+    # Posted for a whole channel: people named in it (requesters, on-call) are not notified.
     return ComposedDigest(
         name=digest.name,
         channel=digest.channel,
-        text=_fallback(digest.name, found, quiet, root),
-        blocks=root,
-        replies=replies,
+        text=quiet_mrkdwn(_fallback(digest.name, found, quiet, root)),
+        blocks=_quiet(root),
+        replies=[_quiet(reply) for reply in replies],
         chart=chart,
         state=state,
         quiet=quiet,
