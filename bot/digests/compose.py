@@ -77,6 +77,19 @@ def _previous_at(previous: Mapping[str, Any] | None) -> datetime | None:
         return None
 
 
+def digest_zone(config: OpsConfig | None, digest: Digest) -> str | None:
+    """The zone a digest tells time in: its own `timezone`, else its one team's, else the
+    workspace's."""
+    if digest.timezone:
+        return digest.timezone
+    if config is None:
+        return None
+    teams = [config.teams[t] for t in digest.teams or () if t in config.teams]
+    if len(teams) == 1 and teams[0].timezone:
+        return teams[0].timezone
+    return config.workspace.timezone
+
+
 def _team_names(config: OpsConfig) -> dict[str, str]:
     return {slug: team.name or slug for slug, team in config.teams.items()}
 
@@ -203,10 +216,7 @@ async def compose_digest(
 ) -> ComposedDigest | None:
     """The digest as posted at `now`, compared with `previous` (the state of the last post of
     this name; None for the first). None: nothing changed and `when_quiet: skip`."""
-    zone = digest.timezone or (
-        services.ops_config.workspace.timezone if services.ops_config else None
-    )
-    deps = services.answer_deps(now=now, user_zone=zone)
+    deps = services.answer_deps(now=now, user_zone=digest_zone(services.ops_config, digest))
     if deps is None:
         raise RuntimeError("digests need an ops.yml: none is loaded")
     config, tz = deps.config, deps.user_tz

@@ -159,3 +159,32 @@ async def test_cost_data_that_ends_before_today_is_not_read_as_a_drop(demo_servi
     for line in cost_lines:
         assert line in later_details
     assert validate_blocks(later.blocks, surface="message") == []
+
+
+async def test_a_one_team_digest_tells_time_in_the_teams_zone(demo_services):
+    from dataclasses import replace as with_
+
+    config = demo_services.ops_config
+    assert config is not None
+    teams = dict(config.teams)
+    teams["ml-platform"] = teams["ml-platform"].model_copy(update={"timezone": "America/New_York"})
+    services = with_(demo_services, ops_config=config.model_copy(update={"teams": teams}))
+    team_digest = digest(demo_services, "ml-daily", timezone=None)
+    composed = await compose_digest(services, team_digest, now=DEMO_NOW, previous=None)
+    assert composed is not None
+    assert "ml-daily · Mon 23 Nov 07:00 EST" in text_of(composed.blocks)  # 12:00 UTC
+    # Its own timezone wins; a digest of several teams uses the workspace's.
+    own = await compose_digest(
+        services,
+        digest(demo_services, "ml-daily", timezone="Asia/Tokyo"),
+        now=DEMO_NOW,
+        previous=None,
+    )
+    assert own is not None and "Mon 23 Nov 21:00 JST" in text_of(own.blocks)
+    several = await compose_digest(
+        services,
+        digest(demo_services, "ml-daily", timezone=None, teams=["ml-platform", "analytics"]),
+        now=DEMO_NOW,
+        previous=None,
+    )
+    assert several is not None and "Mon 23 Nov 13:00 CET" in text_of(several.blocks)
