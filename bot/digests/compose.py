@@ -11,6 +11,7 @@ Quiet rule (ops.yml `when_quiet`): with nothing changed since `previous`, `skip`
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -180,11 +181,17 @@ def _chart_spec(spend: Sequence[tuple[str | None, SpendAnswer]], label: str) -> 
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _png(spec: ChartSpec) -> bytes:
+    """Drawn once per distinct chart: digests of the same scope due together share it."""
+    return render_chart_png(spec)
+
+
 async def _chart(facts: Facts, label: str) -> DigestChart | None:
     spec = _chart_spec(facts.spend, label)
     if spec is None:
         return None
-    png = await asyncio.to_thread(render_chart_png, spec)
+    png = await asyncio.to_thread(_png, spec)
     day = facts.now.date().isoformat()
     return DigestChart(
         data=png,
