@@ -28,6 +28,7 @@ from bot.ops_config.digests import Digest
 from bot.services import Services
 from bot.views.charts import render_chart_png
 from bot.views.digests import (
+    change_line,
     details_reply,
     digest_root,
     idle_reply,
@@ -201,15 +202,15 @@ async def _chart(facts: Facts, label: str) -> DigestChart | None:
     )
 
 
-def _fallback(name: str, found: Sequence[Change], quiet: bool, root: list[Block]) -> str:
-    if quiet or not found:
-        return f"Digest {name}: nothing changed."
-    first = root[2] if len(root) > 2 else root[0]
-    text = first.get("text", {}).get("text", "") if isinstance(first.get("text"), dict) else ""
+def _fallback(name: str, found: Sequence[Change], *, first: bool, tz: Any) -> str:
+    """The notification text: how many changes and the first few, in plain words."""
+    if not found:
+        return f"Digest {name}: " + ("nothing needs attention." if first else "nothing changed.")
     count = len(found)
+    lines = "; ".join(mrkdwn_to_text(change_line(c, tz=tz)) for c in found[:3])
+    more = f"; +{count - 3} more" if count > 3 else ""
     return safe_fallback(
-        f"Digest {name}: {count} change{'s' if count != 1 else ''}. "
-        + mrkdwn_to_text(text).replace("\n", " ")[:400]
+        f"Digest {name}: {count} change{'s' if count != 1 else ''}: {lines}{more}"[:600]
     )
 
 
@@ -279,7 +280,7 @@ async def compose_digest(
     return ComposedDigest(
         name=digest.name,
         channel=digest.channel,
-        text=quiet_mrkdwn(_fallback(digest.name, found, quiet, root)),
+        text=quiet_mrkdwn(_fallback(digest.name, found, first=previous is None, tz=tz)),
         blocks=_quiet(root),
         replies=[_quiet(reply) for reply in replies],
         chart=chart,

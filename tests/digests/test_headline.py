@@ -114,9 +114,11 @@ async def test_quiet_rule_with_nothing_changed(demo_services, mode):
         assert text_of(composed.blocks).strip() == (
             "weekly-ops: nothing changed since Sun 22 Nov 13:00 CET."
         )
+        assert composed.text == "weekly-ops: nothing changed since Sun 22 Nov 13:00 CET."
     else:
         root = text_of(composed.blocks)
         assert "Nothing changed since Sun 22 Nov 13:00 CET." in root
+        assert composed.text == "Digest weekly-ops: nothing changed."
         assert "Pipelines:" in root and composed.replies and composed.chart is not None
 
 
@@ -129,6 +131,12 @@ async def test_a_change_is_posted_in_full_whatever_the_quiet_rule(demo_services,
     assert composed is not None and not composed.quiet
     assert "nightly_orders failing" in text_of(composed.blocks)
     assert len(composed.replies) == 1 + len(chosen.sections)
+    # The notification says how many things changed and starts with them.
+    # Only the failures are new (everything else is as it was): one change each.
+    assert composed.text.startswith(
+        f"Digest weekly-ops: {len(composed.state['failing'])} changes: "
+    )
+    assert "nightly_orders failing" in composed.text
 
 
 async def test_a_late_digest_says_so_and_by_how_much(demo_services):
