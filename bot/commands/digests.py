@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.answers.digests import digest_plans, find_digest, section_boards
+from bot.answers.digests import digest_plans, find_digest
 from bot.answers.entities import Unknown, match_name
 from bot.commands.asked import Asked, answers
-from bot.views.digests import render_digest, render_digest_list
+from bot.digests.compose import compose_digest
+from bot.views.digests import render_digest_list, render_preview
 from bot.views.mrkdwn import context, section
 from bot.views.reply import Reply
 from bot.views.unknown import render_unknown
@@ -43,9 +44,6 @@ async def digest(asked: Asked) -> Reply:
         )
     chosen = find_digest(deps, found)
     assert chosen is not None  # match_name only returns configured names
-    teams: list[str | None] = list(chosen.teams) if chosen.teams else [None]
-    boards = await section_boards(deps, sections=chosen.sections, teams=teams)
-    names_by_slug = {slug: team.name or slug for slug, team in deps.config.teams.items()}
-    return render_digest(
-        chosen, boards, team_names=names_by_slug, now=deps.now, tz=deps.user_tz, preview=True
-    )
+    # The very code path of the scheduled post: what previews is what posts.
+    composed = await compose_digest(ctx.services, chosen, now=deps.now, previous=None)
+    return render_preview(chosen, composed)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Literal, get_args
 
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-from bot.ops_config.common import Channel, NoDuplicates, Slug, StrictModel, Timezone
+from bot.ops_config.common import Channel, Duration, NoDuplicates, Slug, StrictModel, Timezone
 
-Section = Literal["pipelines", "models", "spend", "budgets", "approvals", "incidents"]
-ALL_SECTIONS: tuple[Section, ...] = get_args(Section)
+Section = Literal["pipelines", "models", "spend", "budgets", "approvals", "incidents", "idle"]
+# `idle` (models nobody calls, pipelines nobody needs) is opt-in: a digest without `sections:`
+# shows ALL_SECTIONS, the standard ones.
+OPT_IN_SECTIONS: tuple[Section, ...] = ("idle",)
+ALL_SECTIONS: tuple[Section, ...] = tuple(s for s in get_args(Section) if s not in OPT_IN_SECTIONS)
+WhenQuiet = Literal["skip", "short", "full"]
 
 _CRON_HELP = "format: minute hour day month day-of-week, e.g. '0 9 * * MON'"
 
@@ -67,7 +72,22 @@ class Digest(StrictModel):
     sections: Annotated[list[Section], NoDuplicates] = Field(
         default_factory=lambda: list(ALL_SECTIONS),
         min_length=1,
-        description="Sections in the order they are shown",
+        description="Sections in the order they are shown; `idle` is opt-in",
+    )
+    when_quiet: WhenQuiet = Field(
+        "skip",
+        description="With nothing changed since the last post: skip (post nothing), short (one "
+        "line) or full (the whole digest)",
+    )
+    grace: Duration = Field(
+        timedelta(hours=1),
+        description="A slot missed while the bot was down is posted late within this, e.g. 1h",
+    )
+    idle_after_days: int = Field(
+        14,
+        ge=1,
+        le=366,
+        description="Idle section: a pipeline with no success for this many days is idle",
     )
     enabled: bool = True
 

@@ -57,6 +57,9 @@ class Team(StrictModel):
     oncall: UserOrGroupId | None = Field(None, description="User id U… or user group id S…")
     leads: Annotated[list[UserId], NoDuplicates] = Field(default_factory=list)
     usergroup: UsergroupId | None = Field(None, description="Slack user group S… to mention")
+    timezone: Timezone | None = Field(
+        None, description="The team's zone: its own digests' times; defaults to workspace.timezone"
+    )
 
     @property
     def people(self) -> list[str]:

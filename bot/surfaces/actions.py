@@ -21,6 +21,7 @@ from bot.commands.grammar import ParsedCommand, parse
 from bot.services import Services
 from bot.surfaces.events import post_reply
 from bot.surfaces.user_zone import CONTEXT_KEY
+from bot.views.digests import drill_commands
 from bot.views.ids import Action
 from bot.views.intent import shared_by, with_share_button
 from bot.views.paging import PageRef
@@ -116,6 +117,30 @@ def register(app: AsyncApp, *, router: CommandRouter, services: Services) -> Non
             return
         answer = await router.answer_detail(command, ask(body, context))
         await respond(**_replacement(answer.reply, answer.command, ephemeral=_clicked(body)[2]))
+
+    @app.action(
+        re.compile(rf"^({Action.digest_spend_by_service}|{Action.digest_failing_pipelines})$")
+    )
+    async def on_digest_drill(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+    ) -> None:
+        """A digest's drill-down button: the answer for the digest's teams, to the clicker
+        only (the digest itself stays as it is)."""
+        await ack()
+        action = str((body.get("actions") or [{}])[0].get("action_id") or "")
+        name = _value(body)
+        config = services.ops_config
+        digest = next((d for d in config.digests if d.name == name), None) if config else None
+        if digest is None:
+            await _out_of_date(respond, f"no digest named {name[:80]!r}")
+            return
+        for command in drill_commands(digest, action):
+            answer = await router.answer_detail(command, ask(body, context))
+            reply = with_share_button(answer.reply, command) if read_only(command) else answer.reply
+            await respond(
+                **replace(reply, response_type="ephemeral").as_slack_response(),
+                replace_original=False,
+            )
 
     @app.action(Action.share_in_channel)
     async def on_share(

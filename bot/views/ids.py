@@ -19,6 +19,9 @@ class Action(StrEnum):
     # Kept for the incident threads, whose buttons are the next to be built.
     incident_ack = "incident_ack"
     incident_resolve = "incident_resolve"
+    # A digest's drill-down buttons; value is the digest's name, answered ephemerally.
+    digest_spend_by_service = "digest_spend_by_service"
+    digest_failing_pipelines = "digest_failing_pipelines"
 
 
 class Callback(StrEnum):
@@ -37,6 +40,7 @@ class BlockId(StrEnum):
     home_requests = "home_requests"  # App Home's request buttons
     approval = "approval"  # a card's decision buttons: `approval_<request id>`
     approval_cancel = "approval_cancel"  # the requester's cancel button: `approval_cancel_<id>`
+    digest_drill = "digest_drill"  # a digest's drill-down buttons
 
 
 class FormField(StrEnum):

@@ -31,9 +31,9 @@ async def test_digest_preview_is_ephemeral_and_covers_its_sections_for_its_teams
     body = await _ask(demo_app, "digest preview ml-daily")
     assert body["response_type"] == "ephemeral"
     text = str(body["blocks"])
-    assert "Preview: ml-daily" in text
-    assert "owned by ml-platform" in text and "recs" in text
-    assert "Spend" not in text  # not a section of ml-daily
+    assert "Only you see this preview" in text and "ml-daily ·" in text
+    assert "Teams: ML Platform" in text and "recs" in text
+    assert "*Spend*" not in text  # not a section of ml-daily
     assert len(body["blocks"]) <= 50
     assert validate_blocks(body["blocks"], surface="message") == []
 
@@ -49,7 +49,7 @@ async def test_preview_of_the_all_sections_digest_stays_within_fifty_blocks(demo
 
 async def test_digest_names_are_matched_loosely_and_unknown_ones_get_suggestions(demo_app):
     loose = await _ask(demo_app, "digest preview ml_daily")
-    assert "Preview: ml-daily" in str(loose["blocks"])
+    assert "ml-daily ·" in str(loose["blocks"])
     unknown = await _ask(demo_app, "digest preview payroll")
     assert "I don't know a digest called `payroll`" in unknown["text"]
     assert "/ops digest list" in str(unknown["blocks"])
