@@ -19,7 +19,7 @@ from bot.views.limits import truncate
 from bot.views.mrkdwn import section
 from bot.views.reply import Block
 
-Form = dict[str, str | None]  # FormField -> what was typed or chosen, None when left empty
+Form = dict[FormField, str | None]  # what was typed or chosen, None when left empty
 
 
 def _plain(text: str) -> dict[str, Any]:
@@ -172,13 +172,17 @@ def budget_modal(
 
 
 def read_form(values: dict[str, Any]) -> Form:
-    """view.state.values → {block_id: the typed or selected value, or None}."""
+    """view.state.values → {field: the typed or selected value, or None}; other blocks are left out."""
     form: Form = {}
     for block_id, by_action in (values or {}).items():
+        try:
+            field = FormField(block_id)
+        except ValueError:
+            continue  # not one of the bot's inputs
         element: dict[str, Any] = (
             next(iter(by_action.values()), {}) if isinstance(by_action, dict) else {}
         )
         selected = element.get("selected_option") or {}
         value = selected.get("value") if selected else element.get("value")
-        form[block_id] = value.strip() if isinstance(value, str) and value.strip() else None
+        form[field] = value.strip() if isinstance(value, str) and value.strip() else None
     return form
