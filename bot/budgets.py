@@ -17,7 +17,7 @@ from sqlmodel import select
 from bot.approvals.models import BudgetIncrease
 from bot.ops_config import OpsConfig
 from bot.store.db import session_scope
-from bot.store.models import StoredBudget
+from bot.store.models import StoredBudget, table_of
 from integrations.models import Budget
 from integrations.protocols import BudgetStore
 
@@ -142,8 +142,8 @@ class MirrorFailed(Exception):
         self.raised = raised
 
 
-BUDGET = StoredBudget.__table__  # type: ignore[attr-defined]
-LEDGER = BudgetIncrease.__table__  # type: ignore[attr-defined]
+BUDGET = table_of(StoredBudget)
+LEDGER = table_of(BudgetIncrease)
 
 
 def _raise_once(

@@ -6,7 +6,7 @@ import asyncio
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -25,7 +25,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=2)
 
@@ -265,7 +265,7 @@ def audit_export(
     except ValueError as exc:
         _fail(str(exc))
     records = audit_records(engine_for(get_settings().database_url), since=start)
-    text = render(records, fmt)  # type: ignore[arg-type]
+    text = render(records, "json" if fmt == "json" else "csv")
     if output is None:
         typer.echo(text, nl=False)
         return

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 import structlog
 from structlog.tracebacks import ExceptionDictTransformer
@@ -16,16 +17,16 @@ from structlog.tracebacks import ExceptionDictTransformer
 from bot.redaction import redact, redact_event
 
 
-class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+class _CurrentStderr(logging.StreamHandler[TextIO]):
     """Writes to whatever sys.stderr is now, not the stream present at set-up (test runners and
     CLI runners swap and close it)."""
 
     @property
-    def stream(self):  # type: ignore[no-untyped-def]
+    def stream(self) -> TextIO:
         return sys.stderr
 
     @stream.setter
-    def stream(self, _value) -> None:  # type: ignore[no-untyped-def]
+    def stream(self, _value: TextIO) -> None:
         pass
 
 

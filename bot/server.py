@@ -42,6 +42,8 @@ class DeadlineH11Protocol(H11Protocol):
         self._deadline: asyncio.TimerHandle | None = None
         self._waiting_for: str | None = None  # "headers" or "body"
 
+    # uvicorn's H11Protocol narrows asyncio's BaseTransport to the Transport it is given (and
+    # ignores the override); this one keeps its signature.
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._expect("headers")
@@ -115,6 +117,7 @@ def server_config(app: Any, settings: Settings, *, host: str) -> uvicorn.Config:
         log_config=None,
         http=protocol,
         ws="none",  # nothing here speaks WebSocket (Socket Mode dials out): no upgrades
+        # uvicorn annotates int but only hands it to loop.call_later: fractional seconds work.
         timeout_keep_alive=settings.switchboard_keep_alive_timeout,  # type: ignore[arg-type]
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,

@@ -42,7 +42,7 @@ def retry_handlers() -> list[AsyncRetryHandler]:
     ]
 
 
-def make_web_client(settings: Settings, *, timeout: float = 10) -> AsyncWebClient:
+def make_web_client(settings: Settings, *, timeout: int = 10) -> AsyncWebClient:
     """An AsyncWebClient on ``settings.api_url`` (Slack, GovSlack, the sandbox or a test fake).
 
     The token may be None (demo mode against the sandbox, which does not check it).
@@ -55,6 +55,6 @@ def make_web_client(settings: Settings, *, timeout: float = 10) -> AsyncWebClien
     return AsyncWebClient(
         token=token,
         base_url=settings.api_url,
-        timeout=timeout,  # type: ignore[arg-type]  # annotated int, used as aiohttp seconds
+        timeout=timeout,
         retry_handlers=retry_handlers(),
     )

@@ -67,37 +67,37 @@ def build_sources(
         registries.append(demo)
         metrics.append(demo)
         costs.append(demo)
-    if blocks.is_enabled("airflow") and (b := blocks.airflow) is not None:
+    if blocks.is_enabled("airflow") and (af := blocks.airflow) is not None:
         pipelines.append(
             airflow.AirflowSource(
-                str(b.url),
-                token=env.get("airflow", "token_env", b.token_env),
-                username=env.get("airflow", "username_env", b.username_env),
-                password=env.get("airflow", "password_env", b.password_env),
-                timeout=b.timeout,
+                str(af.url),
+                token=env.get("airflow", "token_env", af.token_env),
+                username=env.get("airflow", "username_env", af.username_env),
+                password=env.get("airflow", "password_env", af.password_env),
+                timeout=af.timeout,
             )
         )
-    if blocks.is_enabled("prefect") and (b := blocks.prefect) is not None:
+    if blocks.is_enabled("prefect") and (pf := blocks.prefect) is not None:
         pipelines.append(
             prefect.PrefectSource(
-                str(b.url),
-                api_key=env.get("prefect", "api_key_env", b.api_key_env),
-                timeout=b.timeout,
+                str(pf.url),
+                api_key=env.get("prefect", "api_key_env", pf.api_key_env),
+                timeout=pf.timeout,
             )
         )
-    if blocks.is_enabled("dagster") and (b := blocks.dagster) is not None:
+    if blocks.is_enabled("dagster") and (dg := blocks.dagster) is not None:
         pipelines.append(
             dagster.DagsterSource(
-                str(b.url), token=env.get("dagster", "token_env", b.token_env), timeout=b.timeout
+                str(dg.url), token=env.get("dagster", "token_env", dg.token_env), timeout=dg.timeout
             )
         )
-    if blocks.is_enabled("mlflow") and (b := blocks.mlflow) is not None:
+    if blocks.is_enabled("mlflow") and (mf := blocks.mlflow) is not None:
         registries.append(
             mlflow.MlflowRegistry(
-                str(b.url), token=env.get("mlflow", "token_env", b.token_env), timeout=b.timeout
+                str(mf.url), token=env.get("mlflow", "token_env", mf.token_env), timeout=mf.timeout
             )
         )
-    if blocks.is_enabled("prometheus") and (b := blocks.prometheus) is not None:
+    if blocks.is_enabled("prometheus") and (prom := blocks.prometheus) is not None:
         detectors = cfg.incidents.detectors
         thresholds = prometheus.HealthThresholds(
             latency_p95_ms=detectors.model_latency.p95_ms,
@@ -106,26 +106,29 @@ def build_sources(
         )
         metrics.append(
             prometheus.PrometheusMetrics(
-                str(b.url), queries=b.queries.model_dump(), thresholds=thresholds, timeout=b.timeout
+                str(prom.url),
+                queries=prom.queries.model_dump(),
+                thresholds=thresholds,
+                timeout=prom.timeout,
             )
         )
-    if blocks.is_enabled("focus") and (b := blocks.focus) is not None:
+    if blocks.is_enabled("focus") and (fc := blocks.focus) is not None:
         costs.append(
             FocusCostSource(
-                b.path,
-                version=b.version,
-                measure=CostMeasure(b.measure),
-                timezone=b.day_timezone or cfg.workspace.timezone,
+                fc.path,
+                version=fc.version,
+                measure=CostMeasure(fc.measure),
+                timezone=fc.day_timezone or cfg.workspace.timezone,
                 allocation=allocation,
                 service_owners=dict(cfg.ownership.services) or None,
             )
         )
     mirror = None
-    if blocks.is_enabled("aws_cost_explorer") and (b := blocks.aws_cost_explorer) is not None:
-        profile = env.get("aws_cost_explorer", "profile_env", b.profile_env)
-        costs.append(_aws_cost_explorer(b.region, profile))
-        if b.mirror_budgets:
-            mirror = _aws_budgets(b.region, profile)
+    if blocks.is_enabled("aws_cost_explorer") and (aws_ce := blocks.aws_cost_explorer) is not None:
+        profile = env.get("aws_cost_explorer", "profile_env", aws_ce.profile_env)
+        costs.append(_aws_cost_explorer(aws_ce.region, profile))
+        if aws_ce.mirror_budgets:
+            mirror = _aws_budgets(aws_ce.region, profile)
 
     ttl = blocks.cache_ttl
     wrapped: dict[int, Any] = {}  # one cache per adapter, even when it plays several roles

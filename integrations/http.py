@@ -260,14 +260,14 @@ class SourceClient:
                 status=response.status_code,
                 elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
             )
-            error = error_for_status(
+            refused = error_for_status(
                 self.source, response, url=shown, auth_fix=self.auth_fix, secrets=self._secrets
             )
-            if error is None:
+            if refused is None:
                 return response
             if safe and response.status_code in _RETRYABLE_STATUS:
-                raise _Retry(error)
-            raise error
+                raise _Retry(refused)
+            raise refused
 
         retrying = AsyncRetrying(
             stop=stop_after_attempt(attempts or self.attempts),

@@ -197,7 +197,10 @@ class MlflowRegistry:
             return {}
         async with limit:
             try:
-                return await self._http.get_json(f"{API}/runs/get", params={"run_id": run_id})
+                run: dict[str, Any] = await self._http.get_json(
+                    f"{API}/runs/get", params={"run_id": run_id}
+                )
+                return run
             except SourceNotFound:  # the run was deleted; the version is still worth listing
                 return {}
 

@@ -18,8 +18,9 @@ means one idea of "close", tuned once:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
@@ -63,7 +64,15 @@ def similarity(typed: str, known: str) -> float:
     return fuzz.WRatio(a, b)
 
 
-def _scorer(typed: str) -> object:
+class _Scorer(Protocol):
+    """The shape `process.extract` calls a scorer with (both of rapidfuzz's have it)."""
+
+    def __call__(
+        self, s1: Sequence[Hashable], s2: Sequence[Hashable], /, *, score_cutoff: float | None
+    ) -> float: ...
+
+
+def _scorer(typed: str) -> _Scorer:
     return fuzz.ratio if len(normal(typed)) <= SHORT_WORD else fuzz.WRatio
 
 
@@ -77,7 +86,7 @@ def ranked(
     found = process.extract(
         normal(typed),
         {name: normal(name) for name in names},
-        scorer=_scorer(typed),  # type: ignore[arg-type]
+        scorer=_scorer(typed),
         limit=limit,
         score_cutoff=cutoff,
     )

@@ -127,7 +127,7 @@ class PrefectSource:
             if s.get("active", True) and (s.get("schedule") or {}).get("cron")
         ]
         running = [(d, s) for d, s in schedules if not d.get("paused")]
-        chosen = (running or schedules or [None])[0]
+        chosen = next(iter(running or schedules), None)
         schedule = chosen[1]["schedule"] if chosen else {}
         tags = [*(raw.get("tags") or []), *(t for d in mine for t in d.get("tags") or [])]
         description = next((d["description"] for d in mine if d.get("description")), None)

@@ -81,9 +81,9 @@ def parse_instant(body: Mapping[str, Any]) -> tuple[float | None, datetime | Non
     kind, result = data.get("resultType"), data.get("result")
     samples: list[tuple[Any, Any]] = []
     if kind == "vector":
-        samples = [tuple(s.get("value") or (None, None)) for s in result or []]  # type: ignore[misc]
+        samples = [tuple(s.get("value") or (None, None)) for s in result or []]
     elif kind == "scalar" and result:
-        samples = [tuple(result)]  # type: ignore[list-item]
+        samples = [tuple(result)]
     best: tuple[float, datetime] | None = None
     for ts, raw in samples:
         value = _number(raw)

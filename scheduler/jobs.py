@@ -16,7 +16,7 @@ from sqlalchemy import and_, delete, exists, or_
 from sqlalchemy.engine import Engine
 
 from bot.outbox import OutboxSender
-from bot.store.models import Heartbeat, JobSlot, OutboxMessage, OutboxStatus
+from bot.store.models import Heartbeat, JobSlot, OutboxMessage, OutboxStatus, table_of
 from bot.store.replicas import write_heartbeat
 from scheduler.slots import aligned_start, once_per_slot
 
@@ -95,8 +95,8 @@ def prune_old_rows(
     (an update or reply queued later) stays until that one is pruned too. A heartbeat that old
     belongs to a replica long gone (every process start is a new replica).
     """
-    slot = JobSlot.__table__  # type: ignore[attr-defined]
-    msg = OutboxMessage.__table__  # type: ignore[attr-defined]
+    slot = table_of(JobSlot)
+    msg = table_of(OutboxMessage)
     cutoff = now - keep.total_seconds()
     frequent_cutoff = now - keep_frequent.total_seconds()
     frequent = or_(
@@ -122,7 +122,7 @@ def prune_old_rows(
                 ~exists().where(child_kept),
             )
         ).rowcount
-        beat = Heartbeat.__table__  # type: ignore[attr-defined]
+        beat = table_of(Heartbeat)
         replicas = conn.execute(delete(beat).where(beat.c.beat_at < cutoff)).rowcount
     return Pruned(slots=slots, messages=messages, replicas=replicas)
 

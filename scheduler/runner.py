@@ -8,7 +8,7 @@ import socket
 import time
 from collections.abc import Callable
 from contextlib import suppress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from apscheduler.executors.asyncio import AsyncIOExecutor
@@ -79,7 +79,7 @@ class Scheduler:
             return
         self.aps.pause()
         self._stop.set()
-        running = [t for t in self._job_tasks() if not t.done()]
+        running: list[asyncio.Future[Any]] = [t for t in self._job_tasks() if not t.done()]
         if self._sender_task is not None:
             running.append(self._sender_task)
         if running:

@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.store.models import JobSlot
+from bot.store.models import JobSlot, table_of
 
 log = structlog.get_logger(__name__)
 
@@ -32,7 +32,7 @@ JOB_RUNS = Counter(
     "Scheduled job invocations by outcome (ran, skipped: another replica had the slot, failed)",
     ["job", "outcome"],
 )
-SLOT = JobSlot.__table__  # type: ignore[attr-defined]
+SLOT = table_of(JobSlot)
 
 
 def _seconds(every: timedelta | float) -> float:

@@ -9,6 +9,7 @@ window get a recent_runs call of their own, a few at a time.
 from __future__ import annotations
 
 import asyncio
+import functools
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -114,7 +115,7 @@ async def _statuses(
     sources = deps.sources.pipelines
     since = _window_start(deps.now)
     found, problems = await gather_partial(
-        {key: (lambda s=src: _source_runs(s, since)) for key, src in sources.items()},
+        {key: functools.partial(_source_runs, src, since) for key, src in sources.items()},
         timeout=deps.sources.timeout,
     )
     picked: list[tuple[str, Pipeline, list[PipelineRun]]] = []
@@ -279,7 +280,7 @@ def failed_run_cost(
         failed_spend=(spend * share).quantize(Decimal("0.01")),
         failed_runs=len(failed),
         runs=len(month),
-        counted_since=None if reached else oldest.date(),
+        counted_since=None if reached or oldest is None else oldest.date(),
     )
 
 

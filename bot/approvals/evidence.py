@@ -27,7 +27,6 @@ from integrations.models import (
     SourceProblem,
     SpendDimension,
     SpendQuery,
-    SpendSummary,
 )
 
 COST_DAYS = 30
@@ -188,10 +187,9 @@ async def budget_evidence(deps: AnswerDeps, subject: BudgetSubject) -> BudgetEvi
         for d in dims
         for s, e in ((now_start, now_end), (then_start, then_end))
     ]
-    budget, *answers = await asyncio.gather(
-        _budget(deps, subject.team), *(deps.sources.spend(q) for q in queries)
+    budget, found = await asyncio.gather(
+        _budget(deps, subject.team), asyncio.gather(*(deps.sources.spend(q) for q in queries))
     )
-    found: list[Partial[SpendSummary]] = list(answers)
     currency = budget.currency if budget else subject.currency
     movers: list[tuple[Mover, ...]] = []
     for i in range(len(dims)):

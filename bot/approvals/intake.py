@@ -15,6 +15,7 @@ from bot.approvals.policy import ResolvedPolicy
 from bot.approvals.types import BudgetSubject, PromotionSubject, Refused
 from bot.budgets import StoredBudgets
 from bot.ops_config import OpsConfig
+from bot.ops_config.approvals import ApprovalKind
 from integrations.hub import Sources
 from integrations.models import ModelVersion
 
@@ -29,14 +30,15 @@ class Admitted:
 def _routed(
     config: OpsConfig,
     *,
-    kind: str,
+    kind: ApprovalKind,
     what: str,
     team: str,
     requester: str,
     candidate: ModelVersion | None = None,
-    **match: object,
+    alias: str | None = None,
+    amount: Decimal | None = None,
 ) -> ResolvedPolicy | Refused:
-    found = config.approvals.policy_for(kind, **match)  # type: ignore[arg-type]
+    found = config.approvals.policy_for(kind, alias=alias, amount=amount)
     if found is None:
         return Refused(
             reason=f"no approval policy in ops.yml covers {what}; add one under approvals.policies"
@@ -129,7 +131,11 @@ async def admit_budget_increase(
             reason=f"{amount} {workspace_currency} is above the largest increase one request may "
             f"ask for ({ceiling} {workspace_currency}, approvals.max_budget_increase)"
         )
-    monthly = current.monthly if current else Decimal(str(configured.monthly))  # type: ignore[union-attr]
+    if current is not None:
+        monthly = current.monthly
+    else:
+        assert configured is not None  # refused above when neither is set
+        monthly = Decimal(str(configured.monthly))
     what = f"raising the {team} budget by {amount} {currency}"
     routed = _routed(
         config, kind="budget_increase", what=what, team=team, requester=requester, amount=amount

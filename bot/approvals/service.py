@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import structlog
 from sqlalchemy import Connection
@@ -130,10 +131,11 @@ class ApprovalService:
         remind = policy.remind_every_seconds
         escalate_after = policy.escalate_after_seconds
         open_key = subject_key(admitted.subject)
+        subject_json = admitted.subject.model_dump_json()
         values = {
             "kind": kind.value,
             "state": RequestState.pending.value,
-            "subject": admitted.subject.model_dump_json(),
+            "subject": subject_json,
             "policy": policy.model_dump_json(),
             "requester": requester,
             "team": admitted.team,
@@ -160,7 +162,7 @@ class ApprovalService:
                     action="created",
                     surface=surface,
                     state=RequestState.pending,
-                    detail={"subject": json.loads(values["subject"]), "reason": reason},
+                    detail={"subject": json.loads(subject_json), "reason": reason},
                 )
                 store.audit(
                     conn,
@@ -348,15 +350,17 @@ class ApprovalService:
         error: str | None = None,
     ) -> None:
         now = self._now()
-        fields = (
+        fields: dict[str, Any] = (
             {"result": result, "executed_at": now, "error": None}
             if state == RequestState.executed
             else {"error": error}
         )
-        detail = {"result": result} if result else {"error": error}
+        detail: dict[str, Any] = {"result": result} if result else {"error": error}
         # From executing, normally. If the tick took this execution for interrupted (it ran
         # very long) and marked it failed, a success still wins: a done change is never hidden.
-        attempts = [(RequestState.executing, detail, None)]
+        attempts: list[tuple[RequestState, dict[str, Any], float | None]] = [
+            (RequestState.executing, detail, None)
+        ]
         if state == RequestState.executed:
             attempts.append((RequestState.failed, {**detail, "late": True}, claimed))
 

@@ -92,7 +92,7 @@ def snapshot_of(stored: Stored) -> RequestSnapshot:
                 channel=c.channel,
                 ts=c.ts,
                 outbox_id=c.outbox_id,
-                kind=c.kind,  # type: ignore[arg-type]
+                kind=c.kind,
                 posted_channel=c.posted_channel,
             )
             for c in stored.copies

@@ -29,12 +29,13 @@ from bot.approvals.models import (
     ApprovalVote,
 )
 from bot.approvals.types import OPEN_STATES, TRANSITIONS, RequestState
+from bot.store.models import table_of
 
-REQUEST = ApprovalRequest.__table__  # type: ignore[attr-defined]
-VOTE = ApprovalVote.__table__  # type: ignore[attr-defined]
-COPY = ApprovalCopy.__table__  # type: ignore[attr-defined]
-AUDIT = ApprovalAudit.__table__  # type: ignore[attr-defined]
-NOTICE = ApprovalNotice.__table__  # type: ignore[attr-defined]
+REQUEST = table_of(ApprovalRequest)
+VOTE = table_of(ApprovalVote)
+COPY = table_of(ApprovalCopy)
+AUDIT = table_of(ApprovalAudit)
+NOTICE = table_of(ApprovalNotice)
 
 
 def epoch(at: datetime) -> float:
@@ -93,8 +94,10 @@ def read(conn: Connection, request_id: int) -> Stored | None:
 
 
 def read_many(conn: Connection, *conditions: Any) -> list[Stored]:
-    ids = conn.execute(select(REQUEST.c.id).where(*conditions).order_by(REQUEST.c.id)).scalars()
-    return [s for s in (read(conn, i) for i in list(ids)) if s is not None]
+    ids: list[int] = list(
+        conn.execute(select(REQUEST.c.id).where(*conditions).order_by(REQUEST.c.id)).scalars()
+    )
+    return [s for s in (read(conn, i) for i in ids) if s is not None]
 
 
 def audit(
@@ -208,15 +211,17 @@ def unsent_notices(conn: Connection, request_id: int) -> list[Any]:
 
 def with_unsent_notices(conn: Connection, *, now: float) -> list[int]:
     """Requests with notices to deliver whose delivery lease is free."""
-    rows = conn.execute(
-        select(NOTICE.c.request_id)
-        .join(REQUEST, REQUEST.c.id == NOTICE.c.request_id)
-        .where(
-            NOTICE.c.sent_at.is_(None),
-            or_(REQUEST.c.notice_lease_until.is_(None), REQUEST.c.notice_lease_until < now),
-        )
-        .distinct()
-    ).scalars()
+    rows: list[int] = list(
+        conn.execute(
+            select(NOTICE.c.request_id)
+            .join(REQUEST, REQUEST.c.id == NOTICE.c.request_id)
+            .where(
+                NOTICE.c.sent_at.is_(None),
+                or_(REQUEST.c.notice_lease_until.is_(None), REQUEST.c.notice_lease_until < now),
+            )
+            .distinct()
+        ).scalars()
+    )
     return sorted(rows)
 
 

@@ -7,7 +7,7 @@ notice in the same transaction, and delivered afterwards (see ApprovalService.de
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, select
 from sqlalchemy.engine import Engine
 
 from bot.approvals import store
@@ -15,17 +15,17 @@ from bot.approvals.decisions import SYSTEM, expire
 from bot.approvals.snapshot import policy_of, snapshot_of
 from bot.approvals.store import COPY, REQUEST
 from bot.approvals.types import OPEN_STATES, Escalation, Reminder, RequestState, TickReport
-from bot.store.models import OutboxMessage, OutboxStatus
+from bot.store.models import OutboxMessage, OutboxStatus, table_of
 
 # An execution claimed this long ago without finishing was interrupted (its replica stopped).
 STALE_EXECUTION_SECONDS = 15 * 60
 # An approved request not claimed for execution this long after its approval was left behind
 # (the replica that completed quorum stopped, or its execute call never ran): the tick runs it.
 STALLED_APPROVAL_SECONDS = 60
-OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
+OUTBOX = table_of(OutboxMessage)
 
 
-def _ids(conn: Connection, *conditions: object) -> list[int]:
+def _ids(conn: Connection, *conditions: ColumnElement[bool]) -> list[int]:
     return list(
         conn.execute(select(REQUEST.c.id).where(*conditions).order_by(REQUEST.c.id)).scalars()
     )

@@ -78,7 +78,7 @@ class BudgetAsk:
     amount: Decimal
 
 
-Problems = dict[str, str]  # FormField → what is wrong with it
+Problems = dict[FormField, str]  # what is wrong with each field
 
 
 async def check_promotion(

@@ -96,9 +96,10 @@ def _unknown_key(loc: Loc) -> str:
     key = loc[-1]
     model = model_at(loc[:-1])
     allowed = [f.alias or name for name, f in (model.model_fields.items() if model else [])]
-    hint = secret_key_hint(key, [k for k in allowed if k.endswith("_env")])
-    if isinstance(key, str) and hint:
-        return hint
+    if isinstance(key, str):
+        hint = secret_key_hint(key, [k for k in allowed if k.endswith("_env")])
+        if hint:
+            return hint
     suggestion = did_you_mean(str(key), allowed) if allowed else ""
     if suggestion or not allowed:
         return f"unknown key {key!r}{suggestion}"

@@ -16,11 +16,11 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from bot.store.models import ChannelPace, OutboxMessage, OutboxStatus
+from bot.store.models import ChannelPace, OutboxMessage, OutboxStatus, table_of
 from bot.store.replicas import HEARTBEAT, gone_at
 
-MSG = OutboxMessage.__table__  # type: ignore[attr-defined]
-PACE = ChannelPace.__table__  # type: ignore[attr-defined]
+MSG = table_of(OutboxMessage)
+PACE = table_of(ChannelPace)
 PENDING = OutboxStatus.pending.value
 
 
@@ -156,6 +156,7 @@ def claim(engine: Engine, head: Head, *, owner: str, now: float, lease_seconds: 
 
 def _push_channel_pace(conn: Connection, channel: str, not_before: float) -> None:
     """Move the channel's not_before later (never earlier: a 429 wait must not be shortened)."""
+    ins: postgresql.Insert | sqlite.Insert
     if conn.dialect.name == "postgresql":
         ins = postgresql.insert(PACE).values(channel=channel, not_before=not_before)
         later = func.greatest(PACE.c.not_before, ins.excluded.not_before)

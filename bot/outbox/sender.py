@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from typing import Any
 
 import httpx
 import structlog
 from sqlalchemy.engine import Engine
-from tenacity import RetryCallState, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, wait_exponential_jitter
 
 from bot.outbox import files, queue, wire
 from bot.outbox.metrics import DEAD, FAILED, PENDING, SEND_SECONDS, SENT
@@ -161,7 +162,7 @@ class OutboxSender:
             for head in claimed:
                 task = asyncio.create_task(self._deliver(head), name=f"outbox-{head.id}")
                 self._inflight[head.channel] = task
-                task.add_done_callback(lambda _t, ch=head.channel: self._on_done(ch))
+                task.add_done_callback(functools.partial(self._on_done, head.channel))
                 tasks.append(task)
             return tasks
 
@@ -174,7 +175,7 @@ class OutboxSender:
             )
         ]
 
-    def _on_done(self, channel: str) -> None:
+    def _on_done(self, channel: str, _task: asyncio.Task[bool]) -> None:
         self._inflight.pop(channel, None)
         self._wake.set()
 
@@ -344,7 +345,7 @@ class OutboxSender:
             )
             return
         if wait is None:
-            state = RetryCallState(None, None, (), {})
+            state = RetryCallState(Retrying(), None, (), {})
             state.attempt_number = attempts
             wait = self._backoff(state)
         now = time.time()

@@ -7,8 +7,17 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Table, Text, UniqueConstraint, inspect
 from sqlmodel import Field, SQLModel
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table a `table=True` model maps to, for SQLAlchemy Core statements (SQLModel
+    gives every table model a `__table__` but declares none for type checkers)."""
+    table = inspect(model).local_table
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not a table model")
+    return table
 
 
 class OutboxStatus(StrEnum):

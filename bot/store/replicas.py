@@ -17,9 +17,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.store.models import Heartbeat
+from bot.store.models import Heartbeat, table_of
 
-HEARTBEAT = Heartbeat.__table__  # type: ignore[attr-defined]
+HEARTBEAT = table_of(Heartbeat)
 # Missed beats before a replica counts as gone. A live replica whose event loop stalls longer
 # than this loses its in-flight leases: at worst one message per channel is posted twice, the
 # outbox's at-least-once rule. Four beats of 2 s ride out ordinary stalls.

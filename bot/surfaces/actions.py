@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import structlog
 from pydantic import AfterValidator, StringConstraints, TypeAdapter, ValidationError
@@ -75,7 +75,7 @@ def _replacement(reply: Reply, command: str | None, *, ephemeral: bool) -> dict[
     if ephemeral and command and read_only(command):
         reply = with_share_button(reply, command)
     # A message everyone sees stays visible to everyone when it is replaced.
-    kind = "ephemeral" if ephemeral else "in_channel"
+    kind: Literal["ephemeral", "in_channel"] = "ephemeral" if ephemeral else "in_channel"
     return {**replace(reply, response_type=kind).as_slack_response(), "replace_original": True}
 
 

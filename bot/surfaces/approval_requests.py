@@ -35,7 +35,7 @@ from bot.views.reply import Reply
 log = structlog.get_logger(__name__)
 
 MODAL_ANSWER_SECONDS = 2.0  # of Slack's 3 s for a view submission
-Problems = dict[str, str]  # FormField -> what is wrong with it (as in commands)
+Problems = dict[FormField, str]  # what is wrong with each field (as in commands)
 Outcome = Problems | Reply
 
 
@@ -48,7 +48,7 @@ async def answer_within_deadline(
     if task in done:
         outcome = task.result()
         if isinstance(outcome, dict):
-            await ack(response_action="errors", errors=outcome)
+            await ack(response_action="errors", errors={str(f): why for f, why in outcome.items()})
             return
         await ack()
         await tell_reply(outbox, user=user, reply=outcome)

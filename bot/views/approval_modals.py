@@ -19,7 +19,7 @@ from bot.views.limits import truncate
 from bot.views.mrkdwn import section
 from bot.views.reply import Block
 
-Form = dict[str, str | None]  # FormField -> what was typed or chosen, None when left empty
+Form = dict[FormField, str | None]  # what was typed or chosen, None when left empty
 
 
 def _plain(text: str) -> dict[str, Any]:
@@ -179,7 +179,7 @@ def _dict(value: object) -> dict[str, Any]:
 
 
 def read_form(values: object) -> Form:
-    """view.state.values → {block_id: the typed or selected value, or None}.
+    """view.state.values → {field: the typed or selected value, or None}; other blocks are left out.
 
     Whatever shape a submission has (it is signed, but the fields are the sender's), this reads
     it without raising: a value that is not text, or longer than Slack allows, counts as empty,
@@ -187,11 +187,15 @@ def read_form(values: object) -> Form:
     """
     form: Form = {}
     for block_id, by_action in _dict(values).items():
+        try:
+            field = FormField(block_id)
+        except ValueError:
+            continue  # not one of the bot's inputs
         element = _dict(next(iter(_dict(by_action).values()), {}))
         selected = _dict(element.get("selected_option"))
         value = selected.get("value") if selected else element.get("value")
         usable = isinstance(value, str) and value.strip() and len(value) <= FORM_VALUE_MAX
-        form[str(block_id)] = value.strip() if usable and isinstance(value, str) else None
+        form[field] = value.strip() if usable and isinstance(value, str) else None
     return form
 
 

@@ -4,6 +4,7 @@ then the evidence behind each (failing pipelines, unhealthy models, burn, open i
 from __future__ import annotations
 
 from datetime import tzinfo
+from decimal import Decimal
 
 from bot.answers.scorecard import ModelRow, TeamScorecard, TeamSpend
 from bot.views.budgets import burn_text
@@ -20,8 +21,8 @@ from integrations.models import PipelineStatus
 EVIDENCE = 5  # lines per domain; more pipelines page with "More", other lists name their command
 
 
-def _amount(value: object, currency: str) -> str:
-    return money(value, currency, cents=False)  # type: ignore[arg-type]
+def _amount(value: Decimal | float | int, currency: str) -> str:
+    return money(value, currency, cents=False)
 
 
 def _spend_state(spend: TeamSpend) -> tuple[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from typing import TypedDict, Unpack
 
 TEAMS = ("data-eng", "ml-platform", "analytics")
 
@@ -60,8 +61,21 @@ class PipelineSpec:
         return f"{self.minute} {self.hour} * * {(self.weekday + 1) % 7}"
 
 
-def _p(name: str, team: str, cadence: str, **kw: object) -> PipelineSpec:
-    return PipelineSpec(name=name, team=team, cadence=cadence, **kw)  # type: ignore[arg-type]
+class _SpecOptions(TypedDict, total=False):
+    """PipelineSpec's optional fields, for `_p`'s keywords."""
+
+    minute: int
+    hour: int
+    weekday: int
+    sla: timedelta
+    minutes: float
+    tasks: tuple[str, ...]
+    description: str
+    kind: str
+
+
+def _p(name: str, team: str, cadence: str, **kw: Unpack[_SpecOptions]) -> PipelineSpec:
+    return PipelineSpec(name=name, team=team, cadence=cadence, **kw)
 
 
 H = timedelta(hours=1)

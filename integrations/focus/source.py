@@ -334,7 +334,7 @@ class FocusCostSource:
         delimiter, quote, escape, sniffed = found[0]
         columns = {c["name"]: _CSV_TYPES.get(c["name"], "VARCHAR") for c in sniffed}
         return self._conn.read_csv(
-            list(files),  # type: ignore[arg-type]  # a list of paths is accepted
+            list(files),  # type: ignore[arg-type]  # duckdb types one path; it reads a list too
             header=True,
             auto_detect=False,
             columns=columns,
