@@ -49,7 +49,12 @@ def big_services(tmp_path_factory: pytest.TempPathFactory) -> Services:
     url = f"sqlite:///{folder / 'sb.db'}"
     upgrade(url)
     engine = make_engine(url)
-    return build_services(Settings(), engine=engine, config_path=path, now=NOW, sends=False)
+    services = build_services(Settings(), engine=engine, config_path=path, now=NOW, sends=False)
+    # Under load the demo's DuckDB queries can outlast the 5 s default, which would turn a page
+    # into a partial answer missing teams; these tests are about paging, not slow sources.
+    assert services.sources is not None
+    services.sources.timeout = 60
+    return services
 
 
 def _more(reply: Reply) -> PageRef | None:
