@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Literal, get_args
 
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-from bot.ops_config.common import Channel, NoDuplicates, Slug, StrictModel, Timezone
+from bot.ops_config.common import Channel, Duration, NoDuplicates, Slug, StrictModel, Timezone
 
 Section = Literal["pipelines", "models", "spend", "budgets", "approvals", "incidents"]
 ALL_SECTIONS: tuple[Section, ...] = get_args(Section)
@@ -68,6 +69,10 @@ class Digest(StrictModel):
         default_factory=lambda: list(ALL_SECTIONS),
         min_length=1,
         description="Sections in the order they are shown",
+    )
+    grace: Duration = Field(
+        timedelta(hours=1),
+        description="A slot missed while the bot was down is posted late within this, e.g. 1h",
     )
     enabled: bool = True
 
