@@ -17,7 +17,7 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.digests.posting import DigestPoster, SlotResult
+from bot.digests.posting import Compose, DigestPoster, SlotResult
 from bot.digests.problems import check_channels
 from bot.digests.schedule import digest_trigger
 from scheduler.slots import aligned_start
@@ -66,13 +66,15 @@ def register_digest_jobs(
     *,
     replica_id: str | None = None,
     clock: Clock | None = None,
+    compose: Compose | None = None,
 ) -> DigestPoster | None:
     """One job per enabled digest of ops.yml, the catch-up and the channel check; nothing when
     there is no ops.yml or nothing may be sent."""
     config = services.ops_config
     if config is None or services.outbox is None:
         return None
-    poster = DigestPoster(services, replica_id=replica_id or _replica())
+    extra = {"compose": compose} if compose is not None else {}
+    poster = DigestPoster(services, replica_id=replica_id or _replica(), **extra)
     now = clock or (lambda: datetime.now(UTC))
     enabled = [d for d in config.digests if d.enabled]
     for digest in enabled:
