@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.answers.budgets import budget_board
 from bot.answers.deps import AnswerDeps
@@ -125,6 +126,7 @@ class DigestPlan:
     schedule_words: str
     next_run: datetime | None  # None when disabled or the schedule never fires again
     team_names: tuple[str, ...]  # () means every team
+    problem: str | None = None  # why its last post was refused (its channel), in words
 
 
 _DAYS = {
@@ -172,19 +174,29 @@ def schedule_in_words(cron: str) -> str:
 
 
 def digest_plans(deps: AnswerDeps) -> list[DigestPlan]:
-    """Every digest in ops.yml with its schedule in words and its next run."""
+    """Every digest in ops.yml with its schedule in words, its next run and a channel problem."""
+    from bot.digests.problems import channel_problems
+    from bot.digests.schedule import digest_trigger
+
+    try:
+        problems = channel_problems(deps.engine) if deps.engine is not None else {}
+    except SQLAlchemyError:  # a store without the digest table (not migrated): list the rest
+        log.warning("digest.problems_unreadable")
+        problems = {}
     plans = []
     for digest in deps.config.digests:
         next_run = None
         if digest.enabled:
             try:
-                next_run = digest.trigger().get_next_fire_time(None, deps.now)
+                next_run = digest_trigger(digest, deps.config).get_next_fire_time(None, deps.now)
             except Exception:  # a schedule that never fires again is shown without a next run
                 next_run = None
         names = tuple(
             deps.config.teams[t].name or t for t in digest.teams or () if t in deps.config.teams
         )
-        plans.append(DigestPlan(digest, schedule_in_words(digest.schedule), next_run, names))
+        problem = problems.get(digest.name)
+        words = problem.words() if problem is not None else None
+        plans.append(DigestPlan(digest, schedule_in_words(digest.schedule), next_run, names, words))
     return plans
 
 

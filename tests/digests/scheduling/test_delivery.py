@@ -6,15 +6,19 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from bot.answers.deps import AnswerDeps
+from bot.answers.digests import digest_plans
 from bot.digests.problems import channel_problems, check_channels, owners
 from bot.outbox import OutboxSender
 from bot.sandbox.slack_api import wire
 from bot.store.models import OutboxMessage
+from bot.views.digests import render_digest_list
 from tests.digests.scheduling.conftest import PNG, Composer, config_with, digest, poster_for
 from tests.fakeslack import FakeSlack
 
@@ -157,9 +161,26 @@ async def test_a_refused_channel_is_told_to_the_owners_once_and_listed(
     assert len(refused) == 2
     problems = channel_problems(db_engine)
     assert set(problems) == {"ml"} and problems["ml"].error == error
+    listed = str(render_digest_list(digest_plans(deps_at(db_engine, config)), tz=UTC).blocks)
+    assert listed.count("Last post refused") == 1 and "<#C0GONE>" in listed
     # Invited again: the next post goes through and the problem is gone.
     slack.outside_channels.clear(), slack.missing_channels.clear(), slack.archived_channels.clear()
     await poster.run_due("ml", now=NOW.replace(day=3))
     await drain(sender)
     check_channels(db_engine, config)
     assert channel_problems(db_engine) == {}
+    listed = str(render_digest_list(digest_plans(deps_at(db_engine, config)), tz=UTC).blocks)
+    assert "Last post refused" not in listed
+
+
+def deps_at(engine: Engine, config) -> AnswerDeps:  # type: ignore[no-untyped-def]
+    # The list reads only the configuration, the store and the time.
+    return AnswerDeps(
+        sources=None,  # type: ignore[arg-type]
+        config=config,
+        budgets=None,
+        engine=engine,
+        now=NOW,
+        user_tz=ZoneInfo("UTC"),
+        workspace_tz=ZoneInfo("UTC"),
+    )
