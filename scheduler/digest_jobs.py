@@ -17,6 +17,7 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.digests.compose import compose_digest
 from bot.digests.posting import Compose, DigestPoster, SlotResult
 from bot.digests.problems import check_channels
 from bot.digests.schedule import digest_trigger
@@ -73,8 +74,9 @@ def register_digest_jobs(
     config = services.ops_config
     if config is None or services.outbox is None:
         return None
-    extra = {"compose": compose} if compose is not None else {}
-    poster = DigestPoster(services, replica_id=replica_id or _replica(), **extra)
+    poster = DigestPoster(
+        services, replica_id=replica_id or _replica(), compose=compose or compose_digest
+    )
     now = clock or (lambda: datetime.now(UTC))
     enabled = [d for d in config.digests if d.enabled]
     for digest in enabled:

@@ -6,7 +6,7 @@ Revises: 0006
 """
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision = "0008"
