@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,7 @@ from bot.answers.models import model_board
 from bot.answers.pipelines import pipeline_board
 from bot.answers.spend import spend_answer
 from bot.ops_config.digests import Digest
+from integrations.cache import TTLCache
 
 log = structlog.get_logger(__name__)
 
@@ -83,7 +85,21 @@ FETCHERS: dict[str, Callable[[AnswerDeps, str | None], Awaitable[Any]]] = {
 }
 
 
+# Boards shared by the digests composed for one schedule slot: hundreds due at the same minute
+# are composed for the same moment, so each (section, team) board is worked out once and the
+# others wait for it (single flight). Set by the digest poster around a scheduled build only.
+SHARED_BOARDS: ContextVar[TTLCache[SectionBoard] | None] = ContextVar("shared_boards", default=None)
+
+
 async def _one(deps: AnswerDeps, section: str, team: str | None) -> SectionBoard:
+    shared = SHARED_BOARDS.get()
+    if shared is None:
+        return await _board(deps, section, team)
+    key = (section, team, deps.now, id(deps.config))
+    return await shared.get_or_load(key, lambda: _board(deps, section, team))
+
+
+async def _board(deps: AnswerDeps, section: str, team: str | None) -> SectionBoard:
     fetch = FETCHERS.get(section)
     if fetch is None:
         return SectionBoard(section, team, None, "unknown section")

@@ -16,12 +16,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.answers.digests import SHARED_BOARDS, SectionBoard
 from bot.digests.compose import ComposedDigest, compose_digest
 from bot.digests.models import DigestRecord
 from bot.digests.schedule import (
@@ -38,14 +39,17 @@ from bot.ops_config.digests import Digest
 from bot.outbox.enqueue import enqueue_in
 from bot.outbox.files import UPLOAD_METHOD, png_payload
 from bot.store.db import session_scope
+from integrations.cache import TTLCache
 from scheduler.slots import claim_slot
 
 if TYPE_CHECKING:
     from bot.services import Services
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 BUILD_CONCURRENCY = 32  # digests composed at once; their source questions are shared anyway
+SHARED_BOARDS_TTL = 600.0  # seconds a slot's boards are kept for digests due at that moment
 
 
 class Compose(Protocol):
@@ -102,6 +106,16 @@ class DigestPoster:
         self.replica_id = replica_id
         self.compose = compose
         self._builds = asyncio.Semaphore(concurrency)
+        self._boards: TTLCache[SectionBoard] = TTLCache(ttl=SHARED_BOARDS_TTL, maxsize=4096)
+        # SQLite lets one writer in at a time and makes the others sleep and retry: hundreds of
+        # digests' claims at once are far faster taken in turn. PostgreSQL takes them together.
+        self._serial = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
+
+    async def _db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self._serial is None:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        async with self._serial:
+            return await asyncio.to_thread(fn, *args, **kwargs)
 
     def digest(self, name: str) -> Digest | None:
         return next((d for d in self.config.digests if d.name == name), None)
@@ -122,16 +136,18 @@ class DigestPoster:
         if slot is None:
             return SlotResult(name, Outcome.none)
         key = slot_name(slot, digest_zone(digest, self.config))
-        record = await asyncio.to_thread(self._record, name)
-        if record is not None and record.last_slot is not None and record.last_slot >= key:
-            return SlotResult(name, Outcome.elsewhere, key)
-        won = await asyncio.to_thread(
-            claim_slot, self.engine, f"digest:{name}", key, self.replica_id
-        )
+        decision = decide(slot, now, digest.grace)
+        if decision is SlotDecision.too_late:
+            # An old slot's claim may have been pruned (job_slot keeps a week): the record
+            # remembers the last slot handled, so a monthly digest is not reported missed at
+            # every restart.
+            record = await self._db(self._record, name)
+            if record is not None and record.last_slot is not None and record.last_slot >= key:
+                return SlotResult(name, Outcome.elsewhere, key)
+        won = await self._db(claim_slot, self.engine, f"digest:{name}", key, self.replica_id)
         if not won:
             DIGEST_SLOTS.labels(outcome=Outcome.elsewhere.value).inc()
             return SlotResult(name, Outcome.elsewhere, key)
-        decision = decide(slot, now, digest.grace)
         if decision is SlotDecision.too_late:
             log.warning(
                 "digest.slot_missed",
@@ -140,11 +156,18 @@ class DigestPoster:
                 late_by_s=int((now - slot).total_seconds()),
                 grace_s=int(digest.grace.total_seconds()),
             )
-            await asyncio.to_thread(self._mark_slot, name, key, Outcome.missed)
+            await self._db(self._mark_slot, name, key, Outcome.missed)
             DIGEST_SLOTS.labels(outcome=Outcome.missed.value).inc()
             return SlotResult(name, Outcome.missed, key)
-        late_by = now - slot if decision is SlotDecision.late else None
-        return await self._post(digest, now=now, run=key, slot=key, late_by=late_by)
+        if decision is SlotDecision.late:
+            return await self._post(digest, now=now, run=key, slot=key, late_by=now - slot)
+        # On time: composed as of the slot itself, the moment every digest due with it shares,
+        # so their boards are worked out once for all of them.
+        token = SHARED_BOARDS.set(self._boards)
+        try:
+            return await self._post(digest, now=slot, run=key, slot=key, late_by=None)
+        finally:
+            SHARED_BOARDS.reset(token)
 
     async def run_many(self, names: list[str], *, now: datetime) -> list[SlotResult]:
         """Every named digest's due slot, concurrently (composing is bounded by the semaphore)."""
@@ -167,7 +190,7 @@ class DigestPoster:
         digest = self.digest(name)
         if digest is None:
             raise LookupError(f"no digest called {name!r}")
-        previous = await asyncio.to_thread(self._previous, name)
+        previous = await self._db(self._previous, name)
         async with self._builds:
             return await self.compose(self.services, digest, now=now, previous=previous)
 
@@ -184,7 +207,7 @@ class DigestPoster:
     ) -> SlotResult:
         name = digest.name
         try:
-            previous = await asyncio.to_thread(self._previous, name)
+            previous = await self._db(self._previous, name)
             async with self._builds:
                 started = time.monotonic()
                 composed = await self.compose(
@@ -192,11 +215,11 @@ class DigestPoster:
                 )
                 DIGEST_BUILD.observe(time.monotonic() - started)
             if composed is None:
-                await asyncio.to_thread(self._mark_slot, name, slot, Outcome.quiet)
+                await self._db(self._mark_slot, name, slot, Outcome.quiet)
                 DIGEST_SLOTS.labels(outcome=Outcome.quiet.value).inc()
                 log.info("digest.quiet", digest=name, slot=slot)
                 return SlotResult(name, Outcome.quiet, slot)
-            root = await asyncio.to_thread(self._enqueue, composed, run=run, slot=slot)
+            root = await self._db(self._enqueue, composed, run=run, slot=slot)
         except Exception:
             # The slot stays claimed: a half-understood failure must not post twice. The log
             # and the metric say it; `/ops digest run` posts it by hand.
