@@ -160,13 +160,16 @@ def queued(services: Services) -> dict[str, list[int]]:
     return by_channel
 
 
-async def deliver(services: Services, slack: FakeSlack, expected: int) -> tuple[float, float]:
+async def deliver(
+    services: Services, slack: FakeSlack, expected: int, concurrency: int
+) -> tuple[float, float]:
     sender = OutboxSender(
         services.engine,
         base_url=slack.api_url,
         token="xoxb-bench",
         replica_id="bench",
         channel_pace=1.0,
+        concurrency=concurrency,
     )
     stop = asyncio.Event()
     started = time.time()
