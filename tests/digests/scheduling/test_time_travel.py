@@ -162,3 +162,22 @@ async def test_digest_without_timezone_follows_the_workspace_zone(sqlite_engine)
     poster = poster_for(sqlite_engine, config, composer)
     await tick_through(poster, "ws", utc(2026, 1, 5, 6), utc(2026, 1, 5, 10), timedelta(minutes=5))
     assert [t.hour for t in posted_at(composer)] == [8]  # 09:00 CET
+
+
+async def test_a_monthly_digest_posted_weeks_ago_is_not_reported_missed_after_its_claim_is_pruned(
+    sqlite_engine,
+):
+    from sqlalchemy import delete
+
+    from bot.store.models import JobSlot
+
+    composer = Composer()
+    config = config_with(digest("monthly", "0 10 1 * *", zone="UTC"))
+    poster = poster_for(sqlite_engine, config, composer)
+    assert (await poster.run_due("monthly", now=utc(2026, 6, 1, 10, 0))).outcome is Outcome.posted
+    with sqlite_engine.begin() as conn:  # the daily prune drops claims older than a week
+        conn.execute(delete(JobSlot.__table__))  # type: ignore[attr-defined]
+    before = _missed()
+    restarted = await poster.run_due("monthly", now=utc(2026, 6, 20, 12, 0))
+    assert restarted.outcome is Outcome.elsewhere and _missed() == before
+    assert len(composer.calls) == 1
