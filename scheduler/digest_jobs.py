@@ -77,7 +77,9 @@ def register_digest_jobs(
     poster = DigestPoster(
         services, replica_id=replica_id or _replica(), compose=compose or compose_digest
     )
-    now = clock or (lambda: datetime.now(UTC))
+    # The services' clock: the system's, or a pinned moment (tests, the demo company as of a
+    # date), so a pinned process decides its slots the same way every run.
+    now = clock or services.clock
     enabled = [d for d in config.digests if d.enabled]
     for digest in enabled:
         grace = max(int(digest.grace.total_seconds()), 1)
