@@ -243,6 +243,73 @@ def manifest(
     typer.echo(render_manifest(base_url=url, socket_mode=socket_mode), nl=False)
 
 
+digest_app = typer.Typer(help="Scheduled digests.", no_args_is_help=True)
+app.add_typer(digest_app, name="digest")
+
+
+@digest_app.command("run")
+def digest_run(
+    name: Annotated[str, typer.Argument(help="The digest's name in ops.yml")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print it here as it would be posted; post nothing")
+    ] = False,
+    now: Annotated[
+        datetime | None,
+        typer.Option(help="Build it as of this moment (UTC if no zone), for reproducible output"),
+    ] = None,
+    wait: Annotated[
+        float, typer.Option(help="Seconds to wait for Slack to take the post (0: only queue it)")
+    ] = 60.0,
+) -> None:
+    """Post a digest now through the outbox, or print it with --dry-run.
+
+    Reads SWITCHBOARD_CONFIG; without that file it uses the demo company's digests.
+    """
+    from bot.digests.cli import deliver, print_digest
+    from bot.digests.posting import DigestPoster, Outcome
+    from bot.ops_config import OpsConfigError
+    from bot.ops_config.example import example_config
+    from bot.services import build_services
+    from bot.store.db import upgrade
+    from scheduler.runner import default_replica_id
+
+    settings = get_settings()
+    moment = None if now is None else (now if now.tzinfo else now.replace(tzinfo=UTC))
+    with example_config() as example:
+        path = settings.switchboard_config
+        if not path.is_file():
+            typer.secho(
+                f"{path} not found: using the demo company's digests (ops.example.yml)",
+                err=True,
+                fg=typer.colors.YELLOW,
+            )
+            path = example
+        upgrade(settings.database_url)
+        try:
+            services = build_services(settings, config_path=path, now=moment, sends=not dry_run)
+        except OpsConfigError as exc:
+            _fail(str(exc))
+        assert services.ops_config is not None
+        names = [d.name for d in services.ops_config.digests]
+        if name not in names:
+            known = ", ".join(names) or "none"
+            _fail(f"no digest called {name!r} in {path} (digests: {known})")
+        poster = DigestPoster(services, replica_id=default_replica_id())
+        at = services.clock()
+        if dry_run:
+            composed = asyncio.run(poster.preview(name, now=at))
+            typer.echo(print_digest(composed, ansi=sys.stdout.isatty()))
+            return
+        result = asyncio.run(poster.post_now(name, now=at, by="cli"))
+        if result.outcome is Outcome.quiet:
+            typer.echo(f"{name}: nothing changed since the last post, and it skips quiet runs")
+            return
+        if result.root_outbox_id is None:
+            _fail(f"{name} could not be built (see the log above)")
+        assert result.root_outbox_id is not None
+        typer.echo(asyncio.run(deliver(services, settings, result.root_outbox_id, wait=wait)))
+
+
 audit_app = typer.Typer(help="The approvals audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 

@@ -75,3 +75,22 @@ def classify(body: bytes, content_type: str) -> str:
 def ask_surface(surface: str) -> str:
     """The `surface` label of an answered command: one of ASK_SURFACES or "other"."""
     return _known(surface, ASK_SURFACES)
+
+
+# Digests: each schedule slot's outcome (posted on time, posted late, missed past its grace
+# period, quiet: nothing to post, taken by another replica, failed), and build times.
+DIGEST_SLOTS = Counter(
+    "switchboard_digest_slots_total",
+    "Digest schedule slots by outcome (posted, late, missed, quiet, elsewhere, failed)",
+    ["outcome"],
+)
+DIGEST_BUILD = Histogram(
+    "switchboard_digest_build_seconds",
+    "Time to compose one digest (its sources' answers and rendering)",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+DIGEST_CHANNEL_PROBLEMS = Counter(
+    "switchboard_digest_channel_problems_total",
+    "Digest posts Slack refused for the channel (not_in_channel, channel_not_found, is_archived)",
+    ["error"],
+)

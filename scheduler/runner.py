@@ -20,6 +20,7 @@ from bot.settings import Settings
 from bot.store.replicas import mark_stopped
 from scheduler.approval_jobs import register_approval_jobs
 from scheduler.detector_jobs import register_detector_jobs
+from scheduler.digest_jobs import register_digest_jobs
 from scheduler.jobs import JobContext, register_jobs
 
 if TYPE_CHECKING:
@@ -32,9 +33,10 @@ log = structlog.get_logger(__name__)
 SENDER_POLL_SECONDS = 30.0
 SHUTDOWN_GRACE_SECONDS = 15.0
 # The jobs of the domain services: each registers its jobs when its service is configured.
-SERVICE_JOBS: tuple[Callable[[AsyncIOScheduler, Services], None], ...] = (
+SERVICE_JOBS: tuple[Callable[[AsyncIOScheduler, Services], object], ...] = (
     register_approval_jobs,
     register_detector_jobs,
+    register_digest_jobs,
 )
 
 

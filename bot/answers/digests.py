@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.answers.budgets import budget_board
 from bot.answers.deps import AnswerDeps
@@ -20,6 +22,7 @@ from bot.answers.models import model_board
 from bot.answers.pipelines import pipeline_board
 from bot.answers.spend import spend_answer
 from bot.ops_config.digests import Digest
+from integrations.cache import TTLCache
 
 log = structlog.get_logger(__name__)
 
@@ -82,7 +85,21 @@ FETCHERS: dict[str, Callable[[AnswerDeps, str | None], Awaitable[Any]]] = {
 }
 
 
+# Boards shared by the digests composed for one schedule slot: hundreds due at the same minute
+# are composed for the same moment, so each (section, team) board is worked out once and the
+# others wait for it (single flight). Set by the digest poster around a scheduled build only.
+SHARED_BOARDS: ContextVar[TTLCache[SectionBoard] | None] = ContextVar("shared_boards", default=None)
+
+
 async def _one(deps: AnswerDeps, section: str, team: str | None) -> SectionBoard:
+    shared = SHARED_BOARDS.get()
+    if shared is None:
+        return await _board(deps, section, team)
+    key = (section, team, deps.now, id(deps.config))
+    return await shared.get_or_load(key, lambda: _board(deps, section, team))
+
+
+async def _board(deps: AnswerDeps, section: str, team: str | None) -> SectionBoard:
     fetch = FETCHERS.get(section)
     if fetch is None:
         return SectionBoard(section, team, None, "unknown section")
@@ -125,6 +142,7 @@ class DigestPlan:
     schedule_words: str
     next_run: datetime | None  # None when disabled or the schedule never fires again
     team_names: tuple[str, ...]  # () means every team
+    problem: str | None = None  # why its last post was refused (its channel), in words
 
 
 _DAYS = {
@@ -172,19 +190,29 @@ def schedule_in_words(cron: str) -> str:
 
 
 def digest_plans(deps: AnswerDeps) -> list[DigestPlan]:
-    """Every digest in ops.yml with its schedule in words and its next run."""
+    """Every digest in ops.yml with its schedule in words, its next run and a channel problem."""
+    from bot.digests.problems import channel_problems
+    from bot.digests.schedule import digest_trigger
+
+    try:
+        problems = channel_problems(deps.engine) if deps.engine is not None else {}
+    except SQLAlchemyError:  # a store without the digest table (not migrated): list the rest
+        log.warning("digest.problems_unreadable")
+        problems = {}
     plans = []
     for digest in deps.config.digests:
         next_run = None
         if digest.enabled:
             try:
-                next_run = digest.trigger().get_next_fire_time(None, deps.now)
+                next_run = digest_trigger(digest, deps.config).get_next_fire_time(None, deps.now)
             except Exception:  # a schedule that never fires again is shown without a next run
                 next_run = None
         names = tuple(
             deps.config.teams[t].name or t for t in digest.teams or () if t in deps.config.teams
         )
-        plans.append(DigestPlan(digest, schedule_in_words(digest.schedule), next_run, names))
+        problem = problems.get(digest.name)
+        words = problem.words() if problem is not None else None
+        plans.append(DigestPlan(digest, schedule_in_words(digest.schedule), next_run, names, words))
     return plans
 
 

@@ -8,13 +8,31 @@ from bot.answers.digests import digest_plans, find_digest
 from bot.answers.entities import Unknown, match_name
 from bot.commands.asked import Asked, answers
 from bot.digests.compose import compose_digest
+from bot.ops_config.digests import Digest
+from bot.views.digest_runs import run_queued, run_refused, run_unavailable
 from bot.views.digests import render_digest_list, render_preview
-from bot.views.mrkdwn import context, section
+from bot.views.mrkdwn import context
 from bot.views.reply import Reply
 from bot.views.unknown import render_unknown
 
 LIST_HINT = "`/ops digest list` shows every digest with its channel and schedule."
 NO_DIGESTS = "No digests are configured: add them under `digests:` in ops.yml."
+
+
+async def run_digest(asked: Asked, chosen: Digest) -> Reply:
+    """`/ops digest run NAME`: post it now, for its teams' members and leads and the admins."""
+    from bot.digests.posting import DigestPoster, Outcome
+    from bot.digests.problems import may_run
+    from scheduler.runner import default_replica_id
+
+    user, services = asked.ctx.user_id, asked.ctx.services
+    if not may_run(asked.deps.config, chosen, user):
+        return run_refused(chosen, asked.deps.config)
+    if services.outbox is None:
+        return run_unavailable(chosen)
+    poster = DigestPoster(services, replica_id=default_replica_id())
+    result = await poster.post_now(chosen.name, now=asked.deps.now, by=user)
+    return run_queued(chosen, posted=result.outcome is not Outcome.failed)
 
 
 @answers()
@@ -33,17 +51,10 @@ async def digest(asked: Asked) -> Reply:
         reply = render_unknown(found, known=names, command=ctx.text)
         hint = context(LIST_HINT if names else NO_DIGESTS)
         return replace(reply, blocks=[*reply.blocks, hint])
-    if action == "run":
-        text = f"Posting `{found}` now with `/ops digest run` is coming soon."
-        return Reply(
-            text=text,
-            blocks=[
-                section(f":construction: {text}"),
-                context(f"`/ops digest preview {found}` shows it to you now."),
-            ],
-        )
     chosen = find_digest(deps, found)
     assert chosen is not None  # match_name only returns configured names
+    if action == "run":
+        return await run_digest(asked, chosen)
     # The very code path of the scheduled post: what previews is what posts.
     composed = await compose_digest(ctx.services, chosen, now=deps.now, previous=None)
     return render_preview(chosen, composed)

@@ -1,1 +1,1 @@
-"""Scheduled digests: what one says (compose) and, elsewhere, when and how it is posted."""
+"""Scheduled digests: what one says (compose) and when and how it is posted (slots, posting)."""

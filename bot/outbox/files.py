@@ -16,6 +16,8 @@ shared, so Slack drops it. Completing is the only step that shows anything.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import json
 from typing import Any
 
@@ -25,7 +27,7 @@ from bot.outbox import wire
 from bot.outbox.wire import UPLOAD_METHOD
 from bot.views.reply import ChartSpec
 
-__all__ = ["UPLOAD_METHOD", "chart_payload", "check_payload", "upload"]
+__all__ = ["UPLOAD_METHOD", "chart_payload", "check_payload", "png_payload", "upload"]
 
 ALT_TEXT_MAX = 1000  # Slack's limit on a file's alt_txt
 TITLE_MAX = 250
@@ -48,12 +50,37 @@ def chart_payload(
     return payload
 
 
+def png_payload(
+    png: bytes, *, filename: str, title: str, alt_text: str, thread_ts: str | None = None
+) -> dict[str, Any]:
+    """What an upload row stores for an image drawn already (a digest's chart): the PNG itself,
+    base64 in the JSON payload, with its name and description."""
+    payload: dict[str, Any] = {
+        "png_b64": base64.b64encode(png).decode("ascii"),
+        "filename": filename,
+        "title": title[:TITLE_MAX],
+        "alt_txt": alt_text[:ALT_TEXT_MAX],
+    }
+    if thread_ts:
+        payload["thread_ts"] = thread_ts
+    return payload
+
+
+def _png(payload: dict[str, Any]) -> bytes:
+    return base64.b64decode(str(payload["png_b64"]), validate=True)
+
+
 def check_payload(payload: dict[str, Any]) -> str | None:
     """Why an upload payload cannot be sent, or None; checked when it is queued."""
     from bot.views.charts import spec_from_json
 
     if not str(payload.get("filename") or "").strip():
         return "a chart upload needs payload['filename']"
+    if "png_b64" in payload:
+        try:
+            return None if _png(payload) else "payload['png_b64'] is empty"
+        except (binascii.Error, ValueError) as exc:
+            return f"payload['png_b64'] is not base64: {exc}"
     chart = payload.get("chart")
     if not isinstance(chart, dict):
         return "a chart upload needs payload['chart'] (a chart spec as JSON)"
@@ -84,7 +111,7 @@ async def upload(
     lease like a single call does.
     """
     try:
-        png = await asyncio.to_thread(_render, body["chart"])
+        png = _png(body) if "png_b64" in body else await asyncio.to_thread(_render, body["chart"])
     except Exception as exc:  # a spec that cannot be drawn will not draw on a retry either
         return wire.Answer(wire.Outcome.permanent, "render", f"chart not drawn: {exc}")
     headers = {"Authorization": f"Bearer {token}"} if token else {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+import tempfile
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlparse
@@ -23,6 +24,7 @@ from bot.ops_config.example import example_config
 from bot.sandbox import people as roster
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.controls import ControlContext, SandboxClock, registered
+from bot.sandbox.demo_digest import demo_config
 from bot.sandbox.page import page_router
 from bot.sandbox.slack_api import WebApi
 from bot.sandbox.slack_api.http import slack_api_router
@@ -115,7 +117,9 @@ def run_demo(
         refuse_beside_real_slack(env)
     if not is_loopback(host):
         log.warning("sandbox_not_local", host=host, hint="anyone who reaches it can act as anyone")
-    with example_config() as config_path:
+    with example_config() as example, tempfile.TemporaryDirectory() as folder:
+        # The sample ops.yml plus a digest every two minutes, so posting is seen at once.
+        config_path = demo_config(example, Path(folder))
         app = build_demo_app(port=port, database_url=database_url, config_path=config_path)
         log.info(
             "demo_ready",

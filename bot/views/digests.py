@@ -99,10 +99,12 @@ def _plan_block(plan: Any, tz: tzinfo) -> Block:
     else:
         upcoming = slack_date(plan.next_run, tz)
     sections = ", ".join(TITLES.get(s, s).split(" (")[0].lower() for s in digest.sections)
+    problem = getattr(plan, "problem", None)
+    refused = f"\n:warning: Last post refused: {problem}" if problem else ""
     return section(
         f"*{code(digest.name)}* → {channel_ref(digest.channel)}\n"
         f"{when} · next: {upcoming}\n"
-        f"Sections: {escape(sections)} · Teams: {teams}"
+        f"Sections: {escape(sections)} · Teams: {teams}{refused}"
     )
 
 

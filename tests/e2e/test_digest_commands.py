@@ -55,6 +55,42 @@ async def test_digest_names_are_matched_loosely_and_unknown_ones_get_suggestions
     assert "/ops digest list" in str(unknown["blocks"])
 
 
-async def test_digest_run_says_it_is_coming(demo_app):
-    body = await _ask(demo_app, "digest run weekly-ops")
-    assert "coming soon" in body["text"]
+async def _ask_as(app, text: str, user: str) -> dict:  # type: ignore[no-untyped-def]
+    name = f"digest-{user}-{abs(hash(text))}"
+    url = app.slack.response_url(name, channel="C_MLOPS")
+    body = (await app.signer.slash_command(text=text, user_id=user, response_url=url)).json()
+    if body.get("text"):
+        return body
+    assert await app.slack.wait_for_async(lambda s: bool(s.responses(name)), 30)
+    return app.slack.responses(name)[-1]
+
+
+def _digest_posts(app, channel: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    return [m for m in app.slack.messages(channel) if "blocks" in m and not m.get("thread_ts")]
+
+
+async def test_digest_run_by_someone_outside_its_teams_is_refused_ephemerally(demo_app):
+    body = await _ask_as(demo_app, "digest run ml-daily", "U0DE0BORIS")  # data-eng, not ml
+    assert body["response_type"] == "ephemeral"
+    assert "Only members of ML Platform and workspace admins" in body["text"]
+    assert _digest_posts(demo_app, "C0123MLPLAT") == []
+
+
+async def test_digest_run_by_a_team_member_posts_it_now_through_the_outbox(demo_app):
+    body = await _ask_as(demo_app, "digest run ml-daily", "U0ML0GRETA")
+    assert "Posting `ml-daily`" in body["text"]
+    assert await demo_app.slack.wait_for_async(
+        lambda s: bool(_digest_posts(demo_app, "C0123MLPLAT")), 30
+    )
+    (post,) = _digest_posts(demo_app, "C0123MLPLAT")
+    assert "ml-daily" in str(post["blocks"]) and "Preview" not in str(post["blocks"])
+    assert validate_blocks(post["blocks"], surface="message") == []
+
+
+async def test_an_admin_may_run_any_digest_and_a_member_of_any_team_an_all_teams_one(demo_app):
+    admin = await _ask_as(demo_app, "digest run finops-monthly", "U0ADMIN01")
+    assert "Posting `finops-monthly`" in admin["text"]
+    member = await _ask_as(demo_app, "digest run weekly-ops", "U0AN0LUCIA")  # covers every team
+    assert "Posting `weekly-ops`" in member["text"]
+    stranger = await _ask_as(demo_app, "digest run weekly-ops", "U_ALICE")
+    assert "workspace admins may post" in stranger["text"]

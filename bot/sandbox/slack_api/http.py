@@ -61,6 +61,12 @@ def answer_api(
     api: WebApi, method: str, params: dict[str, Any], headers: Mapping[str, str], bad_json: bool
 ) -> Answer:
     """Slack's answer to a Web API call: HTTP 200 with ``ok`` true or false."""
+    limits = api.rate_limits
+    wait = limits.check(method, params) if limits is not None else None
+    if wait is not None:
+        return Answer(
+            429, {"ok": False, "error": "ratelimited"}, headers={"Retry-After": str(wait)}
+        )
     try:
         if bad_json:
             raise Refusal("invalid_json")

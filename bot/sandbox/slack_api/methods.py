@@ -133,8 +133,15 @@ class WebApi(SlackWorkspace):
 
     # -- chat ----------------------------------------------------------------------------------
 
+    def _postable(self, channel: str) -> str:
+        if channel in self.archived_channels:
+            raise Refusal("is_archived")
+        if channel in self.outside_channels:
+            raise Refusal("not_in_channel")
+        return channel
+
     def _chat_post_message(self, p: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(p)
+        channel = self._postable(self._channel(p))
         self._check_content(p)
         message = self._store(channel, P.bot_message(p, self._new_ts()))
         return {"channel": channel, "ts": message["ts"], "message": copy.deepcopy(message)}
@@ -324,6 +331,8 @@ class WebApi(SlackWorkspace):
         if len(records) != len(entries) or any(r is None or r["content"] is None for r in records):
             raise Refusal("file_not_found")
         channel = self._channel(p, "channel_id") if p.get("channel_id") else None
+        if channel:
+            self._postable(channel)
         shared = []
         for entry, record in zip(entries, records, strict=True):
             assert record is not None

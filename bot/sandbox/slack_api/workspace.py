@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import wire as P
+from .ratelimits import RateLimits
 
 RESPONSE_URL_USES = 5  # Slack honours a response_url up to 5 times
 
@@ -51,6 +52,10 @@ class SlackWorkspace:
         self.channels: dict[str, dict[str, Any]] = {}
         self.members: dict[str, list[str]] = {}  # channel -> user ids; default: every user
         self.missing_channels: set[str] = set()
+        self.archived_channels: set[str] = set()  # posts answered is_archived
+        self.outside_channels: set[str] = set()  # channels the bot is not in: not_in_channel
+        # Slack's rate limits (sandbox.slack_api.ratelimits.RateLimits); None: no limits.
+        self.rate_limits: RateLimits | None = None
         self.views: dict[str, dict[str, Any]] = {}
         self.home_views: dict[str, dict[str, Any]] = {}  # user id -> published Home tab
         self.open_views: dict[str, list[str]] = {}  # user id -> their modal stack (view ids)
@@ -100,6 +105,8 @@ class SlackWorkspace:
             ):
                 store.clear()
             self.missing_channels.clear()
+            self.archived_channels.clear()
+            self.outside_channels.clear()
             self._ephemerals.clear()
             self._open_ims.clear()
             self._changed()

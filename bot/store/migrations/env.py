@@ -5,6 +5,7 @@ from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
 import bot.approvals.models  # noqa: F401  (approval tables live with their service)
+import bot.digests.models  # noqa: F401  (and digest records with theirs)
 import bot.store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 config = context.config
