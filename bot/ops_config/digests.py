@@ -89,10 +89,6 @@ class Digest(StrictModel):
         le=366,
         description="Idle section: a pipeline with no success for this many days is idle",
     )
-    grace: Duration = Field(
-        timedelta(hours=1),
-        description="A slot missed while the bot was down is posted late within this, e.g. 1h",
-    )
     enabled: bool = True
 
     def trigger(self) -> CronTrigger:

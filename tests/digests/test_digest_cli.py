@@ -66,6 +66,11 @@ def test_run_posts_it_now_through_the_outbox():
         result = runner.invoke(app, ["digest", "run", "finops-monthly", "--now", AT], env=env)
         assert result.exit_code == 0, result.output
         assert "posted to C0123FINANCE" in result.stdout
-        (post,) = slack.messages("C0123FINANCE")
+        posted = slack.messages("C0123FINANCE")
+        (post,) = [m for m in posted if m.get("thread_ts", m["ts"]) == m["ts"]]  # one root
         assert "finops-monthly" in str(post["blocks"])
-    assert _rows() == ["C0123FINANCE"]
+        assert all(m["thread_ts"] == post["ts"] for m in posted if m is not post)
+        uploads = len(slack.calls_to("files.completeUploadExternal"))
+    # Root, replies and chart: one outbox row each, all for the digest's channel.
+    assert uploads == 1 and any("files" in m for m in posted)  # the chart, shown in the thread
+    assert _rows() == ["C0123FINANCE"] * len(posted)

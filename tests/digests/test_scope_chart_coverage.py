@@ -60,7 +60,8 @@ async def test_teams_scope_every_section(demo_services):
     root = text_of(composed.blocks)
     # data-eng's failures are not this team's headline; its pipeline feeding our drifting model is.
     assert "crm_contacts_ingest" not in root
-    assert "nightly_orders failed twice and feeds recs, which drifted" in root
+    assert "nightly_orders failed twice and feeds " in root
+    assert "recs, which drifted" in root and "churn, which drifted" in root
     team_spend = await spend_of(demo_services, WINDOW_START, WINDOW_END, team="ml-platform")
     assert f"ml-platform spent {money(team_spend)} in the last 7 days" in root
     details = text_of(composed.replies[0])
