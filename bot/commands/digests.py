@@ -7,7 +7,6 @@ from dataclasses import replace
 from bot.answers.digests import digest_plans, find_digest
 from bot.answers.entities import Unknown, match_name
 from bot.commands.asked import Asked, answers
-from bot.digests.compose import compose_digest
 from bot.ops_config.digests import Digest
 from bot.views.digest_runs import run_queued, run_refused, run_unavailable
 from bot.views.digests import render_digest_list, render_preview
@@ -55,6 +54,9 @@ async def digest(asked: Asked) -> Reply:
     assert chosen is not None  # match_name only returns configured names
     if action == "run":
         return await run_digest(asked, chosen)
-    # The very code path of the scheduled post: what previews is what posts.
-    composed = await compose_digest(ctx.services, chosen, now=deps.now, previous=None)
-    return render_preview(chosen, composed)
+    # The very code path of the scheduled post, against the state its last post left: what
+    # previews is what posts.
+    from bot.digests.posting import DigestPoster
+
+    poster = DigestPoster(ctx.services, replica_id="preview")
+    return render_preview(chosen, await poster.preview(chosen.name, now=deps.now))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.surfaces.ops_command import WORKING
 from tests.fakeslack.blockkit import validate_blocks
 
 
@@ -59,7 +60,7 @@ async def _ask_as(app, text: str, user: str) -> dict:  # type: ignore[no-untyped
     name = f"digest-{user}-{abs(hash(text))}"
     url = app.slack.response_url(name, channel="C_MLOPS")
     body = (await app.signer.slash_command(text=text, user_id=user, response_url=url)).json()
-    if body.get("text"):
+    if body.get("text") and body["text"] != WORKING:  # answered within the ack
         return body
     assert await app.slack.wait_for_async(lambda s: bool(s.responses(name)), 30)
     return app.slack.responses(name)[-1]
