@@ -20,6 +20,7 @@ from bot.approvals.executor import SourcesExecutor
 from bot.approvals.service import ApprovalService
 from bot.budgets import StoredBudgets
 from bot.delivery.approvals import ApprovalNotifier, EvidenceCache
+from bot.incidents.service import IncidentService
 from bot.ops_config import OpsConfig, load_ops_config
 from bot.outbox import Outbox
 from bot.settings import Settings
@@ -55,6 +56,8 @@ class Services:
     approvals: ApprovalService | None = None
     # Tells people about approval requests; needs approvals and an outbox.
     approval_notices: ApprovalNotifier | None = None
+    # Alerts in, incident threads out (through the outbox; None where nothing is sent).
+    incidents: IncidentService | None = None
 
     def sending(self) -> Outbox:
         """The outbox, for what only runs where messages are sent (Slack surfaces, webhooks)."""
@@ -122,6 +125,8 @@ def build_services(
     )
     if configured.outbox is None:
         return configured
+    incidents = IncidentService(engine=engine, config=config, outbox=configured.outbox)
+    configured = replace(configured, incidents=incidents)
     notices = ApprovalNotifier(
         outbox=configured.outbox,
         approvals=approvals,

@@ -45,7 +45,7 @@ def root_posts(engine: Engine, incidents: Sequence[Incident]) -> dict[int, RootP
     posts: dict[int, RootPost] = {}
     with session_scope(engine) as session:
         for row in session.exec(query).all():
-            incident = by_outbox.get(row.id)
+            incident = by_outbox.get(row.id) if row.id is not None else None
             if incident is not None and row.result_ts:
                 posts[incident] = RootPost(
                     channel=row.result_channel or row.channel, ts=row.result_ts

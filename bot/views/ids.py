@@ -16,15 +16,18 @@ class Action(StrEnum):
     approval_cancel = "approval_cancel"  # the requester withdraws a pending request
     home_request_promotion = "home_request_promotion"
     home_request_budget = "home_request_budget"
-    # Kept for the incident threads, whose buttons are the next to be built.
+    # The buttons of an incident's root message; value is the incident id (silence: `id:hours`).
     incident_ack = "incident_ack"
     incident_resolve = "incident_resolve"
+    incident_silence = "incident_silence"
+    incident_unsilence = "incident_unsilence"
 
 
 class Callback(StrEnum):
     approval_reject_reason = "approval_reject_reason"  # modal asking why a request is rejected
     promotion_request = "promotion_request"  # modal: promote MODEL VERSION to ALIAS
     budget_increase_request = "budget_increase_request"  # modal: raise TEAM's budget
+    incident_resolve_note = "incident_resolve_note"  # modal: resolve an incident, with a note
     shortcut_promotion = "shortcut_promotion"
     shortcut_budget_increase = "shortcut_budget_increase"
 
@@ -37,6 +40,7 @@ class BlockId(StrEnum):
     home_requests = "home_requests"  # App Home's request buttons
     approval = "approval"  # a card's decision buttons: `approval_<request id>`
     approval_cancel = "approval_cancel"  # the requester's cancel button: `approval_cancel_<id>`
+    incident = "incident"  # an incident root's buttons: `incident_<id>`
 
 
 class FormField(StrEnum):
@@ -49,3 +53,4 @@ class FormField(StrEnum):
     team = "team"
     amount = "amount"
     reason = "reason"
+    note = "note"
