@@ -60,8 +60,9 @@ def _owner(config: OpsConfig, subject: Subject) -> str | None:
         return config.team_of_model(subject.name)
     if subject.kind is SubjectKind.service:
         model = serving_model(subject.name)
+        served = model is not None and (model != subject.name or model in known_models(config))
         return config.team_of_service(subject.name) or (
-            config.team_of_model(model) if model else None
+            config.team_of_model(model) if served and model else None
         )
     if subject.kind is SubjectKind.team and subject.name in config.teams:
         return subject.name
@@ -125,6 +126,12 @@ def _unrouted_reason(event: AlertEvent, subject: Subject | None) -> str:
 
 
 # -- lineage ----------------------------------------------------------------------------------
+def known_models(config: OpsConfig) -> set[str]:
+    """Models named in the lineage or by exact name in ownership."""
+    named = {m for entry in config.lineage.values() for m in (*entry.trains, *entry.feeds)}
+    return named | {m for m in config.ownership.models if not any(c in m for c in "*?[")}
+
+
 def serving_model(name: str) -> str | None:
     """`churn-serving` -> churn; a bare name is the model it serves."""
     for suffix in SERVING_SUFFIXES:

@@ -39,7 +39,14 @@ from bot.incidents.routing import UNROUTED, Route, route, subject_of, upstream_o
 from bot.ops_config import OpsConfig
 from bot.outbox import Outbox, enqueue_in
 from bot.store.db import session_scope
-from bot.store.models import Incident, IncidentAlert, IncidentEvent, IncidentStatus
+from bot.store.models import (
+    HandledEvent,
+    Incident,
+    IncidentAlert,
+    IncidentEvent,
+    IncidentStatus,
+    OutboxMessage,
+)
 from bot.views.format import duration
 from bot.views.incidents import RootView, news_reply, root_message
 from bot.views.owners import person_ref
@@ -61,6 +68,7 @@ class IngestResult:
     updated: list[int] = field(default_factory=list)
     resolved: list[int] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    duplicate: bool = False  # this delivery was handled before: nothing changed
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -114,22 +122,34 @@ class IncidentService:
         return self.config.incidents.reopen_window.total_seconds()
 
     # -- intake ---------------------------------------------------------------------------------
-    async def ingest(self, events: Sequence[AlertEvent]) -> IngestResult:
-        """Apply `events` in order, committed before returning (AlertSink)."""
-        result = await asyncio.to_thread(self.ingest_sync, events)
+    async def ingest(
+        self, events: Sequence[AlertEvent], *, delivery: str | None = None
+    ) -> IngestResult:
+        """Apply `events` in order, committed before returning (AlertSink). `delivery` (at most
+        64 characters) is recorded in the same transaction: the same delivery again changes
+        nothing and says `duplicate`."""
+        result = await asyncio.to_thread(self.ingest_sync, events, delivery)
         if self.outbox is not None and (result.opened or result.reopened):
             self.outbox.notify()
         return result
 
-    def ingest_sync(self, events: Sequence[AlertEvent]) -> IngestResult:
+    def ingest_sync(
+        self, events: Sequence[AlertEvent], delivery: str | None = None
+    ) -> IngestResult:
         last: Exception | None = None
         for _ in range(RETRIES):
             result = IngestResult()
             try:
                 with session_scope(self.engine) as session:
                     now = self.clock()
+                    if delivery is not None:
+                        if session.get(HandledEvent, delivery[:64]) is not None:
+                            return IngestResult(duplicate=True)
+                        session.add(HandledEvent(event_id=delivery[:64], handled_at=now))
+                        session.flush()
                     for event in events:
                         self._apply(session, event, now, result)
+                    self._render_new_roots(session, result.opened, now)
                 return result
             except (IntegrityError, OperationalError) as exc:  # lost a race: redo on the winner
                 last = exc
@@ -161,6 +181,28 @@ class IncidentService:
             self._reopen(session, recent, event, now, result)
             return
         self._create(session, key, event, now, result)
+
+    def _render_new_roots(self, session: Session, opened: list[int], now: float) -> None:
+        """Roots queued in this transaction show everything it applied (a group's 30 alerts
+        in one payload make one root listing them, not a root and an update)."""
+        for incident_id in opened:
+            incident = session.get(Incident, incident_id)
+            if incident is None or incident.root_outbox_id is None or not incident.dirty:
+                continue
+            row = session.get(OutboxMessage, incident.root_outbox_id)
+            if row is None:
+                continue
+            row.payload = json.dumps(self._root_payload(session, incident, now), ensure_ascii=False)
+            incident.dirty = False
+            session.add(row)
+            session.add(incident)
+
+    def _root_payload(self, session: Session, incident: Incident, now: float) -> dict[str, Any]:
+        payload = root_message(self._view(session, incident), now=now)
+        oncall = self._oncall(incident.team)
+        if oncall:  # the root mentions on-call once, in the post that notifies (not in edits)
+            payload["text"] = f"{person_ref(oncall)} {payload['text']}"
+        return payload
 
     def _open_incident(self, session: Session, key: str) -> Incident | None:
         query = select(Incident).where(Incident.open_key == key).with_for_update()
@@ -301,10 +343,7 @@ class IncidentService:
                 "incidents.nowhere_to_post", incident=incident.id, reason=incident.route_reason
             )
             return
-        payload = root_message(self._view(session, incident), now=now)
-        oncall = self._oncall(incident.team)
-        if oncall:  # the root mentions on-call once, in the post that notifies (not in edits)
-            payload["text"] = f"{person_ref(oncall)} {payload['text']}"
+        payload = self._root_payload(session, incident, now)
         parent = upstream.root_outbox_id if upstream is not None else None
         incident.root_outbox_id = enqueue_in(
             session,
@@ -368,6 +407,12 @@ class IncidentService:
                     )
                 changed = True
             session.add(alert)
+        if GROUP_TRUNCATED in event.labels:  # Alertmanager's count of alerts it left out
+            labels = json.loads(incident.labels or "{}")
+            if labels.get(GROUP_TRUNCATED) != event.labels[GROUP_TRUNCATED]:
+                labels[GROUP_TRUNCATED] = event.labels[GROUP_TRUNCATED]
+                incident.labels = json.dumps(labels, sort_keys=True)
+                changed = True
         severity = event.severity.value
         if SEVERITY_RANK.get(severity, 9) < SEVERITY_RANK.get(incident.severity, 9):
             self._event(

@@ -149,7 +149,9 @@ async def test_routing_by_route_label_and_ownership(service, labels, subject, te
 
 
 async def test_unroutable_goes_to_the_default_team_and_says_why(service):
-    await service.ingest([AlertEvent(source="generic:ci", dedup_key="k", status=FIRING, title="t")])
+    await service.ingest(
+        [AlertEvent(source="generic:sandbox", dedup_key="k", status=FIRING, title="t")]
+    )
     [incident] = incidents(service)
     assert incident.team == "data-eng" and incident.route_reason.startswith("unroutable")
     [root] = outbox_rows(service)
