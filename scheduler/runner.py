@@ -19,6 +19,7 @@ from bot.outbox import Outbox, OutboxSender
 from bot.settings import Settings
 from bot.store.replicas import mark_stopped
 from scheduler.approval_jobs import register_approval_jobs
+from scheduler.incident_jobs import register_incident_jobs
 from scheduler.jobs import JobContext, register_jobs
 
 if TYPE_CHECKING:
@@ -31,7 +32,10 @@ log = structlog.get_logger(__name__)
 SENDER_POLL_SECONDS = 30.0
 SHUTDOWN_GRACE_SECONDS = 15.0
 # The jobs of the domain services: each registers its jobs when its service is configured.
-SERVICE_JOBS: tuple[Callable[[AsyncIOScheduler, Services], None], ...] = (register_approval_jobs,)
+SERVICE_JOBS: tuple[Callable[[AsyncIOScheduler, Services], None], ...] = (
+    register_approval_jobs,
+    register_incident_jobs,
+)
 
 
 def default_replica_id() -> str:

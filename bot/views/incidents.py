@@ -11,7 +11,7 @@ from typing import Any
 from bot.incidents.queries import RootPost
 from bot.store.models import Incident, IncidentStatus
 from bot.views.format import code, duration, link, local_time, partial_note, slack_date
-from bot.views.ids import Action, BlockId
+from bot.views.ids import Action, BlockId, Callback, FormField
 from bot.views.limits import fit_message, lines_within, truncate
 from bot.views.mrkdwn import actions, button, context, escape, fields, header, section
 from bot.views.owners import channel_ref, person_ref
@@ -288,3 +288,31 @@ def incident_timeline(
     if lines:
         blocks.append(section(lines_within(lines[-40:], 2900, more="…and {n} earlier")))
     return Reply(text=f"Incident #{incident.id}: {incident.title}", blocks=fit_message(blocks))
+
+
+def resolve_modal(incident: Incident) -> dict[str, Any]:
+    """Resolve incident #N, with an optional note shown on the root and in the thread."""
+    title = escape(truncate(" ".join(incident.title.split()), TITLE_MAX))
+    return {
+        "type": "modal",
+        "callback_id": Callback.incident_resolve_note,
+        "title": {"type": "plain_text", "text": "Resolve incident"},
+        "submit": {"type": "plain_text", "text": "Resolve"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": str(incident.id),
+        "blocks": [
+            section(f"Resolving *#{incident.id}* {title} ({escape(incident.team)})."),
+            {
+                "type": "input",
+                "block_id": FormField.note,
+                "optional": True,
+                "label": {"type": "plain_text", "text": "What fixed it? (optional)"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": FormField.note,
+                    "multiline": True,
+                    "max_length": 1500,
+                },
+            },
+        ],
+    }
