@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from bot.incidents.service import IncidentService
 from bot.ops_config import OpsConfig, load_ops_config
 from bot.outbox import Outbox, OutboxSender
+from tests.e2e.conftest import demo_app  # noqa: F401  (the whole app, for test_app.py)
 from tests.fakeslack import FakeSlack
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "ops.example.yml"

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.e2e.conftest import RunningApp, demo_app, slack, wait_until  # noqa: F401
+from tests.e2e.conftest import RunningApp, wait_until
 from tests.fakeslack import FakeSlack
 from tests.fakeslack import payloads as P
 
