@@ -17,6 +17,7 @@ def build_router() -> CommandRouter:
     router.add("budget", spend.budget)
     router.add("owners", owners.owners)
     router.add("incidents", incidents.incidents)
+    router.add("incident", incidents.incident)
     router.add("digest", digests.digest)
     router.add("promote", approvals.promote)
     router.add("budget-increase", approvals.budget_increase)

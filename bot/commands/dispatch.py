@@ -175,6 +175,7 @@ READ_ONLY = frozenset(
         "owners",
         "approvals",
         "incidents",
+        "incident",
         "digest",
     }
 )

@@ -49,7 +49,9 @@ def incident_text(incident: Incident, tz: tzinfo, *, thread: RootPost | None = N
         f"since {slack_date(_moment(incident.opened_at), tz)}",
         f"{incident.alert_count} alert{'s' if incident.alert_count != 1 else ''}",
     ]
-    if incident.status == IncidentStatus.acknowledged:
+    if incident.status == IncidentStatus.resolved:
+        parts.append("resolved")
+    elif incident.status == IncidentStatus.acknowledged:
         who = person_ref(incident.acknowledged_by) if incident.acknowledged_by else "someone"
         parts.append(f"ack'd by {who}")
     else:
