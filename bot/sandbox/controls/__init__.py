@@ -77,6 +77,6 @@ class Control:
 
 def registered() -> tuple[Control, ...]:
     """Every control the page shows, in this order."""
-    from bot.sandbox.controls import clock
+    from bot.sandbox.controls import alert, clock
 
-    return (clock.ADVANCE_CLOCK,)
+    return (clock.ADVANCE_CLOCK, alert.FIRE_ALERT)
