@@ -56,6 +56,7 @@ from tests.fakeslack import FakeSlack  # noqa: E402
 TOKEN = "storm-bench-token"
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TEAMS = ("data-eng", "analytics", "ml-platform")
+RETRIES = 5
 RAW = MetaData()
 STORM_RAW = Table("storm_raw", RAW, Column("id", Integer, primary_key=True), Column("body", Text))
 
@@ -148,12 +149,17 @@ async def open_loop(
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
             async with gate:
                 sent = time.perf_counter()
-                answer = await http.post(
-                    url, json=body, headers={"Authorization": f"Bearer {TOKEN}"}
-                )
-                latencies.append(time.perf_counter() - sent)
-                if answer.status_code != 200:
-                    failed += 1
+                for _attempt in range(RETRIES):  # a sender retries as Alertmanager does
+                    try:
+                        answer = await http.post(
+                            url, json=body, headers={"Authorization": f"Bearer {TOKEN}"}
+                        )
+                    except httpx.TransportError:
+                        continue
+                    if answer.status_code == 200:
+                        latencies.append(time.perf_counter() - sent)
+                        return
+                failed += 1
 
         await asyncio.gather(*(one(i, b) for i, b in enumerate(bodies)))
         return latencies, failed, time.perf_counter() - began
