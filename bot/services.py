@@ -125,8 +125,6 @@ def build_services(
     )
     if configured.outbox is None:
         return configured
-    incidents = IncidentService(engine=engine, config=config, outbox=configured.outbox)
-    configured = replace(configured, incidents=incidents)
     notices = ApprovalNotifier(
         outbox=configured.outbox,
         approvals=approvals,
@@ -134,4 +132,5 @@ def build_services(
         answers=configured.answer_deps,
         evidence=EvidenceCache(),
     )
-    return replace(configured, approval_notices=notices)
+    incidents = IncidentService(engine=engine, config=config, outbox=configured.outbox)
+    return replace(configured, approval_notices=notices, incidents=incidents)
