@@ -30,6 +30,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -172,7 +173,7 @@ def pct(values: list[float], q: float) -> float:
 
 def fresh_database(args: argparse.Namespace) -> tuple[str, Any]:
     if args.sqlite:
-        path = Path(os.environ.get("TMPDIR", "/tmp")) / f"storm-{uuid.uuid4().hex[:8]}.db"
+        path = Path(tempfile.gettempdir()) / f"storm-{uuid.uuid4().hex[:8]}.db"
         return f"sqlite:///{path}", lambda: path.unlink(missing_ok=True)
     name = f"storm_{uuid.uuid4().hex[:10]}"
     admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
