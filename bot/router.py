@@ -27,6 +27,7 @@ HANDLERS: dict[str, str] = {
     "budget": "bot.commands.spend:budget",
     "owners": "bot.commands.owners:owners",
     "incidents": "bot.commands.incidents:incidents",
+    "incident": "bot.commands.incidents:incident",
     "digest": "bot.commands.digests:digest",
     "promote": "bot.commands.approvals:promote",
     "budget-increase": "bot.commands.approvals:budget_increase",

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from bot.approvals.service import ApprovalService
     from bot.budgets import StoredBudgets
     from bot.delivery.approvals import ApprovalNotifier
+    from bot.incidents.service import IncidentService
     from bot.ops_config import OpsConfig
     from bot.outbox import Outbox
     from integrations.hub import Sources
@@ -58,6 +59,8 @@ class Services:
     approvals: ApprovalService | None = None
     # Tells people about approval requests; needs approvals and an outbox.
     approval_notices: ApprovalNotifier | None = None
+    # Alerts in, incident threads out (through the outbox; None where nothing is sent).
+    incidents: IncidentService | None = None
 
     def sending(self) -> Outbox:
         """The outbox, for what only runs where messages are sent (Slack surfaces, webhooks)."""
@@ -148,4 +151,7 @@ def build_services(
         answers=configured.answer_deps,
         evidence=EvidenceCache(),
     )
-    return replace(configured, approval_notices=notices)
+    from bot.incidents.service import IncidentService
+
+    incidents = IncidentService(engine=engine, config=config, outbox=configured.outbox)
+    return replace(configured, approval_notices=notices, incidents=incidents)

@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands.dispatch import CommandRouter
 from bot.services import Services
 from bot.settings import Settings
-from bot.surfaces import actions, approval_requests, approvals, events, ops_command
+from bot.surfaces import actions, approval_requests, approvals, events, incidents, ops_command
 from bot.surfaces.dedupe import dedupe_events
 from bot.surfaces.user_zone import user_zone_middleware
 
@@ -31,5 +31,6 @@ def build_bolt_app(
     events.register(app, router=router, services=services)
     approvals.register(app, services=services)
     approval_requests.register(app, services=services)
+    incidents.register(app, services=services)
     actions.register(app, router=router, services=services)
     return app

@@ -21,6 +21,7 @@ from bot.store.replicas import mark_stopped
 from scheduler.approval_jobs import register_approval_jobs
 from scheduler.detector_jobs import register_detector_jobs
 from scheduler.digest_jobs import register_digest_jobs
+from scheduler.incident_jobs import register_incident_jobs
 from scheduler.jobs import JobContext, register_jobs
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ SERVICE_JOBS: tuple[Callable[[AsyncIOScheduler, Services], object], ...] = (
     register_approval_jobs,
     register_detector_jobs,
     register_digest_jobs,
+    register_incident_jobs,
 )
 
 

@@ -187,6 +187,7 @@ READ_ONLY = frozenset(
         "owners",
         "approvals",
         "incidents",
+        "incident",
         "digest",
     }
 )

@@ -119,9 +119,16 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "incidents",
-        "incidents [team:T]",
-        "Open incidents",
-        ("/ops incidents team:ml-platform",),
+        "incidents [team:T] [all]",
+        "Open incidents (all: resolved ones too)",
+        ("/ops incidents team:ml-platform", "/ops incidents all"),
+        "Incidents",
+    ),
+    CommandSpec(
+        "incident",
+        "incident ID",
+        "One incident and its timeline",
+        ("/ops incident 12",),
         "Incidents",
     ),
     CommandSpec(
@@ -196,6 +203,7 @@ def _parse_positional(name: str, rest: list[str]) -> ParsedCommand | ParseProble
         "promote": 4,
         "budget-increase": 2,
         "digest": 1,
+        "incident": 1,
     }
     if len(rest) < needs.get(name, 0):
         return ParseProblem(f"`{name}` needs more: usage is `/ops {spec.usage}`.")
@@ -224,6 +232,7 @@ def _parse_filtered(
     allowed_filters: tuple[str, ...] = FILTER_KEYS,
 ) -> ParsedCommand | ParseProblem:
     filters: dict[str, str] = {}
+    args: list[str] = []
     period: str | None = None
     group_by: str | None = None
     i = 0
@@ -243,6 +252,8 @@ def _parse_filtered(
             if not value:
                 return ParseProblem(f"`{key}:` needs a value, e.g. `{key}:NAME`.", command=name)
             filters[key] = value
+        elif name == "incidents" and low == "all":
+            args.append("all")
         elif allow_period and low == "by":
             if i + 1 >= len(rest):
                 return ParseProblem(
@@ -265,4 +276,4 @@ def _parse_filtered(
             )
             return ParseProblem(f"I don't understand `{word}` in `{name}`.{hint}", command=name)
         i += 1
-    return ParsedCommand(name, (), filters, period, group_by)
+    return ParsedCommand(name, tuple(args), filters, period, group_by)

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from bot.store.db import session_scope
-from bot.store.models import Incident, IncidentStatus, OutboxMessage
+from bot.store.models import Incident, IncidentEvent, IncidentStatus, OutboxMessage
 
 OPEN_STATES = (IncidentStatus.open, IncidentStatus.acknowledged)
 SEVERITY_ORDER = {"critical": 0, "error": 1, "warning": 2, "info": 3}
@@ -34,6 +34,33 @@ def open_incidents(engine: Engine, *, team: str | None) -> list[Incident]:
         found,
         key=lambda i: (SEVERITY_ORDER.get(i.severity, len(SEVERITY_ORDER)), -i.last_alert_at),
     )
+
+
+def recent_incidents(engine: Engine, *, team: str | None, limit: int = 100) -> list[Incident]:
+    """Open ones first (as `open_incidents`), then the most recently resolved."""
+    opened = open_incidents(engine, team=team)
+    query = select(Incident).where(Incident.status == IncidentStatus.resolved)
+    if team is not None:
+        query = query.where(Incident.team == team)
+    query = query.order_by(col(Incident.resolved_at).desc()).limit(max(0, limit - len(opened)))
+    with session_scope(engine) as session:
+        return opened + list(session.exec(query).all())
+
+
+def incident_with_timeline(
+    engine: Engine, incident_id: int
+) -> tuple[Incident, list[IncidentEvent]] | None:
+    """One incident and its timeline (oldest first), or None."""
+    with session_scope(engine) as session:
+        incident = session.get(Incident, incident_id)
+        if incident is None:
+            return None
+        events = session.exec(
+            select(IncidentEvent)
+            .where(IncidentEvent.incident_id == incident_id)
+            .order_by(col(IncidentEvent.id))
+        ).all()
+        return incident, list(events)
 
 
 def root_posts(engine: Engine, incidents: Sequence[Incident]) -> dict[int, RootPost]:

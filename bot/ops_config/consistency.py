@@ -119,6 +119,9 @@ class _Checker:
         for i, route in enumerate(_list(incidents.get("routes"))):
             self.team(("incidents", "routes", i, "team"), _map(route).get("team"))
         self.team(("incidents", "default_team"), incidents.get("default_team"))
+        for name, generic in _map(incidents.get("generic")).items():
+            if _map(generic).get("team") is not None:
+                self.team(("incidents", "generic", name, "team"), _map(generic).get("team"))
         return self.problems
 
     def ownership(self) -> None:

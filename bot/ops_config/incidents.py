@@ -10,9 +10,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from bot.ops_config.common import Duration, Slug, StrictModel
+from bot.ops_config.common import Channel, Duration, EnvVarName, HttpUrl, Slug, StrictModel
 
-Severity = Literal["critical", "warning", "info"]
+Severity = Literal["critical", "error", "warning", "info"]
 AlertSource = Literal["alertmanager", "mlflow", "generic", "detector", "deadman"]
 
 
@@ -43,6 +43,11 @@ class IncidentRoute(StrictModel):
     match: RouteMatch
     team: Slug = Field(description="Team whose channel gets the incident thread")
     severity: Severity = Field("warning", description="Used when the alert carries no severity")
+    group_by: Literal["fingerprint", "alertmanager_group"] = Field(
+        "fingerprint",
+        description="alertmanager_group: one incident per Alertmanager groupKey (a storm of "
+        "fingerprints in one group is one thread listing them)",
+    )
 
 
 class SpendAnomalyDetector(StrictModel):
@@ -136,6 +141,41 @@ class Heartbeat(StrictModel):
         return source == self.source and (self.alert is None or alert == self.alert)
 
 
+class AlertmanagerAuth(StrictModel):
+    """How Alertmanager authenticates (its receiver's http_config): a bearer token or basic auth."""
+
+    bearer_env: EnvVarName | None = Field(
+        None, description="Env var holding the token of http_config.authorization (Bearer)"
+    )
+    username_env: EnvVarName | None = Field(None, description="Env var: basic_auth username")
+    password_env: EnvVarName | None = Field(None, description="Env var: basic_auth password")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> AlertmanagerAuth:
+        basic = (self.username_env, self.password_env)
+        if (basic[0] is None) != (basic[1] is None):
+            raise ValueError("username_env and password_env go together: set both or neither")
+        if self.bearer_env is None and basic[0] is None:
+            raise ValueError("auth needs bearer_env, or username_env and password_env")
+        return self
+
+
+class AlertmanagerIntake(StrictModel):
+    auth: AlertmanagerAuth | None = Field(
+        None, description="Required for POST /webhooks/alertmanager (unset: it answers 503)"
+    )
+    api_url: HttpUrl | None = Field(
+        None, description="Alertmanager's base URL, for Silence buttons (its API v2)"
+    )
+    token_env: EnvVarName | None = Field(None, description="Env var: bearer token for its API")
+    timeout: float = Field(5, gt=0, le=60, description="Seconds per API call")
+
+
+class GenericSource(StrictModel):
+    secret_env: EnvVarName = Field(description="Env var holding the HMAC-SHA256 signing secret")
+    team: Slug | None = Field(None, description="Team for its alerts when no label routes them")
+
+
 class Incidents(StrictModel):
     routes: list[IncidentRoute] = Field(
         default_factory=list, description="Checked in order; the first matching route wins"
@@ -144,6 +184,22 @@ class Incidents(StrictModel):
         None, description="Team for alerts no route matches and whose owner is unknown"
     )
     detectors: Detectors = Field(default_factory=Detectors)
+    fallback_channel: Channel | None = Field(
+        None,
+        description="Channel for alerts no route, label or owner assigns to a team (the root "
+        "says why); defaults to default_team's channel",
+    )
+    reopen_window: Duration = Field(
+        timedelta(hours=1), description="A re-fire this soon after resolving reopens the thread"
+    )
+    coalesce: Duration = Field(
+        timedelta(seconds=30),
+        description="At most one root update and one thread reply per incident this often",
+    )
+    alertmanager: AlertmanagerIntake = Field(default_factory=AlertmanagerIntake)
+    generic: dict[Slug, GenericSource] = Field(
+        default_factory=dict, description="POST /webhooks/generic/<source>: source -> its secret"
+    )
     heartbeats: list[Heartbeat] = Field(
         default_factory=list,
         description="Sources whose silence opens an incident (dead-man's switch)",

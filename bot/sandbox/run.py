@@ -7,9 +7,12 @@ The app is built by the same ``create_app`` as ``serve``; the sandbox only adds 
 from __future__ import annotations
 
 import ipaddress
+import os
 import secrets
 import tempfile
-from datetime import datetime
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -88,7 +91,10 @@ def build_demo_app(
         channels=roster.channels(config),
         base_url=f"http://127.0.0.1:{port}{SLACK_PREFIX}",
     )
+    for source in config.incidents.generic.values():  # the sandbox signs its own alerts
+        os.environ.setdefault(source.secret_env, secrets.token_hex(16))
     app = create_app(settings, now=now)
+    _fire_cascade_on_start(app, now)
     app_url = f"http://127.0.0.1:{port}"
     secret = settings.secret("slack_signing_secret")
     context = ControlContext(
@@ -128,3 +134,24 @@ def run_demo(
         )
         # Long polls of an open page end within seconds; don't hold Ctrl+C for longer.
         uvicorn.run(app, host=host, port=port, log_config=None, timeout_graceful_shutdown=3)
+
+
+def _fire_cascade_on_start(app: FastAPI, now: datetime | None) -> None:
+    """Once the app has started (database migrated), the demo company's cascade goes through
+    the real intake: one thread in data-eng's channel."""
+    started = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(the_app: FastAPI) -> AsyncIterator[None]:
+        async with started(the_app):
+            service = the_app.state.services.incidents
+            if service is not None:
+                from bot.incidents.demo import fire_demo_cascade
+
+                try:
+                    await fire_demo_cascade(service, now or datetime.now(UTC))
+                except Exception:  # the demo still runs without its incidents
+                    log.exception("demo.cascade_failed")
+            yield
+
+    app.router.lifespan_context = lifespan

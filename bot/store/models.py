@@ -145,6 +145,53 @@ class Incident(SQLModel, table=True):
     acknowledged_at: float | None = None
     resolved_by: str | None = Field(default=None, max_length=64)
     resolved_at: float | None = None
+    # Added by 0007: routing, lineage, muting and the coalesced delivery of news.
+    route_reason: str | None = Field(default=None, sa_column=Column(Text))
+    subject: str | None = Field(default=None, max_length=255, description="kind:name")
+    caused_by_id: int | None = Field(default=None, description="upstream incident (cascade)")
+    instance_count: int = 1
+    labels: str | None = Field(default=None, sa_column=Column(Text))  # JSON object
+    links: str | None = Field(default=None, sa_column=Column(Text))  # JSON [[title, url]]
+    muted_until: float | None = None
+    silence_id: str | None = Field(default=None, max_length=64)
+    resolve_note: str | None = Field(default=None, sa_column=Column(Text))
+    reopened: int = 0
+    dirty: bool = False  # changed since the root was last rendered
+    flushed_at: float | None = None  # when the last coalesced update was queued
+
+
+class IncidentAlert(SQLModel, table=True):
+    """One instance of an incident (an Alertmanager fingerprint inside a group, or the key itself)."""
+
+    __tablename__ = "incident_alert"
+    __table_args__ = (UniqueConstraint("incident_id", "instance", name="uq_incident_alert"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    instance: str = Field(max_length=255)
+    status: str = Field(max_length=16)
+    starts_at: float | None = None
+    first_seen: float
+    last_seen: float
+    firings: int = 1
+
+
+class IncidentEvent(SQLModel, table=True):
+    """The append-only timeline of an incident: alerts, state changes and who pressed what.
+
+    `announced` is False for news not yet replied in the thread (replies are coalesced)."""
+
+    __tablename__ = "incident_event"
+    __table_args__ = (Index("ix_incident_event_incident", "incident_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id")
+    at: float
+    kind: str = Field(max_length=32)
+    actor: str | None = Field(default=None, max_length=64)
+    detail: str | None = Field(default=None, sa_column=Column(Text))
+    news: bool = False  # worth a thread reply
+    announced: bool = True
 
 
 class DetectorAlert(SQLModel, table=True):

@@ -16,18 +16,21 @@ class Action(StrEnum):
     approval_cancel = "approval_cancel"  # the requester withdraws a pending request
     home_request_promotion = "home_request_promotion"
     home_request_budget = "home_request_budget"
-    # Kept for the incident threads, whose buttons are the next to be built.
+    # The buttons of an incident's root message; value is the incident id (silence: `id:hours`).
     incident_ack = "incident_ack"
     incident_resolve = "incident_resolve"
     # A digest's drill-down buttons; value is the digest's name, answered ephemerally.
     digest_spend_by_service = "digest_spend_by_service"
     digest_failing_pipelines = "digest_failing_pipelines"
+    incident_silence = "incident_silence"
+    incident_unsilence = "incident_unsilence"
 
 
 class Callback(StrEnum):
     approval_reject_reason = "approval_reject_reason"  # modal asking why a request is rejected
     promotion_request = "promotion_request"  # modal: promote MODEL VERSION to ALIAS
     budget_increase_request = "budget_increase_request"  # modal: raise TEAM's budget
+    incident_resolve_note = "incident_resolve_note"  # modal: resolve an incident, with a note
     shortcut_promotion = "shortcut_promotion"
     shortcut_budget_increase = "shortcut_budget_increase"
 
@@ -41,6 +44,7 @@ class BlockId(StrEnum):
     approval = "approval"  # a card's decision buttons: `approval_<request id>`
     approval_cancel = "approval_cancel"  # the requester's cancel button: `approval_cancel_<id>`
     digest_drill = "digest_drill"  # a digest's drill-down buttons
+    incident = "incident"  # an incident root's buttons: `incident_<id>`
 
 
 class FormField(StrEnum):
@@ -53,3 +57,4 @@ class FormField(StrEnum):
     team = "team"
     amount = "amount"
     reason = "reason"
+    note = "note"

@@ -4,13 +4,16 @@ the scorecard, Home tab and digests embed."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, tzinfo
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 
 from bot.incidents.queries import RootPost
 from bot.store.models import Incident, IncidentStatus
-from bot.views.format import link, partial_note, slack_date
-from bot.views.limits import fit_message, truncate
-from bot.views.mrkdwn import context, escape, header, section
+from bot.views.format import code, duration, link, local_time, partial_note, slack_date
+from bot.views.ids import Action, BlockId, Callback, FormField
+from bot.views.limits import fit_message, lines_within, truncate
+from bot.views.mrkdwn import actions, button, context, escape, fields, header, section
 from bot.views.owners import channel_ref, person_ref
 from bot.views.paging import more_blocks, page_of
 from bot.views.reply import Block, Reply
@@ -46,7 +49,9 @@ def incident_text(incident: Incident, tz: tzinfo, *, thread: RootPost | None = N
         f"since {slack_date(_moment(incident.opened_at), tz)}",
         f"{incident.alert_count} alert{'s' if incident.alert_count != 1 else ''}",
     ]
-    if incident.status == IncidentStatus.acknowledged:
+    if incident.status == IncidentStatus.resolved:
+        parts.append("resolved")
+    elif incident.status == IncidentStatus.acknowledged:
         who = person_ref(incident.acknowledged_by) if incident.acknowledged_by else "someone"
         parts.append(f"ack'd by {who}")
     else:
@@ -121,3 +126,195 @@ def render_incidents(
     if partial := partial_note(problems):
         blocks.append(partial)
     return Reply(text=headline, blocks=fit_message(blocks))
+
+
+# -- the incident thread: its root message (updated in place) and its replies -----------------
+INSTANCES_SHOWN = 10
+STATE_EMOJI = {
+    "open": ":rotating_light:",
+    "acknowledged": ":eyes:",
+    "resolved": ":white_check_mark:",
+}
+
+
+@dataclass(frozen=True)
+class RootView:
+    """What the root message of one incident shows (built by the incident service)."""
+
+    id: int
+    title: str
+    severity: str
+    state: str
+    team: str
+    team_name: str
+    oncall: str | None
+    source: str
+    summary: str
+    started: float
+    last_seen: float
+    alerts: int
+    instances: Sequence[str]  # the firing instances' names (fingerprints), newest first
+    truncated: int  # instances the sender left out (Alertmanager's truncatedAlerts)
+    links: Sequence[tuple[str, str]]
+    acked_by: str | None = None
+    resolved_by: str | None = None
+    resolved_at: float | None = None
+    resolve_note: str | None = None
+    route_note: str | None = None  # why a fallback channel got it
+    caused_by: str | None = None  # "nightly_orders failing (open 2h 05m)"
+    linked: Sequence[str] = ()  # downstream incidents joined to this thread
+    muted_until: float | None = None
+    silence_id: str | None = None
+
+
+def _when(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def root_message(view: RootView, *, now: float) -> dict[str, Any]:
+    """The root (or a linked incident's message) as chat.postMessage/chat.update payload:
+    severity, summary, owner team, on-call, when it started, links, state, counts and the
+    buttons while it is not resolved."""
+    emoji = SEVERITY_EMOJI.get(view.severity, ":white_circle:")
+    title = escape(truncate(" ".join(view.title.split()), TITLE_MAX))
+    state = view.state
+    headline = f"{emoji} *{escape(view.severity.upper())}* · {title}"
+    if state == IncidentStatus.resolved:
+        headline = f"{STATE_EMOJI['resolved']} ~{escape(view.severity.upper())}~ · {title}"
+    blocks: list[Block] = [section(headline)]
+    if view.caused_by:
+        blocks.append(section(f":link: Probably caused by *{escape(view.caused_by)}*"))
+    if view.summary:
+        blocks.append(section(escape(truncate(view.summary, 2000))))
+    state_text = f"{STATE_EMOJI.get(state, '')} {state}"
+    if state == IncidentStatus.acknowledged and view.acked_by:
+        state_text += f" by {person_ref(view.acked_by)}"
+    if state == IncidentStatus.resolved and view.resolved_at is not None:
+        took = duration(timedelta(seconds=max(0.0, view.resolved_at - view.started)))
+        by = f" by {person_ref(view.resolved_by)}" if view.resolved_by else ""
+        state_text += f"{by} after {took}"
+    oncall = person_ref(view.oncall) if view.oncall else "—"
+    counts = f"{view.alerts} alert{'s' if view.alerts != 1 else ''}"
+    shown_instances = len(view.instances) + view.truncated
+    if shown_instances > 1:
+        counts += f" · {shown_instances} instances"
+    blocks.append(
+        fields(
+            [
+                f"*State*\n{state_text}",
+                f"*Owner*\n{escape(view.team_name)}",
+                f"*On-call*\n{oncall}",
+                f"*Started*\n{slack_date(_when(view.started), UTC)}",
+                f"*Last seen*\n{slack_date(_when(view.last_seen), UTC)}",
+                f"*Alerts*\n{counts}",
+            ]
+        )
+    )
+    if len(view.instances) > 1 or view.truncated:
+        names = [code(i) for i in view.instances[:INSTANCES_SHOWN]]
+        more = len(view.instances) - len(names) + view.truncated
+        listed = ", ".join(names) + (f" +{more} more" if more else "")
+        blocks.append(section(f"*Firing instances:* {listed}"))
+    if view.linked:
+        blocks.append(section("*Linked incidents:* " + "; ".join(escape(x) for x in view.linked)))
+    if view.resolve_note and state == IncidentStatus.resolved:
+        blocks.append(section(f"*Resolution note:* {escape(truncate(view.resolve_note, 1500))}"))
+    notes = [link(url, label) for label, url in view.links[:8]]
+    if view.muted_until and view.muted_until > now and state != IncidentStatus.resolved:
+        silence = f" (Alertmanager silence `{escape(view.silence_id)}`)" if view.silence_id else ""
+        notes.append(f":mute: silenced until {slack_date(_when(view.muted_until), UTC)}{silence}")
+    if view.route_note:
+        notes.append(f":twisted_rightwards_arrows: {escape(view.route_note)}")
+    notes.append(f"#{view.id} · from {escape(view.source)}")
+    blocks.append(context(" · ".join(notes)))
+    if state != IncidentStatus.resolved:
+        blocks.append(incident_buttons(view, now=now))
+    text = f"{view.severity.upper()} · {' '.join(view.title.split())} · {state}"
+    return {"text": truncate(text, 300), "blocks": fit_message(blocks)}
+
+
+def incident_buttons(view: RootView, *, now: float) -> Block:
+    value = str(view.id)
+    elements = []
+    if view.state == IncidentStatus.open:
+        elements.append(
+            button("Acknowledge", action_id=Action.incident_ack, value=value, style="primary")
+        )
+    elements.append(button("Resolve", action_id=Action.incident_resolve, value=value))
+    if view.muted_until and view.muted_until > now:
+        elements.append(button("Unsilence", action_id=Action.incident_unsilence, value=value))
+    else:
+        elements.append(silence_select(view.id))
+    return actions(*elements, block_id=f"{BlockId.incident}_{view.id}")
+
+
+SILENCE_HOURS = (1, 4, 24)
+
+
+def silence_select(incident_id: int) -> Block:
+    """Silence 1 h / 4 h / 24 h, as one menu (an actions block needs unique action ids)."""
+    options = [
+        {
+            "text": {"type": "plain_text", "text": f"Silence {hours}h"},
+            "value": f"{incident_id}:{hours}",
+        }
+        for hours in SILENCE_HOURS
+    ]
+    return {
+        "type": "static_select",
+        "action_id": Action.incident_silence,
+        "placeholder": {"type": "plain_text", "text": "Silence…"},
+        "options": options,
+    }
+
+
+def news_reply(lines: Sequence[str]) -> dict[str, Any]:
+    """One thread reply with everything new since the last (a burst is one reply)."""
+    text = lines_within([f"• {line}" for line in lines], 2800, more="…and {n} more updates")
+    return {"text": truncate(" · ".join(lines), 300), "blocks": [section(text)]}
+
+
+def incident_timeline(
+    incident: Incident, events: Sequence[tuple[float, str, str | None, str | None]], *, tz: tzinfo
+) -> Reply:
+    """`/ops incident ID`: the incident and its timeline (when, what, who, detail)."""
+    blocks: list[Block] = [
+        header(f"Incident #{incident.id}"),
+        section(incident_text(incident, tz)),
+    ]
+    lines = []
+    for at, kind, actor, detail in events:
+        who = f" by {person_ref(actor)}" if actor else ""
+        said = f": {escape(detail)}" if detail else ""
+        lines.append(f"{local_time(_when(at), tz)} · *{escape(kind)}*{who}{said}")
+    if lines:
+        blocks.append(section(lines_within(lines[-40:], 2900, more="…and {n} earlier")))
+    return Reply(text=f"Incident #{incident.id}: {incident.title}", blocks=fit_message(blocks))
+
+
+def resolve_modal(incident: Incident) -> dict[str, Any]:
+    """Resolve incident #N, with an optional note shown on the root and in the thread."""
+    title = escape(truncate(" ".join(incident.title.split()), TITLE_MAX))
+    return {
+        "type": "modal",
+        "callback_id": Callback.incident_resolve_note,
+        "title": {"type": "plain_text", "text": "Resolve incident"},
+        "submit": {"type": "plain_text", "text": "Resolve"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": str(incident.id),
+        "blocks": [
+            section(f"Resolving *#{incident.id}* {title} ({escape(incident.team)})."),
+            {
+                "type": "input",
+                "block_id": FormField.note,
+                "optional": True,
+                "label": {"type": "plain_text", "text": "What fixed it? (optional)"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": FormField.note,
+                    "multiline": True,
+                    "max_length": 1500,
+                },
+            },
+        ],
+    }

@@ -7,11 +7,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from bot.services import Services
-from bot.webhooks import mlflow
+from bot.webhooks import alertmanager, generic, mlflow
 
 
 def webhook_router(services: Services) -> APIRouter:
     """Every webhook endpoint (`POST /webhooks/<sender>`), served with `services`."""
     router = APIRouter()
     router.include_router(mlflow.mlflow_router(services))
+    router.include_router(alertmanager.alertmanager_router(services))
+    router.include_router(generic.generic_router(services))
     return router

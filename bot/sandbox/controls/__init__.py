@@ -77,6 +77,6 @@ class Control:
 
 def registered() -> tuple[Control, ...]:
     """Every control the page shows, in this order."""
-    from bot.sandbox.controls import clock, digest
+    from bot.sandbox.controls import alert, clock, digest
 
-    return (clock.ADVANCE_CLOCK, digest.RUN_DIGEST)
+    return (clock.ADVANCE_CLOCK, alert.FIRE_ALERT, digest.RUN_DIGEST)
