@@ -35,6 +35,7 @@ from bot.ops_config.incidents import AlertmanagerAuth
 from bot.services import Services
 from bot.settings import Settings
 from bot.webhooks.body import BodyTooLarge, BodyTooSlow, Rejected, answer, json_object, read_limited
+from bot.webhooks.heartbeats import heard
 
 log = structlog.get_logger(__name__)
 
@@ -220,6 +221,7 @@ def alertmanager_router(services: Services) -> APIRouter:
         events = events_of(payload, config)
         if isinstance(events, Rejected):
             return answer(events.status, error=events.message)
+        events = await heard(services, "alertmanager", events)
         try:
             result = await incidents.ingest(events)
         except Exception:

@@ -37,6 +37,7 @@ from bot.incidents.alerts import AlertEvent, AlertStatus, Link, Severity
 from bot.services import Services
 from bot.settings import Settings
 from bot.webhooks.body import BodyTooLarge, BodyTooSlow, Rejected, answer, json_object, read_limited
+from bot.webhooks.heartbeats import heard
 from bot.webhooks.signing import MAX_AGE_SECONDS, fresh, hmac_sha256, matches
 
 log = structlog.get_logger(__name__)
@@ -161,8 +162,11 @@ def generic_router(services: Services) -> APIRouter:
         event = event_of(source, payload)
         if isinstance(event, Rejected):
             return answer(event.status, error=event.message)
+        events = await heard(services, f"generic:{source}", [event])
+        if not events:  # a heartbeat only
+            return answer(200, status="heartbeat")
         try:  # the delivery is recorded in the transaction that stores the alert
-            result = await incidents.ingest([event], delivery=f"generic:{checked}")
+            result = await incidents.ingest(events, delivery=f"generic:{checked}")
         except Exception:
             log.exception("generic_webhook.failed", source=source)
             return answer(503, error="could not store the alert; send it again")

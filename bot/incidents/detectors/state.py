@@ -18,10 +18,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from bot.incidents.alerts import AlertEvent, AlertStatus, Severity, Subject, SubjectKind
-from bot.store.models import DetectorAlert, DetectorHeartbeat
+from bot.store.models import DetectorAlert, DetectorHeartbeat, table_of
 
-ALERT: Table = DetectorAlert.__table__  # type: ignore[attr-defined]
-BEAT: Table = DetectorHeartbeat.__table__  # type: ignore[attr-defined]
+ALERT: Table = table_of(DetectorAlert)
+BEAT: Table = table_of(DetectorHeartbeat)
 
 
 def detector_name(detector: str) -> str:
