@@ -1,56 +1,41 @@
 """The demo company's incident cascade, fired through the real intake when `switchboard demo`
 starts: nightly_orders fails, churn (which it feeds) drifts, and churn's serving spend jumps.
-Lineage makes it one thread in data-eng's channel, not three."""
+The alerts are what the detectors find in the demo company's data (the same keys, titles and
+figures their scheduled runs report later, which then join these incidents); lineage makes them
+one thread in data-eng's channel, not three."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
 
-from bot.incidents.alerts import AlertEvent, AlertStatus, Link, Severity, Subject, SubjectKind
+from bot.answers.deps import AnswerDeps
+from bot.incidents.alerts import AlertEvent
+from bot.incidents.detectors.base import Findings
+from bot.incidents.detectors.models import DRIFT, over_threshold
+from bot.incidents.detectors.pipelines import pipeline_failures
+from bot.incidents.detectors.spend import spend_anomalies
 from bot.incidents.service import IncidentService, IngestResult
 
-FIRING = AlertStatus.firing
+# Upstream first: the pipeline, the model it feeds, that model's serving spend.
+CASCADE = ("pipeline:nightly_orders:failed", "model:churn:drift", "spend:model:churn:anomaly")
 
 
-def demo_cascade(now: datetime) -> list[AlertEvent]:
-    """The three alerts, oldest first (each with a fixed start: firing them again changes
-    nothing)."""
-    hour = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    return [
-        AlertEvent(
-            source="detector:pipeline_failure",
-            dedup_key="pipeline:nightly_orders:failed",
-            status=FIRING,
-            title="nightly_orders failed",
-            severity=Severity.error,
-            summary="Task load_orders exited 1 after 3 retries: upstream orders export is empty.",
-            subject=Subject(SubjectKind.pipeline, "nightly_orders"),
-            links=(Link("Run log", "http://127.0.0.1:8080/dags/nightly_orders/grid"),),
-            starts_at=hour - timedelta(hours=2),
-        ),
-        AlertEvent(
-            source="detector:model_drift",
-            dedup_key="model:churn:drift",
-            status=FIRING,
-            title="churn drift 0.41 (threshold 0.25)",
-            severity=Severity.warning,
-            summary="Feature drift on days_since_last_order: the feature table was not refreshed.",
-            subject=Subject(SubjectKind.model, "churn"),
-            starts_at=hour - timedelta(hours=1, minutes=20),
-        ),
-        AlertEvent(
-            source="detector:spend_anomaly",
-            dedup_key="spend:churn:anomaly",
-            status=FIRING,
-            title="churn serving spend +64% day over day",
-            severity=Severity.warning,
-            summary="Serving retried on stale features: $412 today against $251 yesterday.",
-            subject=Subject(SubjectKind.service, "churn"),
-            starts_at=hour - timedelta(minutes=40),
-        ),
+async def demo_cascade(deps: AnswerDeps) -> list[AlertEvent]:
+    """The cascade's alerts as the detectors find them at `deps.now`, upstream first; those the
+    data does not show (another ops.yml, another day) are left out."""
+    found: list[Findings] = [
+        await pipeline_failures(deps),
+        await over_threshold(DRIFT)(deps),
+        await spend_anomalies(deps),
     ]
+    by_key = {event.dedup_key: event for f in found for event in f.firing}
+    return [by_key[key] for key in CASCADE if key in by_key]
 
 
-async def fire_demo_cascade(service: IncidentService, now: datetime) -> list[IngestResult]:
-    """Ingest the cascade one alert at a time, as detectors would hand them in."""
-    return [await service.ingest([event]) for event in demo_cascade(now)]
+async def fire_demo_cascade(
+    service: IncidentService, deps: AnswerDeps | None
+) -> Sequence[IngestResult]:
+    """Ingest the cascade one alert at a time, as the detectors hand them in."""
+    if deps is None:
+        return []
+    return [await service.ingest([event]) for event in await demo_cascade(deps)]

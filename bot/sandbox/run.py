@@ -12,7 +12,7 @@ import secrets
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -144,12 +144,12 @@ def _fire_cascade_on_start(app: FastAPI, now: datetime | None) -> None:
     @asynccontextmanager
     async def lifespan(the_app: FastAPI) -> AsyncIterator[None]:
         async with started(the_app):
-            service = the_app.state.services.incidents
-            if service is not None:
+            services = the_app.state.services
+            if services.incidents is not None:
                 from bot.incidents.demo import fire_demo_cascade
 
                 try:
-                    await fire_demo_cascade(service, now or datetime.now(UTC))
+                    await fire_demo_cascade(services.incidents, services.answer_deps(now=now))
                 except Exception:  # the demo still runs without its incidents
                     log.exception("demo.cascade_failed")
             yield

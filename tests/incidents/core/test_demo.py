@@ -4,7 +4,6 @@ generic webhook to the running app."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
 
@@ -14,16 +13,16 @@ from tests.e2e.conftest import RunningApp, wait_until
 from tests.incidents.core.conftest import DATA_CHANNEL, deliver, slack_calls
 
 
-async def test_demo_cascade_is_one_thread_saying_what_caused_it(service, clock, sender, slack):
-    results = await fire_demo_cascade(service, datetime.fromtimestamp(clock.now, UTC))
-    assert [len(r.opened) for r in results] == [1, 1, 1]
+async def test_demo_cascade_is_one_thread_saying_what_caused_it(service, sender, slack, demo_deps):
+    results = await fire_demo_cascade(service, demo_deps)
+    assert [len(r.opened) for r in results] == [1, 1, 1]  # all three found in the demo's data
     await deliver(sender)
     posts = slack_calls(slack)["chat.postMessage"]
     assert [p["channel"] for p in posts] == [DATA_CHANNEL] * 3
     assert [bool(p.get("thread_ts")) for p in posts] == [False, True, True]
     said = json.dumps(posts[1:])
     assert said.count("Probably caused by *nightly_orders failing") == 2
-    again = await fire_demo_cascade(service, datetime.fromtimestamp(clock.now, UTC))
+    again = await fire_demo_cascade(service, demo_deps)
     assert [(r.opened, r.updated) for r in again] == [([], [])] * 3  # a restart changes nothing
 
 
