@@ -54,12 +54,17 @@ def _json_object(text: str, what: str) -> Rejected | None:
         value = json.loads(text)
     except (json.JSONDecodeError, RecursionError):
         return Rejected(400, f"{what} is not JSON")
-    return None if isinstance(value, dict) else Rejected(400, f"{what} is not a JSON object")
+    if not isinstance(value, dict):
+        return Rejected(400, f"{what} is not a JSON object")
+    # Every Events API body and interaction payload Slack sends names its `type`.
+    if not isinstance(value.get("type"), str):
+        return Rejected(400, f"{what} has no type")
+    return None
 
 
 def malformed(body: bytes, content_type: str) -> Rejected | None:
     """Why a signed body is not something Slack sends (400), or None: UTF-8, and a JSON object
-    where JSON is expected (bolt reads the fields of any JSON it is given)."""
+    with a `type` where JSON is expected (bolt reads the fields of any JSON it is given)."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:

@@ -173,6 +173,8 @@ SIGNED_MALFORMED = {
     "payload=[]": (b"payload=%5B%5D", FORM, "payload is not a JSON object"),
     "json null": (b"null", "application/json", "body is not a JSON object"),
     "json []": (b"[]", "application/json", "body is not a JSON object"),
+    "payload={}": (b"payload=%7B%7D", FORM, "payload has no type"),
+    "json {}": (b"{}", "application/json", "body has no type"),
     "invalid utf-8": (b"text=\xff\xfe", FORM, "body is not UTF-8"),
     "50,000-deep payload": (
         ("payload=" + _deep(50_000)).encode(),
