@@ -29,12 +29,13 @@ async def test_only_what_changed_since_the_previous_state_is_headline_news(demo_
     failing = dict(state["failing"])
     assert "nightly_orders" in failing
     healthy = next(p for p in state["pipelines"] if p not in failing)
+    fine = next(m for m in sorted(state["models_known"]) if m not in state["models"])
     previous = copy.deepcopy(state)
     # Last time: nightly_orders was fine and `healthy` was failing; recs was already drifting,
-    # churn was over a threshold; ml-platform's budget was on track.
+    # `fine` was over a threshold; ml-platform's budget was on track.
     del previous["failing"]["nightly_orders"]
     previous["failing"][healthy] = 3
-    previous["models"]["churn"] = ["drift 0.40 above threshold 0.25"]
+    previous["models"][fine] = ["drift 0.40 above threshold 0.25"]
     previous["budgets"]["ml-platform"] = "on track"
     previous["at"] = (DEMO_NOW - timedelta(days=7)).isoformat()
     composed = await compose_digest(
@@ -45,7 +46,7 @@ async def test_only_what_changed_since_the_previous_state_is_headline_news(demo_
     assert "What changed since Mon 16 Nov 13:00 CET" in root
     assert f"nightly_orders failing ({failing['nightly_orders']} failed runs in a row)" in root
     assert f"{healthy} recovered" in root
-    assert "model churn back within its thresholds" in root
+    assert f"model {fine} back within its thresholds" in root
     assert "ML Platform's budget is at risk" in root
     # Failures and a drift already reported are not news again.
     for name in failing:
