@@ -9,7 +9,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 
@@ -67,9 +67,11 @@ def create_app(
     run_scheduler: bool = True,
     socket_mode: bool = False,
     now: datetime | None = None,
+    before_jobs: Callable[[Services], Awaitable[None]] | None = None,
 ) -> FastAPI:
     """The app; `services` defaults to `build_services(settings, now=now)` (the demo and tests
-    may bring their own, built by the same function)."""
+    may bring their own, built by the same function). `before_jobs` runs once the database is
+    migrated, before the scheduler starts (the demo seeds its incidents there)."""
     settings = settings or get_settings()
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     if socket_mode:
@@ -85,6 +87,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(upgrade, settings.database_url)
+        if before_jobs is not None:
+            await before_jobs(services)
         sched = None
         sender = None
         if run_scheduler:

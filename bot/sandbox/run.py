@@ -10,8 +10,6 @@ import ipaddress
 import os
 import secrets
 import tempfile
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlparse
@@ -31,6 +29,7 @@ from bot.sandbox.demo_digest import demo_config
 from bot.sandbox.page import page_router
 from bot.sandbox.slack_api import WebApi
 from bot.sandbox.slack_api.http import slack_api_router
+from bot.services import Services
 from bot.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -93,8 +92,7 @@ def build_demo_app(
     )
     for source in config.incidents.generic.values():  # the sandbox signs its own alerts
         os.environ.setdefault(source.secret_env, secrets.token_hex(16))
-    app = create_app(settings, now=now)
-    _fire_cascade_on_start(app, now)
+    app = create_app(settings, now=now, before_jobs=fire_cascade)
     app_url = f"http://127.0.0.1:{port}"
     secret = settings.secret("slack_signing_secret")
     context = ControlContext(
@@ -136,22 +134,15 @@ def run_demo(
         uvicorn.run(app, host=host, port=port, log_config=None, timeout_graceful_shutdown=3)
 
 
-def _fire_cascade_on_start(app: FastAPI, now: datetime | None) -> None:
-    """Once the app has started (database migrated), the demo company's cascade goes through
-    the real intake: one thread in data-eng's channel."""
-    started = app.router.lifespan_context
+async def fire_cascade(services: Services) -> None:
+    """Once the database is migrated and before the scheduler's first detector run, the demo
+    company's cascade goes through the real intake, upstream first: one thread in data-eng's
+    channel (the detectors' own runs then find the same keys open and join them)."""
+    if services.incidents is None:
+        return
+    from bot.incidents.demo import fire_demo_cascade
 
-    @asynccontextmanager
-    async def lifespan(the_app: FastAPI) -> AsyncIterator[None]:
-        async with started(the_app):
-            services = the_app.state.services
-            if services.incidents is not None:
-                from bot.incidents.demo import fire_demo_cascade
-
-                try:
-                    await fire_demo_cascade(services.incidents, services.answer_deps(now=now))
-                except Exception:  # the demo still runs without its incidents
-                    log.exception("demo.cascade_failed")
-            yield
-
-    app.router.lifespan_context = lifespan
+    try:
+        await fire_demo_cascade(services.incidents, services.answer_deps())
+    except Exception:  # the demo still runs without its incidents
+        log.exception("demo.cascade_failed")
