@@ -81,7 +81,13 @@ def serve(
 @app.command()
 def demo(
     port: Annotated[int, typer.Option(help="Port of the local app and sandbox")] = 3000,
-    database: Annotated[str, typer.Option(help="Database URL")] = "sqlite:///./switchboard-demo.db",
+    database: Annotated[
+        str | None,
+        typer.Option(
+            help="Database URL to keep the demo's data in; default: a new SQLite file per run "
+            "(the sandbox's Slack workspace lives in memory, so its threads start afresh too)"
+        ),
+    ] = None,
     host: Annotated[
         str, typer.Option(help="Address to listen on; anyone reaching it can act as anyone")
     ] = "127.0.0.1",
@@ -96,6 +102,10 @@ def demo(
     """Run everything locally with the demo company: no Slack workspace, no credentials."""
     from bot.sandbox.run import RealSlackNearby, run_demo
 
+    if database is None:
+        import tempfile
+
+        database = f"sqlite:///{Path(tempfile.mkdtemp(prefix='switchboard-demo-')) / 'demo.db'}"
     try:
         run_demo(
             host=host,
