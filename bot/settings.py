@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     switchboard_api_docs: bool = Field(
         False, description="serve /docs and /openapi.json (off: both answer 404)"
     )
+    switchboard_detectors: bool = Field(
+        True,
+        description="run the internal detectors and the dead-man's switch (ops.yml "
+        "incidents.detectors says which); off: only webhooks make incidents",
+    )
     switchboard_keep_alive_timeout: float = Field(
         5.0, gt=0, description="seconds an idle keep-alive connection stays open"
     )

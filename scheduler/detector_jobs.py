@@ -120,8 +120,8 @@ def detector_jobs(
 
 def register_detector_jobs(aps: AsyncIOScheduler, services: Services) -> None:
     """The detectors and the dead-man's switch, when the services have an incident sink."""
-    sink: AlertSink | None = getattr(services, "incidents", None)
-    if sink is None:
+    sink: AlertSink | None = services.incidents
+    if sink is None or not services.settings.switchboard_detectors:
         return
     jobs = detector_jobs(services, sink)
     if jobs is not None:

@@ -23,6 +23,11 @@ from tests.peers import PEER_FIXTURE_MODULES
 
 pytest_plugins = [*PEER_FIXTURE_MODULES]
 
+# The internal detectors would open incidents about the demo company in every app a test starts
+# (posts in the channels those tests read). Their own tests turn them on explicitly; apps started
+# as subprocesses inherit this.
+os.environ.setdefault("SWITCHBOARD_DETECTORS", "false")
+
 
 def _scratch_in_memory(root: str = "/dev/shm", room: int = 2 << 30) -> None:
     """Tests' scratch files (their SQLite databases, FOCUS files, the peers' homes) go to

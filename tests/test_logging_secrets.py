@@ -227,6 +227,8 @@ def test_a_faulty_run_of_the_sender_logs_no_secret_and_ends_the_message_dead(
             "SWITCHBOARD_OUTBOX_MAX_ATTEMPTS": "4",  # the 429 is free: 4 failures, then dead
             "LOG_LEVEL": "DEBUG",
             "LOG_FORMAT": fmt,
+            # The detectors' posts would take the faults meant for the doomed message.
+            "SWITCHBOARD_DETECTORS": "false",
         }
         process = _sender_process(env)
         try:

@@ -4,7 +4,7 @@ claim), on SQLite and PostgreSQL; and the jobs register only where there is an i
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,7 +28,6 @@ from scheduler.detector_jobs import (
     detector_jobs,
     register_detector_jobs,
 )
-from scheduler.runner import build_scheduler
 from tests.incidents.detectors.conftest import DEMO_NOW, RecordingSink, deps_for, example_config
 
 EVERY = timedelta(seconds=0.4)
@@ -134,15 +133,19 @@ class WithIncidents(Services):
 def test_detector_jobs_register_only_when_the_services_have_an_incident_sink(
     tmp_path: Path, sink: RecordingSink
 ):
-    settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'x.db'}")  # type: ignore[call-arg]
+    settings = Settings(
+        _env_file=None,
+        database_url=f"sqlite:///{tmp_path / 'x.db'}",
+        switchboard_detectors=True,
+    )  # type: ignore[call-arg]
     services = build_services(settings, config_path=Path("ops.example.yml"), sends=False)
     aps = AsyncIOScheduler(timezone="UTC")
     register_detector_jobs(aps, services)
     assert aps.get_jobs() == []
     with_sink = WithIncidents(**{f: getattr(services, f) for f in services.__dataclass_fields__})
     object.__setattr__(with_sink, "incidents", sink)
-    sched = build_scheduler(settings, services.engine, replica_id="solo", services=with_sink)
-    assert {j for j in sched.job_ids() if j.startswith("detector:") or j == "deadman"} == {
+    register_detector_jobs(aps, with_sink)  # type: ignore[arg-type]
+    assert {j.id for j in aps.get_jobs()} == {
         "deadman",
         "detector:pipeline_failure",
         "detector:pipeline_sla",
@@ -152,6 +155,13 @@ def test_detector_jobs_register_only_when_the_services_have_an_incident_sink(
         "detector:budget_breach",
         "detector:spend_anomaly",
     }
+    # SWITCHBOARD_DETECTORS=false: only webhooks make incidents.
+    off = AsyncIOScheduler(timezone="UTC")
+    quiet = replace(
+        with_sink, settings=settings.model_copy(update={"switchboard_detectors": False})
+    )
+    register_detector_jobs(off, quiet)  # type: ignore[arg-type]
+    assert off.get_jobs() == []
 
 
 async def test_detectors_read_at_the_services_clock_so_the_demo_is_judged_at_its_pinned_now(
