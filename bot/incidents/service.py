@@ -15,7 +15,9 @@ queues at most one `chat.update` of the root and one thread reply with the news 
 `incidents.coalesce`, so a burst of alerts is one reply. Nothing here calls Slack.
 
 An incident whose subject is downstream (ops.yml lineage) of another open incident's subject
-joins that incident's thread: its message is a reply there, saying what probably caused it.
+joins that incident's thread: its message is a reply there, saying what probably caused it. An
+upstream that opens after its downstream incidents links them instead: their roots (already in
+their own channels) are edited to say what probably caused them, and the upstream lists them.
 """
 
 from __future__ import annotations
@@ -314,6 +316,7 @@ class IncidentService:
             upstream.dirty = True
             session.add(upstream)
         self._post_root(session, incident, upstream, now)
+        self._adopt_downstream(session, incident, now, fresh=True)
         result.opened.append(incident.id)
 
     def _add_instance(
@@ -471,6 +474,7 @@ class IncidentService:
         )
         session.add(incident)
         session.flush()  # the unique open_key is checked here: a racing replica's row wins
+        self._adopt_downstream(session, incident, now, fresh=False)
         result.reopened.append(incident.id)
 
     def _resolve_instance(
@@ -536,6 +540,73 @@ class IncidentService:
                 if found.root_outbox_id is not None:
                     return found
         return None
+
+    def _adopt_downstream(
+        self, session: Session, incident: Incident, now: float, *, fresh: bool
+    ) -> None:
+        """An upstream that opens (or reopens) after incidents downstream of it: each open one
+        not yet linked to anything is linked to the upstream's thread root (with whatever was
+        linked to it), and its root, already posted in its own channel, is edited to say what
+        probably caused it. Runs on open and reopen only, so a redelivery links nothing again."""
+        if incident.subject is None or incident.open_key is None:
+            return
+        assert incident.id is not None
+        target, seen = incident, {incident.id}
+        while target.caused_by_id is not None and target.caused_by_id not in seen:
+            parent = session.get(Incident, target.caused_by_id)
+            if parent is None or parent.id is None or parent.open_key is None:
+                break
+            seen.add(parent.id)
+            target = parent
+        candidates = session.exec(
+            select(Incident)
+            .where(col(Incident.open_key).is_not(None))
+            .where(col(Incident.caused_by_id).is_(None))
+            .where(col(Incident.subject).is_not(None))
+            .where(col(Incident.id).not_in(seen))
+            .order_by(col(Incident.id))
+            .with_for_update()
+        ).all()
+        adopted: list[Incident] = []
+        for candidate in candidates:
+            subject = _parse_subject(candidate.subject)
+            if subject is None:
+                continue
+            if incident.subject not in {str(s) for s in upstream_of(self.config, subject)}:
+                continue
+            adopted.append(candidate)
+            followers = session.exec(
+                select(Incident)
+                .where(Incident.caused_by_id == candidate.id)
+                .order_by(col(Incident.id))
+            ).all()
+            for linked in (candidate, *followers):
+                assert linked.id is not None
+                linked.caused_by_id = target.id
+                linked.dirty = True  # its root is edited (coalesced) to say what caused it
+                session.add(linked)
+                self._event(
+                    session,
+                    linked,
+                    "linked",
+                    now,
+                    detail=f"probably caused by #{target.id} {target.title}, which opened later",
+                )
+        if not adopted:
+            return
+        names = ", ".join(f"#{a.id} {a.title} ({a.team})" for a in adopted)
+        # a root posted in this transaction already lists them; a live one says so in its thread
+        self._event(
+            session,
+            target,
+            "linked",
+            now,
+            detail=f"probably caused {names}, opened earlier",
+            news=not (fresh and target is incident),
+        )
+        target.dirty = True
+        session.add(target)
+        session.flush()
 
     # -- rendering ------------------------------------------------------------------------------
     def _view(self, session: Session, incident: Incident) -> RootView:
@@ -671,9 +742,15 @@ class IncidentService:
         return True
 
     def _thread_root(self, session: Session, incident: Incident) -> int | None:
+        """The upstream's thread for a linked incident posted there; an incident linked after
+        its root went out in another channel keeps its own thread."""
         if incident.caused_by_id is not None:
             upstream = session.get(Incident, incident.caused_by_id)
-            if upstream is not None and upstream.root_outbox_id is not None:
+            if (
+                upstream is not None
+                and upstream.root_outbox_id is not None
+                and upstream.channel == incident.channel
+            ):
                 return upstream.root_outbox_id
         return incident.root_outbox_id
 
@@ -818,3 +895,13 @@ def _subject_name(incident: Incident) -> str:
             return name
         return f"{kind} {name}"
     return incident.title
+
+
+def _parse_subject(text: str | None) -> Subject | None:
+    if not text or ":" not in text:
+        return None
+    kind, name = text.split(":", 1)
+    try:
+        return Subject(SubjectKind(kind), name)
+    except ValueError:
+        return None
