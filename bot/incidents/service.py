@@ -60,6 +60,7 @@ KEY_MAX = 255
 RETRIES = 6  # a lost race for a key (IntegrityError) is retried against the winner's row
 FLUSH_BATCH = 200
 GROUP_TRUNCATED = "truncated"  # label the Alertmanager intake sets on a group's first event
+UPSTREAM_KINDS = (SubjectKind.pipeline, SubjectKind.model)  # what lineage can put upstream
 
 
 @dataclass
@@ -545,10 +546,12 @@ class IncidentService:
         self, session: Session, incident: Incident, now: float, *, fresh: bool
     ) -> None:
         """An upstream that opens (or reopens) after incidents downstream of it: each open one
-        not yet linked to anything is linked to the upstream's thread root (with whatever was
-        linked to it), and its root, already posted in its own channel, is edited to say what
-        probably caused it. Runs on open and reopen only, so a redelivery links nothing again."""
-        if incident.subject is None or incident.open_key is None:
+        not yet linked to anything is linked to the upstream's root cause, with the open ones
+        linked to it (every link points at a root cause, never along a chain), and their roots,
+        already posted in their own channels, are edited to say what probably caused them.
+        Runs on open and reopen only, so a redelivery links nothing again."""
+        own = _parse_subject(incident.subject)
+        if own is None or own.kind not in UPSTREAM_KINDS or incident.open_key is None:
             return
         assert incident.id is not None
         target, seen = incident, {incident.id}
@@ -558,27 +561,34 @@ class IncidentService:
                 break
             seen.add(parent.id)
             target = parent
-        candidates = session.exec(
-            select(Incident)
-            .where(col(Incident.open_key).is_not(None))
-            .where(col(Incident.caused_by_id).is_(None))
-            .where(col(Incident.subject).is_not(None))
-            .where(col(Incident.id).not_in(seen))
-            .order_by(col(Incident.id))
-            .with_for_update()
-        ).all()
+        unlinked = select(Incident.id, Incident.subject).where(
+            col(Incident.open_key).is_not(None),
+            col(Incident.caused_by_id).is_(None),
+            col(Incident.subject).is_not(None),
+            col(Incident.id).not_in(seen),
+        )
+        matching = [
+            ident
+            for ident, text in session.exec(unlinked.order_by(col(Incident.id))).all()
+            if (subject := _parse_subject(text)) is not None
+            and own in upstream_of(self.config, subject)
+        ]
         adopted: list[Incident] = []
-        for candidate in candidates:
-            subject = _parse_subject(candidate.subject)
-            if subject is None:
+        for ident in matching:  # only the matching rows are locked, and checked again
+            candidate = session.exec(
+                select(Incident).where(Incident.id == ident).with_for_update()
+            ).first()
+            if candidate is None or candidate.caused_by_id is not None:
                 continue
-            if incident.subject not in {str(s) for s in upstream_of(self.config, subject)}:
+            if candidate.open_key is None:
                 continue
             adopted.append(candidate)
             followers = session.exec(
                 select(Incident)
                 .where(Incident.caused_by_id == candidate.id)
+                .where(col(Incident.open_key).is_not(None))  # resolved ones keep their history
                 .order_by(col(Incident.id))
+                .with_for_update()
             ).all()
             for linked in (candidate, *followers):
                 assert linked.id is not None
@@ -752,6 +762,10 @@ class IncidentService:
                 and upstream.channel == incident.channel
             ):
                 return upstream.root_outbox_id
+        if incident.root_outbox_id is not None:  # its message may itself be a reply (relinked)
+            row = session.get(OutboxMessage, incident.root_outbox_id)
+            if row is not None and row.parent_id is not None:
+                return row.parent_id
         return incident.root_outbox_id
 
     @staticmethod

@@ -4,6 +4,7 @@ independently): the demo company's cascade fired downstream first still ends up 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from sqlmodel import Session, col, select
 
@@ -131,3 +132,50 @@ async def test_a_reopened_upstream_links_what_opened_while_it_was_resolved(
         for p in replies
     )
     assert all(p["channel"] == upstream.channel for p in replies)
+
+
+async def test_an_incident_already_in_a_downstream_thread_follows_it_and_keeps_that_thread(
+    service, clock, sender, slack
+):
+    drift = AlertEvent(
+        source="detector:model_drift",
+        dedup_key="model:churn:drift",
+        status=FIRING,
+        title="churn drifts",
+        subject=Subject(SubjectKind.model, "churn"),
+    )
+    spend = AlertEvent(
+        source="detector:spend_anomaly",
+        dedup_key="spend:churn",
+        status=FIRING,
+        title="churn serving spend +80% day over day",
+        subject=Subject(SubjectKind.service, "churn"),
+    )
+    await service.ingest([drift])
+    await service.ingest([spend])  # joins churn's thread, as before
+    await deliver(sender)
+    [churn_root, spend_post] = slack.calls_to("chat.postMessage")
+    assert spend_post.params["thread_ts"] == churn_root.response["ts"]
+    clock.advance(60)
+    await service.ingest([alert()])  # the pipeline's failure arrives last
+    found = by_key(service)
+    pipeline = found["pipeline:nightly_orders:failed"]
+    assert [found[k].caused_by_id for k in ("model:churn:drift", "spend:churn")] == [
+        pipeline.id,
+        pipeline.id,
+    ]
+    clock.advance(service.coalesce)
+    await service.ingest([replace(spend, status=RESOLVED)])
+    clock.advance(service.coalesce)
+    service.flush_due()
+    await deliver(sender)
+    edited = {u["ts"]: json.dumps(u["blocks"]) for u in slack_calls(slack)["chat.update"]}
+    assert "Probably caused by *nightly_orders failing" in edited[spend_post.response["ts"]]
+    [resolved] = [
+        c.params for c in slack.calls_to("chat.postMessage") if "Resolved" in c.params["text"]
+    ]
+    # its news stays in the thread its message is in, not a reply's ts nor another channel's
+    assert (resolved["channel"], resolved["thread_ts"]) == (
+        churn_root.params["channel"],
+        churn_root.response["ts"],
+    )
