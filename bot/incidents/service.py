@@ -15,7 +15,9 @@ queues at most one `chat.update` of the root and one thread reply with the news 
 `incidents.coalesce`, so a burst of alerts is one reply. Nothing here calls Slack.
 
 An incident whose subject is downstream (ops.yml lineage) of another open incident's subject
-joins that incident's thread: its message is a reply there, saying what probably caused it.
+joins that incident's thread: its message is a reply there, saying what probably caused it. An
+upstream that opens after its downstream incidents links them instead: their roots (already in
+their own channels) are edited to say what probably caused them, and the upstream lists them.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ KEY_MAX = 255
 RETRIES = 6  # a lost race for a key (IntegrityError) is retried against the winner's row
 FLUSH_BATCH = 200
 GROUP_TRUNCATED = "truncated"  # label the Alertmanager intake sets on a group's first event
+UPSTREAM_KINDS = (SubjectKind.pipeline, SubjectKind.model)  # what lineage can put upstream
 
 
 @dataclass
@@ -314,6 +317,7 @@ class IncidentService:
             upstream.dirty = True
             session.add(upstream)
         self._post_root(session, incident, upstream, now)
+        self._adopt_downstream(session, incident, now, fresh=True)
         result.opened.append(incident.id)
 
     def _add_instance(
@@ -471,6 +475,7 @@ class IncidentService:
         )
         session.add(incident)
         session.flush()  # the unique open_key is checked here: a racing replica's row wins
+        self._adopt_downstream(session, incident, now, fresh=False)
         result.reopened.append(incident.id)
 
     def _resolve_instance(
@@ -536,6 +541,82 @@ class IncidentService:
                 if found.root_outbox_id is not None:
                     return found
         return None
+
+    def _adopt_downstream(
+        self, session: Session, incident: Incident, now: float, *, fresh: bool
+    ) -> None:
+        """An upstream that opens (or reopens) after incidents downstream of it: each open one
+        not yet linked to anything is linked to the upstream's root cause, with the open ones
+        linked to it (every link points at a root cause, never along a chain), and their roots,
+        already posted in their own channels, are edited to say what probably caused them.
+        Runs on open and reopen only, so a redelivery links nothing again."""
+        own = _parse_subject(incident.subject)
+        if own is None or own.kind not in UPSTREAM_KINDS or incident.open_key is None:
+            return
+        assert incident.id is not None
+        target, seen = incident, {incident.id}
+        while target.caused_by_id is not None and target.caused_by_id not in seen:
+            parent = session.get(Incident, target.caused_by_id)
+            if parent is None or parent.id is None or parent.open_key is None:
+                break
+            seen.add(parent.id)
+            target = parent
+        unlinked = select(Incident.id, Incident.subject).where(
+            col(Incident.open_key).is_not(None),
+            col(Incident.caused_by_id).is_(None),
+            col(Incident.subject).is_not(None),
+            col(Incident.id).not_in(seen),
+        )
+        matching = [
+            ident
+            for ident, text in session.exec(unlinked.order_by(col(Incident.id))).all()
+            if (subject := _parse_subject(text)) is not None
+            and own in upstream_of(self.config, subject)
+        ]
+        adopted: list[Incident] = []
+        for ident in matching:  # only the matching rows are locked, and checked again
+            candidate = session.exec(
+                select(Incident).where(Incident.id == ident).with_for_update()
+            ).first()
+            if candidate is None or candidate.caused_by_id is not None:
+                continue
+            if candidate.open_key is None:
+                continue
+            adopted.append(candidate)
+            followers = session.exec(
+                select(Incident)
+                .where(Incident.caused_by_id == candidate.id)
+                .where(col(Incident.open_key).is_not(None))  # resolved ones keep their history
+                .order_by(col(Incident.id))
+                .with_for_update()
+            ).all()
+            for linked in (candidate, *followers):
+                assert linked.id is not None
+                linked.caused_by_id = target.id
+                linked.dirty = True  # its root is edited (coalesced) to say what caused it
+                session.add(linked)
+                self._event(
+                    session,
+                    linked,
+                    "linked",
+                    now,
+                    detail=f"probably caused by #{target.id} {target.title}, which opened later",
+                )
+        if not adopted:
+            return
+        names = ", ".join(f"#{a.id} {a.title} ({a.team})" for a in adopted)
+        # a root posted in this transaction already lists them; a live one says so in its thread
+        self._event(
+            session,
+            target,
+            "linked",
+            now,
+            detail=f"probably caused {names}, opened earlier",
+            news=not (fresh and target is incident),
+        )
+        target.dirty = True
+        session.add(target)
+        session.flush()
 
     # -- rendering ------------------------------------------------------------------------------
     def _view(self, session: Session, incident: Incident) -> RootView:
@@ -671,10 +752,20 @@ class IncidentService:
         return True
 
     def _thread_root(self, session: Session, incident: Incident) -> int | None:
+        """The upstream's thread for a linked incident posted there; an incident linked after
+        its root went out in another channel keeps its own thread."""
         if incident.caused_by_id is not None:
             upstream = session.get(Incident, incident.caused_by_id)
-            if upstream is not None and upstream.root_outbox_id is not None:
+            if (
+                upstream is not None
+                and upstream.root_outbox_id is not None
+                and upstream.channel == incident.channel
+            ):
                 return upstream.root_outbox_id
+        if incident.root_outbox_id is not None:  # its message may itself be a reply (relinked)
+            row = session.get(OutboxMessage, incident.root_outbox_id)
+            if row is not None and row.parent_id is not None:
+                return row.parent_id
         return incident.root_outbox_id
 
     @staticmethod
@@ -818,3 +909,13 @@ def _subject_name(incident: Incident) -> str:
             return name
         return f"{kind} {name}"
     return incident.title
+
+
+def _parse_subject(text: str | None) -> Subject | None:
+    if not text or ":" not in text:
+        return None
+    kind, name = text.split(":", 1)
+    try:
+        return Subject(SubjectKind(kind), name)
+    except ValueError:
+        return None
