@@ -143,9 +143,15 @@ def test_headers_dripped_a_byte_at_a_time_do_not_push_the_deadline_back(served: 
             except (BrokenPipeError, ConnectionResetError):
                 break
             sent += 1
-        received = _read_until_closed(sock)
+        try:
+            received: bytes | None = _read_until_closed(sock)
+        except ConnectionResetError:
+            # A byte sent just as the server answered and closed makes its kernel reset the
+            # connection, which may drop the unread answer: the server still did not wait.
+            received = None
     assert sent < len(request), "the server waited for 500 dripped bytes"
-    assert _status_lines(received) == ["HTTP/1.1 408 Request Timeout"]
+    if received is not None:
+        assert _status_lines(received) == ["HTTP/1.1 408 Request Timeout"]
 
 
 def test_a_stalled_body_to_slack_events_is_answered_408_then_closed(served: Served) -> None:
