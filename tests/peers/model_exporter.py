@@ -1,6 +1,6 @@
 """A tiny model-serving exporter with known traffic, latency, errors and drift, for Prometheus.
 
-Run: python model_exporter.py --port PORT. Every tick it records, per model, 19 fast and 1 slow
+Run: python model_exporter.py --port PORT. Every tick counts, per model, 19 fast and 1 slow
 request latency (so histogram_quantile(0.95) lands exactly on the fast share's bucket bound),
 REQUESTS_PER_TICK requests with `errors` of them failing, and a constant drift score.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.08, 0.1, 0.25, 0.5, 0.9, 1.0, 2.5, 5.0, 10.0)
@@ -52,28 +53,80 @@ def _check_profiles() -> None:
             raise ValueError(f"profile {name}: fast value not in the bucket ending at p95")
 
 
-def serve(port: int) -> None:
-    from prometheus_client import Counter, Gauge, Histogram, start_http_server
+@dataclass(frozen=True)
+class TickCounts:
+    buckets: list[tuple[str, float]]  # cumulative, ending with +Inf
+    latency_sum: float
+    requests: float
+    errors: float
 
-    latency = Histogram(
-        "model_request_latency_seconds", "Serving latency", ["model"], buckets=BUCKETS
+
+def tick_counts(profile: Profile, ticks: int) -> TickCounts:
+    """Every series' value after `ticks` whole ticks: one tick's traffic is never half-exported.
+
+    Observing 19 fast and 1 slow latency one by one let a scrape land between them; early on,
+    when Prometheus's rate window holds few ticks, that skewed p95 into the next bucket.
+    """
+    buckets: list[tuple[str, float]] = [
+        (
+            str(bound),
+            ticks
+            * (
+                FAST_PER_TICK * (profile.fast_seconds <= bound)
+                + SLOW_PER_TICK * (profile.slow_seconds <= bound)
+            ),
+        )
+        for bound in BUCKETS
+    ]
+    buckets.append(("+Inf", ticks * (FAST_PER_TICK + SLOW_PER_TICK)))
+    return TickCounts(
+        buckets=buckets,
+        latency_sum=ticks
+        * (FAST_PER_TICK * profile.fast_seconds + SLOW_PER_TICK * profile.slow_seconds),
+        requests=ticks * REQUESTS_PER_TICK,
+        errors=ticks * profile.errors_per_tick,
     )
-    requests = Counter("model_requests_total", "Requests served", ["model"])
-    errors = Counter("model_request_errors_total", "Requests that failed", ["model"])
-    drift = Gauge("model_drift_score", "Population stability index of inputs", ["model"])
-    for name, profile in PROFILES.items():
-        drift.labels(model=name).set(profile.drift)
-        errors.labels(model=name).inc(0)  # export the series at 0 from the start
+
+
+def serve(port: int) -> None:
+    from prometheus_client import start_http_server
+    from prometheus_client.core import (
+        REGISTRY,
+        CounterMetricFamily,
+        GaugeMetricFamily,
+        HistogramMetricFamily,
+        Metric,
+    )
+
+    started = time.monotonic()
+
+    class Traffic:
+        """Computes every series from one tick count at scrape time, so a scrape is consistent."""
+
+        def collect(self) -> Iterator[Metric]:
+            ticks = int((time.monotonic() - started) / TICK_SECONDS)
+            latency = HistogramMetricFamily(
+                "model_request_latency_seconds", "Serving latency", labels=["model"]
+            )
+            requests = CounterMetricFamily("model_requests", "Requests served", labels=["model"])
+            errors = CounterMetricFamily(
+                "model_request_errors", "Requests that failed", labels=["model"]
+            )
+            drift = GaugeMetricFamily(
+                "model_drift_score", "Population stability index of inputs", labels=["model"]
+            )
+            for name, profile in PROFILES.items():
+                counts = tick_counts(profile, ticks)
+                latency.add_metric([name], counts.buckets, counts.latency_sum)
+                requests.add_metric([name], counts.requests)
+                errors.add_metric([name], counts.errors)  # exported at 0 from the start
+                drift.add_metric([name], profile.drift)
+            yield from (latency, requests, errors, drift)
+
+    REGISTRY.register(Traffic())
     start_http_server(port, addr="127.0.0.1")
     while True:
-        for name, profile in PROFILES.items():
-            for _ in range(FAST_PER_TICK):
-                latency.labels(model=name).observe(profile.fast_seconds)
-            for _ in range(SLOW_PER_TICK):
-                latency.labels(model=name).observe(profile.slow_seconds)
-            requests.labels(model=name).inc(REQUESTS_PER_TICK)
-            errors.labels(model=name).inc(profile.errors_per_tick)
-        time.sleep(TICK_SECONDS)
+        time.sleep(3600)
 
 
 if __name__ == "__main__":
