@@ -2,7 +2,8 @@
 
 Each round runs, as fresh subprocesses and in this order, the baseline (`import bot`: the
 interpreter and the package, nothing else), `switchboard ask "/ops help"` and
-`switchboard ask "/ops spend 30d"` against the demo company (no ops.yml). Prints the median
+`switchboard ask "/ops spend 30d"` against the demo company (no ops.yml), warm (the demo's spend
+files cached by an earlier run, as every run of the day after the first) and cold. Prints the median
 wall time of each (and the minimum, and the median CPU time: on a busy machine wall time is
 mostly waiting for a core), the difference to the baseline and the ratio. Run:
 `uv run python bench/cli.py [--rounds 11]`.
@@ -26,7 +27,11 @@ COMMANDS: dict[str, list[str]] = {
     "import bot": [sys.executable, "-c", "import bot"],
     'ask "/ops help"': [*CLI, "ask", "/ops help"],
     'ask "/ops spend 30d" (demo)': [*CLI, "ask", "/ops spend 30d"],
+    "  the same, first run of the day": [*CLI, "ask", "/ops spend 30d"],
 }
+# The first run of a day writes the demo company's spend files into the cache; later runs read
+# them. That command gets an empty cache directory every time.
+COLD = "  the same, first run of the day"
 # Targets from the issue: help within 0.8 s of the baseline and under 1 s; spend under 1.5 s.
 TARGETS = {'ask "/ops help"': (0.8, 1.0), 'ask "/ops spend 30d" (demo)': (None, 1.5)}
 
@@ -53,8 +58,12 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="switchboard-bench-cli-") as tmp:
         work = Path(tmp)
+        # As a user's shell runs it: no Slack or Switchboard settings, and bytecode cached
+        # (a machine-wide PYTHONDONTWRITEBYTECODE would recompile our modules on every run).
         clean = {
-            k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SWITCHBOARD_"))
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("SLACK_", "SWITCHBOARD_")) and k != "PYTHONDONTWRITEBYTECODE"
         }
         env = {
             **clean,
@@ -62,14 +71,21 @@ def main() -> None:
             "DATABASE_URL": f"sqlite:///{work / 'bench.db'}",
             "SWITCHBOARD_CONFIG": str(work / "absent-ops.yml"),  # the demo company
         }
-        for argv in COMMANDS.values():  # warm-up: bytecode caches, the database's migrations
-            run_once(argv, env, work)
+        env["SWITCHBOARD_CACHE_DIR"] = str(work / "cache")
+
+        def env_for(name: str, round_: int) -> dict[str, str]:
+            if name != COLD:
+                return env
+            return {**env, "SWITCHBOARD_CACHE_DIR": str(work / f"cold-{round_}")}
+
+        for name, argv in COMMANDS.items():  # warm-up: bytecode, migrations, the spend cache
+            run_once(argv, env_for(name, -1), work)
         times: dict[str, list[float]] = {name: [] for name in COMMANDS}
         cpus: dict[str, list[float]] = {name: [] for name in COMMANDS}
         before = os.getloadavg()
-        for _ in range(args.rounds):
+        for round_ in range(args.rounds):
             for name, argv in COMMANDS.items():
-                wall, cpu = run_once(argv, env, work)
+                wall, cpu = run_once(argv, env_for(name, round_), work)
                 times[name].append(wall)
                 cpus[name].append(cpu)
     base = statistics.median(times["import bot"])

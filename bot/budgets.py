@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import structlog
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -152,6 +151,10 @@ def _raise_once(
     """One transaction: claim the request's ledger row first (the write that serialises
     concurrent increases: PostgreSQL row locks, SQLite's write lock), then add to the figure
     as it is now, so neither a retry nor a concurrent increase of the same team is lost."""
+    # Imported here: only a budget increase needs the dialect's upsert (and reading budgets,
+    # as `switchboard ask` does, should not pay for PostgreSQL's dialect).
+    from sqlalchemy.dialects import postgresql, sqlite
+
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
     now = time.time()
     with engine.begin() as conn:

@@ -168,7 +168,13 @@ def _answer(text: str, *, user: str, moment: datetime | None) -> Reply:
         upgrade(settings.database_url)
         try:
             # Nothing is sent from a terminal: commands that would open a request say so.
-            services = build_services(settings, config_path=path, now=moment, sends=False)
+            services = build_services(
+                settings,
+                config_path=path,
+                now=moment,
+                sends=False,
+                demo_cache=settings.switchboard_cache_dir / "demo",
+            )
         except OpsConfigError as exc:
             _fail(str(exc))
         ctx = AskContext(user_id=user, surface="terminal", services=services, now=moment)

@@ -95,6 +95,7 @@ def build_services(
     config_path: Path | None = None,
     now: datetime | None = None,
     sends: bool = True,
+    demo_cache: Path | None = None,
 ) -> Services:
     """The services of one process.
 
@@ -103,6 +104,7 @@ def build_services(
     OpsConfigError with every problem listed, rather than running on a half-understood
     configuration. `now` pins the clock (the demo company's data is deterministic for it).
     `sends=False` builds no outbox: nothing is queued for Slack (`switchboard ask`).
+    `demo_cache` keeps the demo company's spend files between processes (the CLI's).
     """
     from bot.approvals.executor import SourcesExecutor
     from bot.approvals.service import ApprovalService
@@ -128,7 +130,7 @@ def build_services(
         log.warning("no_ops_config", path=str(path))
         return base
     config = load_ops_config(path)
-    built = build_sources(config, now=now)
+    built = build_sources(config, now=now, demo_cache=demo_cache)
     budgets = StoredBudgets(engine, config, mirror=built.budget_mirror)
     approvals = ApprovalService(
         engine=engine,

@@ -30,6 +30,12 @@ class InvalidSetting(RuntimeError):
     """The environment holds a value Switchboard refuses; the message names the variable."""
 
 
+def _user_cache_dir() -> Path:
+    """$XDG_CACHE_HOME, or ~/.cache (the XDG default)."""
+    configured = os.environ.get("XDG_CACHE_HOME", "").strip()
+    return Path(configured) if configured else Path.home() / ".cache"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
@@ -76,6 +82,11 @@ class Settings(BaseSettings):
         True,
         description="run the internal detectors and the dead-man's switch (ops.yml "
         "incidents.detectors says which); off: only webhooks make incidents",
+    )
+    switchboard_cache_dir: Path = Field(
+        default_factory=lambda: _user_cache_dir() / "switchboard",
+        description="where the CLI keeps files it can make again (the demo company's spend) "
+        "between runs",
     )
     switchboard_keep_alive_timeout: float = Field(
         5.0, gt=0, description="seconds an idle keep-alive connection stays open"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from bot.ops_config import OpsConfig
@@ -44,9 +45,16 @@ class _Secrets:
 
 
 def build_sources(
-    cfg: OpsConfig, *, secrets: SecretLookup = Settings.secret_env, now: datetime | None = None
+    cfg: OpsConfig,
+    *,
+    secrets: SecretLookup = Settings.secret_env,
+    now: datetime | None = None,
+    demo_cache: Path | None = None,
 ) -> BuiltSources:
-    """Adapters for every enabled source in ops.yml, each wrapped in the short TTL cache."""
+    """Adapters for every enabled source in ops.yml, each wrapped in the short TTL cache.
+
+    `demo_cache` keeps the demo company's generated spend files there between processes (the
+    CLI's); without it they last as long as the process."""
     from integrations import airflow, dagster, mlflow, prefect, prometheus
     from integrations.demo.company import DemoCompany
     from integrations.focus.source import FocusCostSource
@@ -61,7 +69,10 @@ def build_sources(
 
     if blocks.is_enabled("demo") and blocks.demo is not None:
         demo = DemoCompany(
-            blocks.demo.seed, now=now or datetime.now(UTC), timezone=cfg.workspace.timezone
+            blocks.demo.seed,
+            now=now or datetime.now(UTC),
+            timezone=cfg.workspace.timezone,
+            cache_dir=demo_cache,
         )
         pipelines.append(demo)
         registries.append(demo)

@@ -84,9 +84,11 @@ finally:
 """
 
 
-def imported_heavy(*args: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+def imported_heavy(
+    *args: str, tmp_path: Path, heavy: tuple[str, ...] = HEAVY_FOR_HELP
+) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
-    code = PRINT_HEAVY.replace("{HEAVY!r}", repr(HEAVY_FOR_HELP))
+    code = PRINT_HEAVY.replace("{HEAVY!r}", repr(heavy))
     result = subprocess.run(
         [sys.executable, "-c", code, *args],
         capture_output=True,
@@ -96,6 +98,7 @@ def imported_heavy(*args: str, tmp_path: Path) -> tuple[subprocess.CompletedProc
             **clean,
             "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
             "PYTHONPATH": str(ROOT),
+            "SWITCHBOARD_CACHE_DIR": str(tmp_path / "cache"),
         },
         cwd=tmp_path,
     )
@@ -125,6 +128,24 @@ def test_ask_spend_does_import_what_it_needs(tmp_path):
     assert result.returncode == 0, result.stderr
     assert {"duckdb", "sqlalchemy"} <= heavy  # the probe sees real imports
     assert "fastapi" not in heavy and "slack_bolt" not in heavy  # a terminal answer serves nothing
+
+
+@pytest.mark.slow  # real subprocesses: what the second run of the day skips
+def test_a_second_ask_neither_migrates_nor_writes_the_demo_spend_again(tmp_path):
+    first, heavy = imported_heavy("ask", "/ops spend 30d", tmp_path=tmp_path, heavy=("alembic",))
+    assert first.returncode == 0, first.stderr
+    assert heavy == {"alembic"}  # a new database is migrated
+    cached = {p: p.stat().st_mtime_ns for p in (tmp_path / "cache").rglob("*.parquet")}
+    assert cached  # the demo's spend files, kept for the next run
+    second, heavy = imported_heavy("ask", "/ops spend 30d", tmp_path=tmp_path, heavy=("alembic",))
+    assert second.returncode == 0, second.stderr
+    assert heavy == set()  # the database is at the newest revision: alembic is not needed
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "cache").rglob("*.parquet")} == cached
+    spent = [
+        [x for x in r.stdout.splitlines() if x.startswith("All teams spent $")]
+        for r in (first, second)
+    ]
+    assert spent[0] == spent[1] and len(spent[1]) == 1  # the same answer from the cached files
 
 
 def test_ask_suggests_the_closest_command():

@@ -12,6 +12,7 @@ import pytest
 
 from integrations.demo import DemoCompany
 from integrations.demo.catalog import DRIFT_THRESHOLD, LATENCY_P95_MS
+from integrations.demo.company import generator_key
 from integrations.errors import SourceNotFound
 from integrations.focus import FocusCostSource
 from integrations.focus.analysis import (
@@ -320,3 +321,67 @@ async def test_by_default_the_company_ends_today_so_last_30_days_has_data():
     assert demo.today == date.today()
     recent = await demo.spend(last_30_days(date.today(), group_by=SpendDimension.team))
     assert {line.key for line in recent.lines} >= {"data-eng", "ml-platform", "analytics"}
+
+
+# -- the CLI's shared spend cache ------------------------------------------------------------------
+SPEND_30D = SpendQuery(start=TODAY - timedelta(days=29), end=TODAY)
+
+
+def _count_writes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    written: list[str] = []
+    real = DemoCompany.write_focus
+
+    def counting(self: DemoCompany, directory, *args, **kwargs):  # type: ignore[no-untyped-def]
+        written.append(str(directory))
+        return real(self, directory, *args, **kwargs)
+
+    monkeypatch.setattr(DemoCompany, "write_focus", counting)
+    return written
+
+
+async def test_a_shared_cache_is_written_once_and_read_by_the_next_process(tmp_path, monkeypatch):
+    written = _count_writes(monkeypatch)
+    first = await DemoCompany(now=NOW, cache_dir=tmp_path).spend(SPEND_30D)
+    again = await DemoCompany(now=NOW, cache_dir=tmp_path).spend(SPEND_30D)
+    fresh = await DemoCompany(now=NOW).spend(SPEND_30D)  # no cache: its own files
+    assert len(written) == 2  # the first cached company and the uncached one; not the second
+    assert first.totals == again.totals == fresh.totals and first.totals["USD"] > 0
+    assert [p.name for p in tmp_path.iterdir()] == [f"seed42-{TODAY}-{generator_key()}"]
+
+
+async def test_a_new_day_or_new_generator_code_replaces_the_cached_copy(tmp_path, monkeypatch):
+    written = _count_writes(monkeypatch)
+    DemoCompany(now=NOW, cache_dir=tmp_path).cost_source()
+    DemoCompany(now=NOW + timedelta(days=1), cache_dir=tmp_path).cost_source()
+    assert [p.name for p in tmp_path.iterdir()] == [
+        f"seed42-{TODAY + timedelta(days=1)}-{generator_key()}"
+    ]
+    monkeypatch.setattr("integrations.demo.company.generator_key", lambda: "changedcode0")
+    DemoCompany(now=NOW, cache_dir=tmp_path).cost_source()
+    assert [p.name for p in tmp_path.iterdir()] == [f"seed42-{TODAY}-changedcode0"]
+    DemoCompany(now=NOW, seed=7, cache_dir=tmp_path).cost_source()  # another seed is kept apart
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        f"seed42-{TODAY}-changedcode0",
+        f"seed7-{TODAY}-changedcode0",
+    ]
+    assert len(written) == 4
+
+
+async def test_losing_the_race_to_publish_the_cache_uses_the_winners_copy(tmp_path, monkeypatch):
+    # Another process renames its complete copy into place while this one is still writing.
+    winner = DemoCompany(now=NOW, cache_dir=tmp_path / "elsewhere")
+    winner.cost_source()
+    (won,) = (tmp_path / "elsewhere").iterdir()
+    real = DemoCompany.write_focus
+
+    def raced(self: DemoCompany, directory, *args, **kwargs):  # type: ignore[no-untyped-def]
+        paths = real(self, directory, *args, **kwargs)
+        if won.exists():
+            won.rename(tmp_path / won.name)
+        return paths
+
+    monkeypatch.setattr(DemoCompany, "write_focus", raced)
+    loser = DemoCompany(now=NOW, cache_dir=tmp_path)
+    summary = await loser.spend(SPEND_30D)
+    assert summary.totals == (await DemoCompany(now=NOW).spend(SPEND_30D)).totals
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere", won.name]  # no staging

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import ModuleType
 from typing import Any
 
 from sqlalchemy import Connection, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from bot.approvals.models import (
@@ -36,6 +36,18 @@ VOTE = table_of(ApprovalVote)
 COPY = table_of(ApprovalCopy)
 AUDIT = table_of(ApprovalAudit)
 NOTICE = table_of(ApprovalNotice)
+
+
+def upsert_dialect(conn: Connection) -> ModuleType:
+    """The dialect module whose insert() has ON CONFLICT, imported when a write needs it (a
+    process that only reads, as `switchboard ask` does, never loads PostgreSQL's dialect)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite
 
 
 def epoch(at: datetime) -> float:
@@ -126,7 +138,7 @@ def audit(
 
 def create(conn: Connection, *, values: dict[str, Any]) -> int | None:
     """Insert a request; None if another open request holds its `open_key` (its subject)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    dialect = upsert_dialect(conn)
     stmt = (
         dialect.insert(REQUEST).values(**values).on_conflict_do_nothing(index_elements=["open_key"])
     )
@@ -294,7 +306,7 @@ def claim_field(
 
 def add_vote(conn: Connection, *, values: dict[str, Any]) -> bool:
     """Record a vote; False if this user already voted on the request (the unique key)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    dialect = upsert_dialect(conn)
     stmt = dialect.insert(VOTE).values(**values).on_conflict_do_nothing().returning(VOTE.c.id)
     return conn.execute(stmt).first() is not None
 
@@ -311,7 +323,7 @@ def save_copy(
     posted_channel: str | None = None,
 ) -> None:
     """Insert or complete the record of one posted card (outbox id first, ts once sent)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    dialect = upsert_dialect(conn)
     stmt = dialect.insert(COPY).values(
         request_id=request_id,
         channel=channel,

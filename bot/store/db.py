@@ -6,17 +6,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, create_engine
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported only when a migration runs: a database already at the newest revision
+# (every `switchboard ask` after the first) needs none of it.
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -56,6 +58,8 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -63,14 +67,40 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    if revision == "head" and at_newest_revision(url):
+        return  # what alembic would conclude too, without importing it and running env.py
+    from alembic import command
+
     command.upgrade(alembic_config(url), revision)
 
 
+def newest_revision() -> str:
+    """The newest migration's revision, read from file names: each migration's revision is its
+    file's 4-digit prefix (a test holds every file to that and this to alembic's head)."""
+    return max(p.name[:4] for p in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+def at_newest_revision(url: str) -> bool:
+    """Whether the database at `url` is stamped with the newest revision (False if unsure)."""
+    try:
+        with engine_for(url).connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return False
+            versions = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+    except Exception:  # any driver error: let alembic connect and report it properly
+        return False
+    return [row[0] for row in versions] == [newest_revision()]
+
+
 def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import hashlib
 import shutil
 import tempfile
 import threading
@@ -37,6 +38,18 @@ from integrations.models import (
     SpendSummary,
 )
 from integrations.pipeline_status import pipeline_status
+
+
+def generator_key() -> str:
+    """A short hash of the code that generates and writes the demo's spend: a cached copy made
+    by other code is never read."""
+    from integrations.demo import streams
+    from integrations.focus import writer
+
+    digest = hashlib.sha256()
+    for module in (catalog, pipelines, spend, streams, writer):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()[:12]
 
 
 class DemoCompany:
@@ -92,11 +105,14 @@ class DemoCompany:
         self._cost: FocusCostSource | None = None
         self._lock = threading.Lock()
         self._runs_lock = threading.Lock()
+        # Without cache_dir the spend files live as long as this object. With one (the CLI's),
+        # they are kept for the next process: same seed, day and generator, same files.
+        self._shared_cache = cache_dir is not None
         if cache_dir is None:
             self._cache = Path(tempfile.mkdtemp(prefix="switchboard-demo-"))
             weakref.finalize(self, shutil.rmtree, self._cache, True)
         else:
-            self._cache = Path(cache_dir) / f"seed{seed}-{today.isoformat()}"
+            self._cache = Path(cache_dir) / f"seed{seed}-{today.isoformat()}-{generator_key()}"
 
     # -- what ops.yml is checked against -------------------------------------------------------
     @property
@@ -180,7 +196,9 @@ class DemoCompany:
         """The FOCUS DuckDB source over this company's spend, written once to the cache."""
         with self._lock:
             if self._cost is None:
-                if not any(self._cache.glob("focus-*.parquet")):
+                if self._shared_cache:
+                    self._publish_cache()
+                elif not any(self._cache.glob("focus-*.parquet")):
                     self.write_focus(self._cache)
                 self._cost = FocusCostSource(
                     str(self._cache / "focus-*.parquet"),
@@ -191,6 +209,30 @@ class DemoCompany:
                     name=self.name,
                 )
             return self._cost
+
+    def _publish_cache(self) -> None:
+        """Write the files once into a shared cache that other processes read concurrently.
+
+        They are written to a private directory renamed into place, so a reader sees all of a
+        day's files or none; the loser of a race drops its copy. Other days' copies of this
+        seed are removed (best effort: a file in use elsewhere is left for next time).
+        """
+        if self._cache.is_dir():
+            return
+        parent = self._cache.parent
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{self._cache.name}-", dir=parent))
+        try:
+            self.write_focus(staging)
+            staging.rename(self._cache)
+        except OSError:
+            if not self._cache.is_dir():
+                raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        for stale in parent.glob(f"seed{self.seed}-*"):
+            if stale != self._cache:
+                shutil.rmtree(stale, ignore_errors=True)
 
     def spend_columns(self) -> dict[str, list[Any]]:
         """The spend as FOCUS 1.2 columns in memory (column name -> values)."""
