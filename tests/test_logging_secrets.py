@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from bot.outbox import Outbox
 from bot.redaction import MASK, MIN_SECRET_LENGTH, remember
 from bot.settings import Settings
 from tests.fakeslack import FakeSlack
+from tests.serving import process_env
 
 REPO = Path(__file__).resolve().parents[1]
 SECRETS = {
@@ -197,7 +197,7 @@ def _sender_process(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "scheduler"],
         cwd=REPO,
-        env={**env, "PYTHONPATH": str(REPO)},
+        env=env,
         stderr=subprocess.PIPE,
         stdout=subprocess.PIPE,
     )
@@ -215,21 +215,18 @@ def test_a_faulty_run_of_the_sender_logs_no_secret_and_ends_the_message_dead(
             slack.answer_raw_next("chat.postMessage", body, status=status, headers=headers)
         doomed = outbox.enqueue(method="chat.postMessage", channel="C_F", payload={"text": "x"})
         later = outbox.enqueue(method="chat.postMessage", channel="C_F", payload={"text": "y"})
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SWITCHBOARD_"))},
+        env = process_env(  # the detectors stay off: their posts would take the faults
             **SECRETS,
-            "DATABASE_URL": db_url,
-            "SLACK_API_URL": slack.api_url,
-            "SWITCHBOARD_CONFIG": str(config),
-            "SWITCHBOARD_OUTBOX_INTERVAL": "0.1",
-            "SWITCHBOARD_CHANNEL_PACE": "0.05",
-            "SWITCHBOARD_OUTBOX_BACKOFF": "0.05",
-            "SWITCHBOARD_OUTBOX_MAX_ATTEMPTS": "4",  # the 429 is free: 4 failures, then dead
-            "LOG_LEVEL": "DEBUG",
-            "LOG_FORMAT": fmt,
-            # The detectors' posts would take the faults meant for the doomed message.
-            "SWITCHBOARD_DETECTORS": "false",
-        }
+            DATABASE_URL=db_url,
+            SLACK_API_URL=slack.api_url,
+            SWITCHBOARD_CONFIG=str(config),
+            SWITCHBOARD_OUTBOX_INTERVAL="0.1",
+            SWITCHBOARD_CHANNEL_PACE="0.05",
+            SWITCHBOARD_OUTBOX_BACKOFF="0.05",
+            SWITCHBOARD_OUTBOX_MAX_ATTEMPTS="4",  # the 429 is free: 4 failures, then dead
+            LOG_LEVEL="DEBUG",
+            LOG_FORMAT=fmt,
+        )
         process = _sender_process(env)
         try:
             settled = slack.wait_for(lambda _: outbox.status(later).status != "pending", timeout=60)

@@ -7,12 +7,9 @@ connection the server leaves open fails the test instead of hanging it.
 
 from __future__ import annotations
 
-import os
 import select
-import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +20,7 @@ import pytest
 
 from tests.fakeslack import FakeSlack
 from tests.peers.runtime import free_port
+from tests.serving import process_env, serving
 
 REPO = Path(__file__).resolve().parents[1]
 DEADLINE = 0.5  # header, body and keep-alive timeouts of the server under test
@@ -51,50 +49,20 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     tmp = tmp_path_factory.mktemp("serve")
     port = free_port()
     with FakeSlack() as slack:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SWITCHBOARD_"))},
+        env = process_env(
             **SECRETS,
-            "SLACK_API_URL": slack.api_url,
-            "DATABASE_URL": f"sqlite:///{tmp / 'serve.db'}",
-            "SWITCHBOARD_CONFIG": str(tmp / "absent-ops.yml"),
-            "PORT": str(port),
-            "SWITCHBOARD_HEADER_TIMEOUT": str(DEADLINE),
-            "SWITCHBOARD_BODY_TIMEOUT": str(DEADLINE),
-            "SWITCHBOARD_KEEP_ALIVE_TIMEOUT": str(DEADLINE),
-            "LOG_LEVEL": "DEBUG",
-        }
+            SLACK_API_URL=slack.api_url,
+            DATABASE_URL=f"sqlite:///{tmp / 'serve.db'}",
+            SWITCHBOARD_CONFIG=str(tmp / "absent-ops.yml"),
+            PORT=str(port),
+            SWITCHBOARD_HEADER_TIMEOUT=str(DEADLINE),
+            SWITCHBOARD_BODY_TIMEOUT=str(DEADLINE),
+            SWITCHBOARD_KEEP_ALIVE_TIMEOUT=str(DEADLINE),
+            LOG_LEVEL="DEBUG",
+        )
         log = tmp / "serve.log"
-        with log.open("wb") as sink:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1"],
-                cwd=tmp,
-                env={**env, "PYTHONPATH": str(REPO)},
-                stderr=sink,
-            )
-        served = Served(port, process, log)
-        try:
-            _wait_healthy(served)
-            yield served
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-def _wait_healthy(served: Served) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if served.process.poll() is not None:
-            raise AssertionError(f"switchboard serve exited: {served.log_text()[-3000:]}")
-        try:
-            url = f"http://127.0.0.1:{served.port}/healthz"
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise AssertionError("switchboard serve did not become healthy")
+        with serving(env, cwd=tmp, log=log) as process:
+            yield Served(port, process, log)
 
 
 def _connect(served: Served) -> socket.socket:

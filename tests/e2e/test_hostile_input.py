@@ -12,10 +12,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,10 +25,10 @@ import pytest
 from bot.views.ids import Action, Callback, FormField
 from tests.fakeslack import FakeSlack, SlackSigner, signature
 from tests.peers.runtime import free_port
+from tests.serving import REPO, process_env, serving
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
 FORM = "application/x-www-form-urlencoded"
 SECRETS = {
     "SLACK_BOT_TOKEN": "xoxb-hostile-input-LeakMeNot-0123",
@@ -59,54 +55,23 @@ class Served:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     tmp = tmp_path_factory.mktemp("hostile")
-    port = free_port()
     with FakeSlack() as slack:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SWITCHBOARD_"))},
+        env = process_env(
             **SECRETS,
-            "SLACK_API_URL": slack.api_url,
-            "DATABASE_URL": f"sqlite:///{tmp / 'hostile.db'}",
-            "SWITCHBOARD_CONFIG": str(REPO / "ops.example.yml"),
-            "PORT": str(port),
-            "LOG_FORMAT": "json",
-            "SWITCHBOARD_OUTBOX_INTERVAL": "0.2",
-            "SWITCHBOARD_CHANNEL_PACE": "0.05",
-            "PYTHONPATH": str(REPO),
-        }
+            SLACK_API_URL=slack.api_url,
+            DATABASE_URL=f"sqlite:///{tmp / 'hostile.db'}",
+            SWITCHBOARD_CONFIG=str(REPO / "ops.example.yml"),
+            PORT=str(free_port()),
+            LOG_FORMAT="json",
+            SWITCHBOARD_OUTBOX_INTERVAL="0.2",
+            SWITCHBOARD_CHANNEL_PACE="0.05",
+        )
         log = tmp / "serve.log"
-        with log.open("wb") as sink:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1"],
-                cwd=tmp,
-                env=env,
-                stderr=sink,
-            )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_healthy(url, process, log)
+        with serving(env, cwd=tmp, log=log):
+            url = f"http://127.0.0.1:{env['PORT']}"
             yield Served(
                 url, slack, SlackSigner(SECRETS["SLACK_SIGNING_SECRET"], url, slack=slack), log
             )
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"switchboard serve exited: {log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("switchboard serve did not become healthy")
 
 
 def assert_clean_log(served: Served) -> None:
