@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.answers.deps import AnswerDeps
-from bot.answers.pipelines import failing_streak, pipeline_board
+from bot.answers.pipelines import PipelineBoard, failing_streak, pipeline_board
 from bot.incidents.alerts import Severity, Subject, SubjectKind
 from bot.incidents.detectors.base import Collected, Findings, firing, link
 from bot.ops_config.common import format_duration
@@ -19,6 +19,12 @@ SLA = "pipeline_sla"
 
 def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
+
+
+def _labels(board: PipelineBoard, status: PipelineStatus) -> dict[str, str | None]:
+    """What both detectors say about the pipeline: routing reads `team`."""
+    name = status.pipeline.name
+    return {"pipeline": name, "team": board.owner_of(name), "orchestrator": status.pipeline.source}
 
 
 def failure_key(pipeline: str) -> str:
@@ -52,11 +58,7 @@ async def pipeline_failures(deps: AnswerDeps) -> Findings:
                 summary=summary,
                 severity=Severity.error,
                 subject=Subject(SubjectKind.pipeline, name),
-                labels={
-                    "pipeline": name,
-                    "team": board.owner_of(name),
-                    "orchestrator": status.pipeline.source,
-                },
+                labels=_labels(board, status),
                 links=(
                     link("Log", latest.log_url),
                     link("Run", latest.url),
@@ -118,11 +120,7 @@ async def pipeline_sla_misses(deps: AnswerDeps) -> Findings:
                 summary=summary,
                 severity=Severity.warning,
                 subject=Subject(SubjectKind.pipeline, name),
-                labels={
-                    "pipeline": name,
-                    "team": board.owner_of(name),
-                    "orchestrator": status.pipeline.source,
-                },
+                labels=_labels(board, status),
                 links=(link("Pipeline", status.pipeline.url),),
                 starts_at=status.expected_by,
             )
