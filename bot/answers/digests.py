@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
@@ -24,6 +24,7 @@ from bot.answers.spend import spend_answer
 from bot.ops_config.digests import Digest
 from integrations.cache import TTLCache
 
+T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
 SECTIONS_TIMEOUT = 8.0  # seconds for every section of one digest or home tab
@@ -85,18 +86,28 @@ FETCHERS: dict[str, Callable[[AnswerDeps, str | None], Awaitable[Any]]] = {
 }
 
 
-# Boards shared by the digests composed for one schedule slot: hundreds due at the same minute
-# are composed for the same moment, so each (section, team) board is worked out once and the
-# others wait for it (single flight). Set by the digest poster around a scheduled build only.
-SHARED_BOARDS: ContextVar[TTLCache[SectionBoard] | None] = ContextVar("shared_boards", default=None)
+# What the digests composed for one schedule slot share: hundreds due at the same minute are
+# composed for the same moment, so each board (a section's for a team, every team's pipelines…)
+# is worked out once and the others wait for it (single flight). Set by the digest poster
+# around a scheduled build only; elsewhere every answer loads its own.
+SLOT_SHARED: ContextVar[TTLCache[Any] | None] = ContextVar("slot_shared", default=None)
+
+
+async def once_per_slot(
+    deps: AnswerDeps, what: tuple[Any, ...], load: Callable[[], Awaitable[T]]
+) -> T:
+    """`load()`, or what another digest of the same slot loaded for `what` at `deps.now`."""
+    cache = SLOT_SHARED.get()
+    if cache is None:
+        return await load()
+    found: T = await cache.get_or_load((*what, deps.now, id(deps.config)), load)
+    return found
 
 
 async def _one(deps: AnswerDeps, section: str, team: str | None) -> SectionBoard:
-    shared = SHARED_BOARDS.get()
-    if shared is None:
-        return await _board(deps, section, team)
-    key = (section, team, deps.now, id(deps.config))
-    return await shared.get_or_load(key, lambda: _board(deps, section, team))
+    return await once_per_slot(
+        deps, ("section", section, team), lambda: _board(deps, section, team)
+    )
 
 
 async def _board(deps: AnswerDeps, section: str, team: str | None) -> SectionBoard:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -24,7 +23,7 @@ import structlog
 from bot.answers.budgets import BudgetBoard, BudgetLine, budget_board
 from bot.answers.coverage import cost_data
 from bot.answers.deps import AnswerDeps
-from bot.answers.digests import FETCHERS
+from bot.answers.digests import FETCHERS, once_per_slot
 from bot.answers.entities import Unknown
 from bot.answers.incidents import incident_list
 from bot.answers.model_spend import attributed_spend
@@ -34,7 +33,6 @@ from bot.answers.spend import SpendAnswer, spend_answer
 from bot.ops_config import OpsConfig
 from bot.ops_config.digests import Digest
 from bot.store.models import Incident
-from integrations.cache import TTLCache
 from integrations.focus.sql import UNALLOCATED
 from integrations.models import PipelineStatus, RunState, SpendDimension, SpendQuery
 
@@ -209,21 +207,6 @@ async def _spend_answers(
     return out
 
 
-# Every team's boards, shared by the digests composed for one schedule slot: hundreds due at the
-# same minute are composed for the same moment, so each board is worked out once and the others
-# wait for it (single flight). Set by the digest poster around a scheduled build only.
-SHARED_FACTS: ContextVar[TTLCache[Any] | None] = ContextVar("shared_facts", default=None)
-
-
-async def shared(deps: AnswerDeps, part: str, load: Callable[[], Awaitable[T]]) -> T:
-    """`load()`, or what another digest of the same slot loaded for `part` at `deps.now`."""
-    cache = SHARED_FACTS.get()
-    if cache is None:
-        return await load()
-    found: T = await cache.get_or_load((part, deps.now, id(deps.config)), load)
-    return found
-
-
 async def gather_facts(deps: AnswerDeps, digest: Digest) -> Facts:
     """Everything the digest's headline, highlights and sections read, at once."""
     config = deps.config
@@ -243,10 +226,14 @@ async def gather_facts(deps: AnswerDeps, digest: Digest) -> Facts:
         """The part started now (it runs while the others do), or nothing when not wanted."""
         return asyncio.ensure_future(_safe(part, make(), missing) if wanted else skipped())
 
-    board_t = task("pipelines", lambda: shared(deps, "pipelines", lambda: pipeline_board(deps)))
-    models_t = task("models", lambda: shared(deps, "models", lambda: model_board(deps)))
+    board_t = task(
+        "pipelines", lambda: once_per_slot(deps, ("pipelines",), lambda: pipeline_board(deps))
+    )
+    models_t = task("models", lambda: once_per_slot(deps, ("models",), lambda: model_board(deps)))
     budgets_t = task(
-        "budgets", lambda: shared(deps, "budgets", lambda: budget_board(deps)), "budgets" in wants
+        "budgets",
+        lambda: once_per_slot(deps, ("budgets",), lambda: budget_board(deps)),
+        "budgets" in wants,
     )
     approvals_t = task("approvals", lambda: _approvals(deps), "approvals" in wants)
     incidents_t = task("incidents", lambda: incident_list(deps))

@@ -22,9 +22,8 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.answers.digests import SHARED_BOARDS, SectionBoard
+from bot.answers.digests import SLOT_SHARED
 from bot.digests.compose import ComposedDigest, compose_digest
-from bot.digests.facts import SHARED_FACTS
 from bot.digests.models import DigestRecord
 from bot.digests.schedule import (
     SlotDecision,
@@ -107,8 +106,7 @@ class DigestPoster:
         self.replica_id = replica_id
         self.compose = compose
         self._builds = asyncio.Semaphore(concurrency)
-        self._boards: TTLCache[SectionBoard] = TTLCache(ttl=SHARED_BOARDS_TTL, maxsize=4096)
-        self._facts: TTLCache[Any] = TTLCache(ttl=SHARED_BOARDS_TTL, maxsize=4096)
+        self._shared: TTLCache[Any] = TTLCache(ttl=SHARED_BOARDS_TTL, maxsize=4096)
         # SQLite lets one writer in at a time and makes the others sleep and retry: hundreds of
         # digests' claims at once are far faster taken in turn. PostgreSQL takes them together.
         self._serial = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
@@ -165,13 +163,11 @@ class DigestPoster:
             return await self._post(digest, now=now, run=key, slot=key, late_by=now - slot)
         # On time: composed as of the slot itself, the moment every digest due with it shares,
         # so their boards are worked out once for all of them.
-        token = SHARED_BOARDS.set(self._boards)
-        facts_token = SHARED_FACTS.set(self._facts)
+        token = SLOT_SHARED.set(self._shared)
         try:
             return await self._post(digest, now=slot, run=key, slot=key, late_by=None)
         finally:
-            SHARED_FACTS.reset(facts_token)
-            SHARED_BOARDS.reset(token)
+            SLOT_SHARED.reset(token)
 
     async def run_many(self, names: list[str], *, now: datetime) -> list[SlotResult]:
         """Every named digest's due slot, concurrently (composing is bounded by the semaphore)."""
