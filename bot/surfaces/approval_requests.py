@@ -29,6 +29,7 @@ from bot.commands.approvals import (
 from bot.delivery.notes import Enqueues, tell_reply
 from bot.services import Services
 from bot.views.approval_modals import budget_modal, promotion_modal, read_view
+from bot.views.field_errors import field_errors
 from bot.views.ids import Action, Callback, FormField
 from bot.views.reply import Reply
 
@@ -48,7 +49,7 @@ async def answer_within_deadline(
     if task in done:
         outcome = task.result()
         if isinstance(outcome, dict):
-            await ack(response_action="errors", errors={str(f): why for f, why in outcome.items()})
+            await ack(response_action="errors", errors=field_errors(outcome))
             return
         await ack()
         await tell_reply(outbox, user=user, reply=outcome)
