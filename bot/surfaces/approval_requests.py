@@ -21,6 +21,7 @@ from bot.approvals.types import Refused
 from bot.commands.approvals import (
     BudgetAsk,
     PromotionAsk,
+    budgeted_teams,
     check_budget,
     check_promotion,
     problems_reply,
@@ -86,7 +87,9 @@ def register(app: AsyncApp, *, services: Services) -> None:
         deps = services.answer_deps()
         if deps is None:
             return
-        teams = [(slug, team.name or slug) for slug, team in deps.config.teams.items()]
+        teams = [
+            (slug, deps.config.teams[slug].name or slug) for slug in await budgeted_teams(deps)
+        ]
         view = budget_modal(
             teams=teams,
             currency=deps.config.workspace.currency,

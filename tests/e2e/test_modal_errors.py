@@ -87,6 +87,7 @@ async def test_every_request_modal_error_is_plain_text(app):
     budget = Callback.budget_increase_request
     cases = [
         (budget_form("ml-platfrom", "5000"), "team", ['"ml-platfrom"', '"ml-platform"']),
+        (budget_form("finance", "500"), "team", ["Finance has no budget to raise", '"budgets:"']),
         (budget_form("ml-platform", "lots"), "amount", ['"lots" is not an amount']),
         (budget_form("ml-platform", "5000 EUR"), "amount", ["in USD, not EUR"]),
         (budget_form("ml-platform", "9" * 16), "amount", ["is too large"]),
