@@ -41,6 +41,7 @@ from integrations.errors import (
 )
 from integrations.http import probe_call
 from integrations.models import (
+    TAX_LINE,
     CostCoverage,
     CostMeasure,
     ProbeResult,
@@ -53,6 +54,7 @@ from integrations.models import (
 log = structlog.get_logger(__name__)
 
 SOURCE = "aws_cost_explorer"
+CE_TAX_SERVICE = "Tax"  # the SERVICE Cost Explorer files tax under
 UNALLOCATED = "unallocated"
 METRIC_FOR_MEASURE: Mapping[CostMeasure, str] = {
     CostMeasure.effective: "AmortizedCost",
@@ -204,6 +206,8 @@ def summary_from_pages(
             for item in groups:
                 keys = item.get("Keys") or [""]
                 key = tag_value(keys[0], tag_key) if tag_key else keys[0]
+                if group is SpendDimension.service and key == CE_TAX_SERVICE:
+                    key = TAX_LINE
                 amount, unit = _metric(item.get("Metrics", {}), metric)
                 if amount is not None:
                     amounts.append((key, amount, unit))

@@ -135,6 +135,13 @@ class SpendDimension(StrEnum):
     sub_account = "sub_account"  # AWS member account, GCP project, Azure subscription
 
 
+# Spend by service puts every tax charge on this one line, whatever service the provider named
+# on it (FOCUS ChargeCategory "Tax"; Cost Explorer's "Tax" service): tax is levied on the bill,
+# it is not an offering whose use moves, so movers and budget drivers leave it out while the
+# totals keep it (`by charge_category` shows it beside usage, credits and purchases).
+TAX_LINE = "Tax (not a service)"
+
+
 class SpendQuery(Domain):
     """Spend over [start, end) in the workspace timezone, optionally filtered and grouped."""
 

@@ -33,7 +33,7 @@ from integrations.aws_costs import (
     tag_value,
 )
 from integrations.errors import SourceAuthError, SourceDataError, SourceUnavailable
-from integrations.models import CostMeasure, SpendDimension, SpendQuery
+from integrations.models import TAX_LINE, CostMeasure, SpendDimension, SpendQuery
 from integrations.protocols import CostSource
 
 TAGS = {"team": "team", "model": "model", "pipeline": "pipeline"}
@@ -250,6 +250,17 @@ def test_totals_are_kept_per_currency_from_the_unit_field() -> None:
         ("EUR", "Amazon S3"),
         ("USD", "Amazon EC2"),
     ]
+
+
+def test_cost_explorers_tax_service_is_the_tax_line_not_a_service() -> None:
+    page = by_service_page("2026-11-01", {"Amazon EC2": "10", "Tax": "0.8"})
+    by_service = SpendQuery(**NOV, group_by=SpendDimension.service)
+    summary = summary_from_pages(by_service, [page], tags=TAGS)
+    assert {line.key: line.cost for line in summary.lines} == {
+        "Amazon EC2": Decimal("10"),
+        TAX_LINE: Decimal("0.8"),
+    }
+    assert summary.totals == {"USD": Decimal("10.8")}
 
 
 def test_a_non_numeric_amount_is_a_data_error() -> None:

@@ -28,7 +28,7 @@ from integrations.focus.analysis import (
     previous_period,
     top_movers,
 )
-from integrations.models import CostMeasure, SpendDimension, SpendQuery, SpendSummary
+from integrations.models import TAX_LINE, CostMeasure, SpendDimension, SpendQuery, SpendSummary
 
 SERVICES = [
     ("Amazon EC2", "AWS"),
@@ -188,6 +188,8 @@ def expected(
         _account(name, id_) if isinstance(id_, str) else "unknown"
         for name, id_ in zip(frame["SubAccountName"], frame["SubAccountId"], strict=True)
     ]
+    # By service, every Tax row is the one tax line, whatever service it names.
+    frame["service"] = frame["ServiceName"].where(frame["ChargeCategory"] != "Tax", TAX_LINE)
     keep = (frame["day"] >= query.start) & (frame["day"] < query.end)
     for dim, column in (
         ("team", "team"),
@@ -200,7 +202,7 @@ def expected(
     frame = frame[keep]
     key = {
         None: None,
-        "service": "ServiceName",
+        "service": "service",
         "provider": "ProviderName",
         "team": "team",
         "model": "model",

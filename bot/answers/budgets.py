@@ -17,6 +17,7 @@ from bot.ops_config import OpsConfig
 from integrations.focus.analysis import daily_series, forecast_month_end, month_to_date
 from integrations.focus.sql import UNALLOCATED
 from integrations.models import (
+    TAX_LINE,
     Budget,
     Partial,
     SourceProblem,
@@ -164,7 +165,9 @@ def _top(
     lines = [
         line
         for line in summary.lines
-        if line.currency == currency and line.cost > 0 and line.key not in (UNALLOCATED, "unknown")
+        if line.currency == currency
+        and line.cost > 0
+        and line.key not in (UNALLOCATED, "unknown", TAX_LINE)
     ]
     lines.sort(key=lambda line: (-line.cost, line.key))
     return [(prefix + line.key, line.cost) for line in lines[:n]]

@@ -38,6 +38,7 @@ from integrations.focus.analysis import (
 )
 from integrations.focus.sql import UNALLOCATED
 from integrations.models import (
+    TAX_LINE,
     Budget,
     CostCoverage,
     Partial,
@@ -125,6 +126,9 @@ class SpendAnswer:
     # compared with as many days before, and a period wholly after it has no data at all.
     data_ends: date | None = None
     measure: str = ""  # the cost column summed: "EffectiveCost" (per source when they differ)
+    # How tax moved, when the movers are by service and left it out (not a service, see TAX_LINE):
+    # the totals include it, so the answer says where the difference went.
+    tax_apart: Mover | None = None
     rows_scanned: int | None = None
     queries: int = field(default=0, compare=False)  # how many spend queries the answer ran
 
@@ -171,7 +175,8 @@ async def _services(
     if coverage and all(c.services is not None for c in coverage):
         return list(dict.fromkeys(listed)), ()
     found = await deps.sources.spend(window.model_copy(update={"group_by": SpendDimension.service}))
-    return list(dict.fromkeys([*listed, *(line.key for line in found.value.lines)])), found.problems
+    billed = [line.key for line in found.value.lines if line.key != TAX_LINE]  # not a service
+    return list(dict.fromkeys([*listed, *billed])), found.problems
 
 
 async def resolve_scope(
@@ -233,6 +238,19 @@ def _movers_dimension(scope: SpendScope, group_by: SpendDimension | None) -> Spe
     if group_by is not None and group_by is not SpendDimension.day:
         return group_by
     return SpendDimension.team if scope.service and not scope.team else SpendDimension.service
+
+
+def _tax_apart(now: SpendSummary, before: SpendSummary, currency: str) -> Mover | None:
+    """The tax line's change between the periods, when it changed."""
+
+    def tax(summary: SpendSummary) -> Decimal:
+        return sum(
+            (x.cost for x in summary.lines if x.key == TAX_LINE and x.currency == currency),
+            Decimal(0),
+        )
+
+    moved = Mover(key=TAX_LINE, current=tax(now), previous=tax(before), currency=currency)
+    return moved if moved.delta else None
 
 
 def _filled(
@@ -435,6 +453,7 @@ async def spend_answer(
         team_month = got["team_month"] if "team_month" in got else got["current"]
         burn = budget_line(budget, team_month.value, as_of, partial=team_month.partial)
     movers = tuple(top_movers(movers_now, prev, TOP_MOVERS, currency=main))
+    tax_apart = _tax_apart(movers_now, prev, main) if movers_by is SpendDimension.service else None
     data_starts = None
     asked_for_start = False
     if any(now.totals.values()) and not any(prev.totals.values()):
@@ -458,6 +477,7 @@ async def spend_answer(
         previous_lines=_by_key(prev) if dimension and dimension is not SpendDimension.day else {},
         movers=movers,
         movers_by=movers_by,
+        tax_apart=tax_apart if movers else None,
         daily=_filled(daily_series(now, main), current, last_day),
         previous_daily=_filled(daily_series(prev, main), before, today),
         forecast=forecast,

@@ -111,12 +111,31 @@ async def check_promotion(
     return problems or PromotionAsk(model=found, version=version, alias=alias)
 
 
+async def budgeted_teams(deps: AnswerDeps) -> list[str]:
+    """The ops.yml teams that have a budget to raise (in ops.yml or stored), in ops.yml order:
+    a request for any other team (finance's own, say) could only be refused."""
+    if deps.budgets is not None:
+        budgeted = {b.team for b in await deps.budgets.budgets()}
+    else:
+        budgeted = set(deps.config.budgets)
+    return [slug for slug in deps.config.teams if slug in budgeted]
+
+
+def no_budget(deps: AnswerDeps, slug: str) -> str:
+    team = deps.config.teams.get(slug)
+    name = team.name if team is not None and team.name else slug
+    return f"{escape(name)} has no budget to raise (budgets are set under `budgets:` in ops.yml)."
+
+
 async def check_budget(deps: AnswerDeps, *, team: str, amount: str) -> BudgetAsk | Problems:
-    """Team known (fuzzy), amount a positive number within approvals.max_budget_increase."""
+    """Team known (fuzzy) and with a budget, amount a positive number within
+    approvals.max_budget_increase."""
     problems: Problems = {}
     slug = resolve_team(deps.config, team)
     if isinstance(slug, Unknown):
         problems[FormField.team] = slug.message
+    elif slug not in await budgeted_teams(deps):
+        problems[FormField.team] = no_budget(deps, slug)
     currency = deps.config.workspace.currency
     if isinstance(slug, str) and slug in deps.config.budgets:
         currency = deps.config.budgets[slug].currency or currency

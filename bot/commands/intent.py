@@ -21,7 +21,7 @@ from cachetools import TTLCache
 from bot.answers.periods import PeriodError, resolve_period
 from bot.commands.grammar import DIMENSION_ALIASES, GROUP_DIMENSIONS, ParsedCommand, parse
 from integrations import names
-from integrations.models import SpendDimension, SpendQuery
+from integrations.models import TAX_LINE, SpendDimension, SpendQuery
 
 if TYPE_CHECKING:
     from bot.ops_config import OpsConfig
@@ -515,7 +515,7 @@ _known_cache: weakref.WeakKeyDictionary[Any, TTLCache[str, KnownNames]] = (
 _billed_cache: weakref.WeakKeyDictionary[Any, TTLCache[tuple[date, date], Services]] = (
     weakref.WeakKeyDictionary()
 )
-_NOT_A_SERVICE = frozenset({"", "unallocated", "unknown", "total"})
+_NOT_A_SERVICE = frozenset({"", "unallocated", "unknown", "total", TAX_LINE.casefold()})
 
 
 async def known_names(

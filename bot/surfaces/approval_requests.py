@@ -21,6 +21,7 @@ from bot.approvals.types import Refused
 from bot.commands.approvals import (
     BudgetAsk,
     PromotionAsk,
+    budgeted_teams,
     check_budget,
     check_promotion,
     problems_reply,
@@ -29,6 +30,7 @@ from bot.commands.approvals import (
 from bot.delivery.notes import Enqueues, tell_reply
 from bot.services import Services
 from bot.views.approval_modals import budget_modal, promotion_modal, read_view
+from bot.views.field_errors import field_errors
 from bot.views.ids import Action, Callback, FormField
 from bot.views.reply import Reply
 
@@ -48,7 +50,7 @@ async def answer_within_deadline(
     if task in done:
         outcome = task.result()
         if isinstance(outcome, dict):
-            await ack(response_action="errors", errors={str(f): why for f, why in outcome.items()})
+            await ack(response_action="errors", errors=field_errors(outcome))
             return
         await ack()
         await tell_reply(outbox, user=user, reply=outcome)
@@ -85,7 +87,9 @@ def register(app: AsyncApp, *, services: Services) -> None:
         deps = services.answer_deps()
         if deps is None:
             return
-        teams = [(slug, team.name or slug) for slug, team in deps.config.teams.items()]
+        teams = [
+            (slug, deps.config.teams[slug].name or slug) for slug in await budgeted_teams(deps)
+        ]
         view = budget_modal(
             teams=teams,
             currency=deps.config.workspace.currency,

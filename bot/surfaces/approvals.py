@@ -19,6 +19,7 @@ from bot.delivery.notes import tell
 from bot.services import Services
 from bot.views.approval_cards import RequestRef
 from bot.views.approval_modals import read_view, reject_modal
+from bot.views.field_errors import field_errors
 from bot.views.ids import Action, Callback, FormField
 
 log = structlog.get_logger(__name__)
@@ -39,6 +40,11 @@ def _where(body: dict[str, Any]) -> tuple[str, str | None]:
 def _clicked(body: dict[str, Any]) -> RequestRef | None:
     action = (body.get("actions") or [{}])[0]
     return RequestRef.read(action.get("value"))
+
+
+async def reason_error(ack: AsyncAck, message: str) -> None:
+    """The reject-reason modal stays open, saying why under its field (as plain text)."""
+    await ack(response_action="errors", errors=field_errors({FormField.reason: message}))
 
 
 async def finish(notices: ApprovalNotifier, request_id: int, execute: bool) -> None:
@@ -103,7 +109,7 @@ def register(app: AsyncApp, *, services: Services) -> None:
         ref, notices = RequestRef.read(view.get("private_metadata")), notifier()
         reason = read_view(view).get(FormField.reason)
         if ref is None or notices is None:
-            await ack(response_action="errors", errors={FormField.reason: "This form has expired."})
+            await reason_error(ack, "This form has expired.")
             return
         try:
             outcome = await notices.approvals.decide(
@@ -114,10 +120,10 @@ def register(app: AsyncApp, *, services: Services) -> None:
                 surface="modal",
             )
         except UnknownRequest:
-            await ack(response_action="errors", errors={FormField.reason: NO_SUCH_REQUEST})
+            await reason_error(ack, NO_SUCH_REQUEST)
             return
         if outcome.status != "recorded":
-            await ack(response_action="errors", errors={FormField.reason: outcome.message})
+            await reason_error(ack, outcome.message)
             return
         await ack()
         await finish(notices, ref.request_id, execute=False)

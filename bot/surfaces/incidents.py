@@ -21,6 +21,7 @@ from bot.incidents.service import IncidentService
 from bot.incidents.silences import SilenceError, create_silence, expire_silence
 from bot.services import Services
 from bot.views.approval_modals import read_form
+from bot.views.field_errors import field_errors
 from bot.views.ids import Action, Callback, FormField
 from bot.views.incidents import SILENCE_HOURS, resolve_modal
 
@@ -81,6 +82,11 @@ async def unsilence(service: IncidentService, incident_id: int, user: str) -> tu
     return outcome.ok, outcome.message
 
 
+async def note_error(ack: AsyncAck, message: str) -> None:
+    """The resolve-note modal stays open, saying why under its field (as plain text)."""
+    await ack(response_action="errors", errors=field_errors({FormField.note: message}))
+
+
 def register(app: AsyncApp, *, services: Services) -> None:
     outbox = services.sending()
 
@@ -123,13 +129,13 @@ def register(app: AsyncApp, *, services: Services) -> None:
         service, found = services.incidents, _incident_id(str(view.get("private_metadata", "")))
         note = read_form(view.get("state", {}).get("values", {})).get(FormField.note)
         if service is None or found is None:
-            await ack(response_action="errors", errors={FormField.note: "This form has expired."})
+            await note_error(ack, "This form has expired.")
             return
         outcome = await asyncio.to_thread(
             service.act, found, body["user"]["id"], "resolve", note=note
         )
         if not outcome.ok:
-            await ack(response_action="errors", errors={FormField.note: outcome.message})
+            await note_error(ack, outcome.message)
             return
         await ack()
 

@@ -144,9 +144,25 @@ def promotion_modal(*, models: list[str], aliases: list[str]) -> dict[str, Any]:
     )
 
 
+NO_BUDGETS = (
+    "No team has a budget yet, so there is none to raise. Budgets are set per team under "
+    "`budgets:` in ops.yml."
+)
+
+
 def budget_modal(
     *, teams: list[tuple[str, str]], currency: str, max_increase: Decimal | None
 ) -> dict[str, Any]:
+    """Raise a budget: `teams` are (slug, name) of the teams that have one; with none, a modal
+    that says so and has nothing to submit."""
+    if not teams:
+        return {
+            "type": "modal",
+            "callback_id": Callback.budget_increase_request,
+            "title": _plain("Raise a budget"),
+            "close": _plain("Close"),
+            "blocks": [section(NO_BUDGETS)],
+        }
     ceiling = f"; at most {money(max_increase, currency)}" if max_increase else ""
     return _modal(
         Callback.budget_increase_request,

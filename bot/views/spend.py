@@ -203,6 +203,13 @@ def _movers_block(answer: SpendAnswer) -> Block | None:
             f"({signed_pct(mover.change)}) → {_amount(mover.current, mover.currency)}"
         )
     title = f"*Top movers by {answer.movers_by.value}* vs {answer.previous.label}"
+    if tax := answer.tax_apart:
+        sign = "+" if tax.delta > 0 else "-"
+        rows.append(
+            "Tax is not a service and is left out of the movers: "
+            f"{sign}{_amount(abs(tax.delta), tax.currency)} → {_amount(tax.current, tax.currency)}, "
+            "counted in the totals (`by charge_category` shows it)."
+        )
     return section(title + "\n" + "\n".join(rows))
 
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
-from integrations.models import SpendQuery, SpendSummary
+from integrations.models import TAX_LINE, SpendQuery, SpendSummary
 
 DailySeries = Mapping[date, Decimal] | Iterable[tuple[date, Decimal]]
 
@@ -94,7 +94,8 @@ def top_movers(
     """The `n` keys whose spend changed most (by absolute amount), biggest first.
 
     Summaries are compared line by line in one currency (default: the current summary's
-    largest); keys present in only one period count as zero in the other.
+    largest); keys present in only one period count as zero in the other. The tax line of spend
+    by service is not a mover (TAX_LINE: billed monthly on the bill, not a service in use).
     """
     if isinstance(current, SpendSummary):
         currency = currency or main_currency(current)
@@ -108,6 +109,7 @@ def top_movers(
             currency=currency or "USD",
         )
         for key in set(now) | set(before)
+        if key != TAX_LINE
     ]
     movers = [m for m in movers if m.delta != 0]
     movers.sort(key=lambda m: (-abs(m.delta), m.key))

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from integrations.models import SpendDimension, SpendQuery
+from integrations.models import TAX_LINE, SpendDimension, SpendQuery
 
 UNALLOCATED = "unallocated"
 DAY_US = 86_400_000_000
@@ -232,7 +232,7 @@ def spend_statement(
         else:
             outer_where.append(f"{col[dim]} = {bind(wanted)}")
 
-    key = _key_expr(query.group_by, col, team)
+    key = _key_expr(query.group_by, col, team, bind)
     head = f"WITH rows AS {'MATERIALIZED ' if barrier else ''}({inner})"
     sql = (
         f"{head} SELECT day_n, {key} AS key, currency, sum(cost) AS cost, count(*) AS n "
@@ -265,13 +265,16 @@ def _team_expr(col: Mapping[str, str], allocation: Allocation, bind: Binder) -> 
     return f"coalesce({', '.join(parts)})"
 
 
-def _key_expr(group: SpendDimension | None, col: Mapping[str, str], team: str | None) -> str:
+def _key_expr(
+    group: SpendDimension | None, col: Mapping[str, str], team: str | None, bind: Binder
+) -> str:
     if group is None:
         return "'total'"
     if group is SpendDimension.day:
         return "CAST(day_n AS VARCHAR)"  # turned into an ISO date by the caller
     if group is SpendDimension.service:
-        return "service"
+        # A Tax row names some service (ServiceName is never null) but is not one: one line.
+        return f"CASE WHEN category = {bind('Tax')} THEN {bind(TAX_LINE)} ELSE service END"
     if group is SpendDimension.provider:
         return "provider"
     if group is SpendDimension.charge_category:

@@ -12,6 +12,7 @@ from bot.answers.spend import SpendAnswer, spend_answer
 from bot.commands.grammar import ParsedCommand, parse
 from bot.commands.intent import KnownNames, Understood, understand
 from bot.views.spend import render_spend
+from integrations.models import TAX_LINE
 from tests.answers.own_data import own_deps
 from tests.focus_export import Charge, utc
 
@@ -103,3 +104,50 @@ async def test_a_past_months_budget_note_is_about_that_month(tmp_path):
     text = json.dumps(render_spend(found).blocks, ensure_ascii=False)
     assert "Also €40 in May, not counted against a USD budget." in text
     assert "this month" not in text
+
+
+async def test_tax_is_one_labelled_line_by_service_and_never_a_mover(tmp_path):
+    # Tax rows name a service (ServiceName is never null in FOCUS): the taxed one, as AWS's
+    # export does, or a tax line of the provider's own. Neither is a service whose use moved.
+    april_tax = [
+        Charge(utc(2026, 4, 2), 400, service="AmazonEC2", category="Tax"),
+        Charge(utc(2026, 4, 2), 300, service="Tax", category="Tax"),
+    ]
+    usage = [
+        Charge(utc(2026, 4, 10), 1000, service="AmazonEC2"),
+        Charge(utc(2026, 5, 10), 1100, service="AmazonEC2"),
+        Charge(utc(2026, 5, 12), 50, service="AmazonS3"),
+    ]
+    deps = own_deps(tmp_path, [*april_tax, *usage], now=NOW)
+    may = await answer(deps, period="2026-05")  # to the data's last day, vs as many days before
+    april_days, may_days = (
+        (may.previous.start, may.previous.end),
+        (may.period.start, may.period.end),
+    )
+
+    def used(service: str, days: tuple) -> Decimal:  # type: ignore[type-arg]
+        return sum(
+            (
+                Decimal(c.cost)
+                for c in usage
+                if c.service == service and days[0] <= c.at.date() < days[1]
+            ),
+            Decimal(0),
+        )
+
+    assert {m.key: m.delta for m in may.movers} == {
+        s: used(s, may_days) - used(s, april_days) for s in ("AmazonEC2", "AmazonS3")
+    }
+    tax = sum((Decimal(c.cost) for c in april_tax), Decimal(0))
+    total = may.total
+    assert total is not None
+    assert total.previous == used("AmazonEC2", april_days) + tax  # the totals keep tax
+    assert may.tax_apart is not None and may.tax_apart.delta == -tax
+    shown = json.dumps(render_spend(may).blocks)
+    assert "Tax is not a service and is left out of the movers" in shown
+
+    april = await answer(deps, period="2026-04", group_by="service")
+    assert {line.key: line.cost for line in april.lines} == {
+        "AmazonEC2": used("AmazonEC2", (april.period.start, april.period.end)),
+        TAX_LINE: tax,
+    }

@@ -66,6 +66,7 @@ def test_the_demo_posts_its_digest_on_schedule_and_the_sandbox_shows_it(demo):
     assert _wait(lambda: bool(_posts(app, "C0DEMOPULSE")))
     (post,) = _posts(app, "C0DEMOPULSE")
     assert "demo-pulse" in str(post["blocks"])
+    assert "Late by" not in str(post["blocks"])  # a slot that just passed is not late
     seen = httpx.get(f"{url}/sandbox/state", params={"user": "U0ADMIN01"}, timeout=30)
     seen.raise_for_status()
     assert "demo-pulse" in str(seen.json()["messages"]["C0DEMOPULSE"])

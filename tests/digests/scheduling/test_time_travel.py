@@ -181,3 +181,45 @@ async def test_a_monthly_digest_posted_weeks_ago_is_not_reported_missed_after_it
     restarted = await poster.run_due("monthly", now=utc(2026, 6, 20, 12, 0))
     assert restarted.outcome is Outcome.elsewhere and _missed() == before
     assert len(composer.calls) == 1
+
+
+async def test_the_demos_catch_up_just_after_a_slot_is_on_time_not_late(sqlite_engine):
+    """`switchboard demo` starts between two slots of its two-minute digest: the catch-up posts
+    the slot that just passed. A minute and a half after it is the scheduler's ordinary slack,
+    not lateness: posted as of the slot, with no "Late by" note."""
+    from bot.sandbox.demo_digest import DEMO_DIGEST
+    from scheduler.digest_jobs import digests_catch_up
+
+    composer = Composer()
+    pulse = digest(DEMO_DIGEST["name"], DEMO_DIGEST["schedule"], zone="Europe/Berlin")
+    poster = poster_for(sqlite_engine, config_with(pulse), composer)
+    started = utc(2026, 11, 23, 12, 1, 30)  # 90 s after the 12:00 slot
+    await digests_catch_up(poster, [pulse.name], lambda: started)
+    assert [(c["now"], c["late_by"]) for c in composer.calls] == [(utc(2026, 11, 23, 12), None)]
+    assert " late " not in roots(sqlite_engine, pulse.name)[0].payload
+
+
+async def test_a_post_within_the_misfire_tolerance_is_on_time_and_one_past_it_is_late(
+    sqlite_engine,
+):
+    from bot.digests.schedule import ON_TIME
+
+    composer = Composer()
+    names = ("woken-late", "at-the-limit", "past-it", "after-an-outage")
+    config = config_with(*(digest(n, "0 9 * * *", zone="UTC") for n in names))
+    poster = poster_for(sqlite_engine, config, composer)
+    slot = utc(2026, 6, 1, 9)
+    # A scheduler woken a few minutes after the slot (a busy loop, a restart) is on time.
+    behind = [
+        timedelta(minutes=4),
+        ON_TIME,
+        ON_TIME + timedelta(seconds=1),
+        timedelta(minutes=20),  # a replica outage: late, and it says by how much
+    ]
+    outcomes = [
+        (await poster.run_due(name, now=slot + by)).outcome
+        for name, by in zip(names, behind, strict=True)
+    ]
+    assert outcomes == [Outcome.posted, Outcome.posted, Outcome.late, Outcome.late]
+    assert [c["late_by"] for c in composer.calls] == [None, None, *behind[2:]]
+    assert [c["now"] for c in composer.calls[:2]] == [slot, slot]  # composed as of the slot
