@@ -176,8 +176,11 @@ class WebApi(SlackWorkspace):
 
     def _chat_get_permalink(self, p: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(p)
-        ts = self._find(channel, p.get("message_ts"))["ts"]
+        message = self._find(channel, p.get("message_ts"))
+        ts, thread_ts = message["ts"], message.get("thread_ts")
         link = f"https://{P.TEAM_DOMAIN}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+        if thread_ts and thread_ts != ts:  # a reply: Slack's link opens its thread at it
+            link += f"?thread_ts={thread_ts}&cid={channel}"
         return {"channel": channel, "permalink": link}
 
     # -- views ---------------------------------------------------------------------------------
