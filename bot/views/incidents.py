@@ -35,8 +35,13 @@ def _moment(epoch: float | None) -> datetime | None:
 
 
 def thread_url(post: RootPost) -> str:
-    """A link to the incident's thread (Slack opens it in the reader's workspace)."""
-    return f"https://slack.com/archives/{post.channel}/p{post.ts.replace('.', '')}"
+    """A link to the incident's thread (Slack opens it in the reader's workspace), in the shape
+    of chat.getPermalink's: a reply in another incident's thread carries `thread_ts` and `cid`,
+    so the thread opens at it (without them Slack shows the channel, not the reply)."""
+    url = f"https://slack.com/archives/{post.channel}/p{post.ts.replace('.', '')}"
+    if post.thread_ts and post.thread_ts != post.ts:
+        url += f"?thread_ts={post.thread_ts}&cid={post.channel}"
+    return url
 
 
 def incident_text(incident: Incident, tz: tzinfo, *, thread: RootPost | None = None) -> str:
