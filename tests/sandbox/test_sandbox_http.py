@@ -258,6 +258,14 @@ def test_the_roster_has_everyone_ops_yml_names_and_an_outsider() -> None:
     assert channels["C0123MLPLAT"] == "ml-platform" and channels["C0123OPSWEEK"] == "weekly-ops"
 
 
+def test_the_roster_has_the_user_groups_ops_yml_names() -> None:
+    config = load_ops_config(Path("ops.example.yml"))
+    groups = roster.usergroups(config)
+    assert groups["S0DATAENG"] == config.teams["data-eng"].people
+    assert groups["S0DEONCALL"] == ["U0DE0ANNA"]  # data-eng's on-call is a group
+    assert set(groups) == {"S0DATAENG", "S0MLPLAT", "S0DEONCALL"}
+
+
 def test_a_dm_to_the_bot_is_answered_in_the_dm(sandbox: Sandbox) -> None:
     dm = wire.dm_channel_id(KEMI)
     httpx.post(

@@ -20,6 +20,7 @@ READING = frozenset(
         "conversations.list",
         "conversations.members",
         "users.info",
+        "usergroups.users.list",
     }
 )
 
@@ -63,6 +64,7 @@ class WebApi(SlackWorkspace):
             "conversations.list": self._conversations_list,
             "conversations.members": self._conversations_members,
             "users.info": self._users_info,
+            "usergroups.users.list": self._usergroups_users_list,
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
         }
@@ -305,6 +307,14 @@ class WebApi(SlackWorkspace):
         if found is None:
             raise Refusal("user_not_found")
         return {"user": copy.deepcopy(found)}
+
+    def _usergroups_users_list(self, p: dict[str, Any]) -> dict[str, Any]:
+        group = str(p.get("usergroup") or "")
+        if not group:
+            raise Refusal("invalid_arguments", invalid=True, errors=["usergroup is required"])
+        if group not in self.usergroups:
+            raise Refusal("no_such_subteam")
+        return {"users": list(self.usergroups[group])}
 
     # -- files ---------------------------------------------------------------------------------
 
