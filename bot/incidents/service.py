@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -39,6 +40,7 @@ from sqlmodel import Session, col, select
 from bot.incidents.alerts import AlertEvent, AlertStatus, Subject, SubjectKind
 from bot.incidents.routing import UNROUTED, Route, route, subject_of, upstream_of
 from bot.ops_config import OpsConfig
+from bot.ops_config.common import USERGROUP_ID_PATTERN
 from bot.outbox import Outbox, enqueue_in
 from bot.store.db import session_scope
 from bot.store.models import (
@@ -834,14 +836,26 @@ class IncidentService:
         return f"{prefix}{detail}"
 
     # -- people acting on an incident -----------------------------------------------------------
-    def may_act(self, incident: Incident, user: str) -> bool:
-        """Members, leads and the on-call of the owning team, and admins."""
+    def may_act(
+        self, incident: Incident, user: str, *, oncall_members: Collection[str] = ()
+    ) -> bool:
+        """Members, leads and the on-call of the owning team, and admins. When on-call is a
+        user group, `oncall_members` are its members as Slack said (looked up by the caller:
+        this service never calls Slack); they count for that team only."""
         if user in self.config.workspace.admins:
             return True
         team = self.config.teams.get(incident.team)
         if team is None:
             return False
-        return user in team.people or user == team.oncall
+        if user in team.people or user == team.oncall:
+            return True
+        return self.oncall_group(incident) is not None and user in oncall_members
+
+    def oncall_group(self, incident: Incident) -> str | None:
+        """The owning team's on-call when it is a Slack user group (S…), else None."""
+        team = self.config.teams.get(incident.team)
+        oncall = team.oncall if team else None
+        return oncall if oncall and re.fullmatch(USERGROUP_ID_PATTERN, oncall) else None
 
     def refusal(self, incident: Incident) -> str:
         team = self.config.teams.get(incident.team)
@@ -864,9 +878,11 @@ class IncidentService:
         note: str | None = None,
         until: float | None = None,
         silence_id: str | None = None,
+        oncall_members: Collection[str] = (),
     ) -> ActionOutcome:
         """Acknowledge, resolve, silence or unsilence as `user` (checked here, not trusted from
-        the button); each action is an audit record and flushes the root at once."""
+        the button; `oncall_members` as for `may_act`); each action is an audit record and
+        flushes the root at once."""
         now = self.clock()
         with session_scope(self.engine) as session:
             incident = session.exec(
@@ -874,7 +890,7 @@ class IncidentService:
             ).first()
             if incident is None:
                 return ActionOutcome(False, f"There is no incident #{incident_id}.")
-            if not self.may_act(incident, user):
+            if not self.may_act(incident, user, oncall_members=oncall_members):
                 self._event(session, incident, f"{what}_refused", now, actor=user)
                 return ActionOutcome(False, self.refusal(incident), incident_id)
             outcome = self._do(session, incident, user, what, now, note, until, silence_id)

@@ -297,6 +297,26 @@ def incident_timeline(
     return Reply(text=f"Incident #{incident.id}: {incident.title}", blocks=fit_message(blocks))
 
 
+# Why usergroups.users.list failed, in the words of what to do about it.
+LOOKUP_HINTS = {
+    "no_such_subteam": "that group does not exist: an admin should fix the team's oncall in "
+    "ops.yml",
+    "missing_scope": "Switchboard lacks the usergroups:read scope: an admin should reinstall it "
+    "from manifest.yml",
+}
+
+
+def oncall_unknown(*, incident_id: int, team_name: str, group: str, reason: str) -> str:
+    """Plain text for someone whose click needed Slack to say who is in the owning team's on-call
+    user group, when Slack did not: nothing was done, why, and who can act meanwhile."""
+    hint = LOOKUP_HINTS.get(reason, "try again in a minute")
+    return (
+        f"Nothing was done to incident #{incident_id}: I could not check whether you are in "
+        f"{group}, the {team_name} on-call group (Slack: {reason}; {hint}). Its members and "
+        "leads and Switchboard admins can act meanwhile."
+    )
+
+
 def resolve_modal(incident: Incident) -> dict[str, Any]:
     """Resolve incident #N, with an optional note shown on the root and in the thread."""
     title = escape(truncate(" ".join(incident.title.split()), TITLE_MAX))
