@@ -47,7 +47,8 @@ def state(sandbox: Sandbox, user: str) -> dict[str, Any]:
 
 def test_the_tests_fake_slack_is_the_sandboxs_web_api() -> None:
     assert issubclass(FakeSlack, WebApi)
-    assert len(WebApi().method_names) == 18
+    assert len(WebApi().method_names) == 19
+    assert "usergroups.users.list" in WebApi().method_names  # who is in an on-call group
 
 
 async def test_the_bots_slack_client_talks_to_the_sandbox_web_api(sandbox: Sandbox) -> None:
