@@ -12,7 +12,6 @@ elsewhere Switchboard mutes the incident's key.
 from __future__ import annotations
 
 import asyncio
-from functools import partial
 from typing import Any
 
 import structlog
@@ -100,10 +99,13 @@ async def silence(
         except SilenceError as exc:
             return False, f"Could not silence incident #{incident_id} in Alertmanager: {exc}"
     outcome = await asyncio.to_thread(
-        partial(service.act, until=until, silence_id=silence_id, oncall_members=oncall),
+        service.act,
         incident_id,
         user,
         "silence",
+        until=until,
+        silence_id=silence_id,
+        oncall_members=oncall,
     )
     said = f" (Alertmanager silence `{silence_id}`)" if silence_id else ""
     return outcome.ok, outcome.message if not outcome.ok else f"Silenced for {hours}h{said}."
@@ -125,7 +127,7 @@ async def unsilence(
         except SilenceError as exc:
             return False, f"Could not expire the Alertmanager silence: {exc}"
     outcome = await asyncio.to_thread(
-        partial(service.act, oncall_members=oncall), incident_id, user, "unsilence"
+        service.act, incident_id, user, "unsilence", oncall_members=oncall
     )
     return outcome.ok, outcome.message
 
@@ -170,7 +172,7 @@ def register(app: AsyncApp, *, services: Services, groups: UsergroupMembers | No
         if checked is None:
             return
         outcome = await asyncio.to_thread(
-            partial(service.act, oncall_members=checked[1]), found, user, "ack"
+            service.act, found, user, "ack", oncall_members=checked[1]
         )
         if not outcome.ok:
             await refuse(channel, user, outcome.message)
@@ -211,7 +213,7 @@ def register(app: AsyncApp, *, services: Services, groups: UsergroupMembers | No
             await ack(response_action="errors", errors={FormField.note: message})
             return
         outcome = await asyncio.to_thread(
-            partial(service.act, note=note, oncall_members=oncall), found, user, "resolve"
+            service.act, found, user, "resolve", note=note, oncall_members=oncall
         )
         if not outcome.ok:
             await ack(response_action="errors", errors={FormField.note: outcome.message})
