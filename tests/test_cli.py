@@ -166,6 +166,7 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "views.open": set(),  # modals open on the trigger_id of a command, shortcut or click
     "views.publish": set(),  # App Home needs no scope beyond the app_home feature
     "users.info": {"users:read"},  # the asker's time zone
+    "usergroups.users.list": {"usergroups:read"},  # who is in an on-call user group
     "apps.connections.open": set(),  # Socket Mode: the app-level token's connections:write
 }
 EVENT_SCOPES = {"app_mention": "app_mentions:read", "message.im": "im:history"}

@@ -149,6 +149,30 @@ async def test_dm_posted_to_a_user_id_lands_in_their_dm_channel(client: AsyncWeb
     assert again["already_open"] is True
 
 
+async def test_permalink_of_a_reply_opens_its_thread(client: AsyncWebClient) -> None:
+    root = await client.chat_postMessage(channel="C_OPS", text="root")
+    reply = await client.chat_postMessage(channel="C_OPS", text="reply", thread_ts=root["ts"])
+    base = f"https://{P.TEAM_DOMAIN}.slack.com/archives/C_OPS/p"
+    linked = await client.chat_getPermalink(channel="C_OPS", message_ts=root["ts"])
+    assert linked["permalink"] == base + root["ts"].replace(".", "")  # a root, even with replies
+    linked = await client.chat_getPermalink(channel="C_OPS", message_ts=reply["ts"])
+    assert linked["permalink"] == (
+        f"{base}{reply['ts'].replace('.', '')}?thread_ts={root['ts']}&cid=C_OPS"
+    )
+
+
+async def test_usergroup_members_in_slacks_shape(client: AsyncWebClient, slack: FakeSlack):
+    slack.usergroups["S0ONCALL"] = ["U_ALICE", "U_BOB"]
+    listed = await client.usergroups_users_list(usergroup="S0ONCALL")
+    assert listed.data == {"ok": True, "users": ["U_ALICE", "U_BOB"]}
+    with pytest.raises(SlackApiError) as err:
+        await client.usergroups_users_list(usergroup="S0NOSUCH")
+    assert err.value.response.data == {"ok": False, "error": "no_such_subteam"}
+    slack.reset()  # groups arranged by a test go with it
+    with pytest.raises(SlackApiError):
+        await client.usergroups_users_list(usergroup="S0ONCALL")
+
+
 async def test_message_ts_are_unique_and_increasing(client: AsyncWebClient) -> None:
     stamps = [(await client.chat_postMessage(channel=c, text="x"))["ts"] for c in ["C1", "C2"] * 5]
     assert len(set(stamps)) == len(stamps)

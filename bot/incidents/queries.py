@@ -17,10 +17,13 @@ SEVERITY_ORDER = {"critical": 0, "error": 1, "warning": 2, "info": 3}
 
 @dataclass(frozen=True)
 class RootPost:
-    """Where an incident's thread lives in Slack, once its root message was posted."""
+    """Where an incident's message lives in Slack, once it was posted: its own root, or (a
+    downstream incident linked to an upstream one) a reply in the upstream's thread, whose
+    root's ts is `thread_ts`."""
 
     channel: str
     ts: str
+    thread_ts: str | None = None
 
 
 def open_incidents(engine: Engine, *, team: str | None) -> list[Incident]:
@@ -64,17 +67,26 @@ def incident_with_timeline(
 
 
 def root_posts(engine: Engine, incidents: Sequence[Incident]) -> dict[int, RootPost]:
-    """Incident id -> its root message's channel and ts, for those whose root was sent."""
+    """Incident id -> its message's channel and ts (and its thread's, for a reply), for those
+    whose message was sent."""
     by_outbox = {i.root_outbox_id: i.id for i in incidents if i.root_outbox_id and i.id}
     if not by_outbox:
         return {}
     query = select(OutboxMessage).where(col(OutboxMessage.id).in_(list(by_outbox)))
     posts: dict[int, RootPost] = {}
     with session_scope(engine) as session:
-        for row in session.exec(query).all():
+        rows = list(session.exec(query).all())
+        thread_ts: dict[int | None, str | None] = {}
+        parents = [r.parent_id for r in rows if r.parent_id is not None]
+        if parents:  # linked incidents' messages are replies: their threads' roots
+            threads = select(OutboxMessage).where(col(OutboxMessage.id).in_(parents))
+            thread_ts = {parent.id: parent.result_ts for parent in session.exec(threads).all()}
+        for row in rows:
             incident = by_outbox.get(row.id) if row.id is not None else None
             if incident is not None and row.result_ts:
                 posts[incident] = RootPost(
-                    channel=row.result_channel or row.channel, ts=row.result_ts
+                    channel=row.result_channel or row.channel,
+                    ts=row.result_ts,
+                    thread_ts=thread_ts.get(row.parent_id) if row.parent_id else None,
                 )
     return posts

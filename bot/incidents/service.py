@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -39,6 +40,7 @@ from sqlmodel import Session, col, select
 from bot.incidents.alerts import AlertEvent, AlertStatus, Subject, SubjectKind
 from bot.incidents.routing import UNROUTED, Route, route, subject_of, upstream_of
 from bot.ops_config import OpsConfig
+from bot.ops_config.common import USERGROUP_ID_PATTERN
 from bot.outbox import Outbox, enqueue_in
 from bot.store.db import session_scope
 from bot.store.models import (
@@ -475,6 +477,7 @@ class IncidentService:
         )
         session.add(incident)
         session.flush()  # the unique open_key is checked here: a racing replica's row wins
+        self._relink_reopened(session, incident, now)
         self._adopt_downstream(session, incident, now, fresh=False)
         result.reopened.append(incident.id)
 
@@ -583,25 +586,7 @@ class IncidentService:
             if candidate.open_key is None:
                 continue
             adopted.append(candidate)
-            followers = session.exec(
-                select(Incident)
-                .where(Incident.caused_by_id == candidate.id)
-                .where(col(Incident.open_key).is_not(None))  # resolved ones keep their history
-                .order_by(col(Incident.id))
-                .with_for_update()
-            ).all()
-            for linked in (candidate, *followers):
-                assert linked.id is not None
-                linked.caused_by_id = target.id
-                linked.dirty = True  # its root is edited (coalesced) to say what caused it
-                session.add(linked)
-                self._event(
-                    session,
-                    linked,
-                    "linked",
-                    now,
-                    detail=f"probably caused by #{target.id} {target.title}, which opened later",
-                )
+            self._link_under(session, candidate, target, now, why="which opened later")
         if not adopted:
             return
         names = ", ".join(f"#{a.id} {a.title} ({a.team})" for a in adopted)
@@ -617,6 +602,71 @@ class IncidentService:
         target.dirty = True
         session.add(target)
         session.flush()
+
+    def _link_under(
+        self, session: Session, incident: Incident, target: Incident, now: float, *, why: str
+    ) -> None:
+        """Link `incident`, and the open incidents linked to it, to `target` (every link points
+        at a root cause, never along a chain); their roots are edited (coalesced) to say so."""
+        followers = session.exec(
+            select(Incident)
+            .where(Incident.caused_by_id == incident.id)
+            .where(col(Incident.open_key).is_not(None))  # resolved ones keep their history
+            .order_by(col(Incident.id))
+            .with_for_update()
+        ).all()
+        for linked in (incident, *followers):
+            assert linked.id is not None
+            linked.caused_by_id = target.id
+            linked.dirty = True
+            session.add(linked)
+            self._event(
+                session,
+                linked,
+                "linked",
+                now,
+                detail=f"probably caused by #{target.id} {target.title}, {why}",
+            )
+
+    def _relink_reopened(self, session: Session, incident: Incident, now: float) -> None:
+        """A reopened incident's probable cause is decided again: an upstream still open still
+        explains it; one that resolved meanwhile no longer does, and the incident links to the
+        root cause of an upstream open now, if any, as a new incident would (else to nothing).
+        Its message stays where it was posted, and its news with it (`_thread_root`)."""
+        assert incident.id is not None
+        was = session.get(Incident, incident.caused_by_id) if incident.caused_by_id else None
+        if was is not None and was.open_key is not None:
+            return
+        subject = _parse_subject(incident.subject)
+        upstream = self._upstream_incident(session, subject) if subject else None
+        if upstream is not None and (upstream.open_key is None or upstream.id == incident.id):
+            upstream = None  # only an open root cause explains it (and never itself)
+        if upstream is None:
+            if was is not None:
+                incident.caused_by_id = None
+                session.add(incident)
+                self._event(
+                    session,
+                    incident,
+                    "unlinked",
+                    now,
+                    detail=f"no longer linked to #{was.id} {was.title}, which resolved",
+                    news=True,
+                )
+            return
+        assert upstream.id is not None
+        self._link_under(session, incident, upstream, now, why="open when this reopened")
+        self._event(
+            session,
+            upstream,
+            "linked",
+            now,
+            detail=f"probably caused #{incident.id} {incident.title} ({incident.team}), "
+            "which reopened",
+            news=True,
+        )
+        upstream.dirty = True
+        session.add(upstream)
 
     # -- rendering ------------------------------------------------------------------------------
     def _view(self, session: Session, incident: Incident) -> RootView:
@@ -739,9 +789,10 @@ class IncidentService:
                     item.announced = True
                     session.add(item)
                 muted = incident.muted_until is not None and incident.muted_until > now
-                lines = [self._news_line(incident, e) for e in news]
+                thread = self._thread_root(session, incident)
+                shared = thread != incident.root_outbox_id  # another incident's thread
+                lines = [self._news_line(incident, e, shared=shared) for e in news]
                 if not muted or incident.status == IncidentStatus.resolved:
-                    thread = self._thread_root(session, incident)
                     enqueue_in(
                         session,
                         method="chat.postMessage",
@@ -752,8 +803,14 @@ class IncidentService:
         return True
 
     def _thread_root(self, session: Session, incident: Incident) -> int | None:
-        """The upstream's thread for a linked incident posted there; an incident linked after
-        its root went out in another channel keeps its own thread."""
+        """The thread its message is a reply in (posted linked to an upstream; it stays there
+        when relinked or unlinked later); else the upstream's thread for an incident linked in
+        the same channel; an incident linked after its root went out in another channel keeps
+        its own thread."""
+        if incident.root_outbox_id is not None:
+            row = session.get(OutboxMessage, incident.root_outbox_id)
+            if row is not None and row.parent_id is not None:
+                return row.parent_id
         if incident.caused_by_id is not None:
             upstream = session.get(Incident, incident.caused_by_id)
             if (
@@ -762,15 +819,13 @@ class IncidentService:
                 and upstream.channel == incident.channel
             ):
                 return upstream.root_outbox_id
-        if incident.root_outbox_id is not None:  # its message may itself be a reply (relinked)
-            row = session.get(OutboxMessage, incident.root_outbox_id)
-            if row is not None and row.parent_id is not None:
-                return row.parent_id
         return incident.root_outbox_id
 
     @staticmethod
-    def _news_line(incident: Incident, event: IncidentEvent) -> str:
-        prefix = f"#{incident.id} " if incident.caused_by_id is not None else ""
+    def _news_line(incident: Incident, event: IncidentEvent, *, shared: bool) -> str:
+        """One line of news; in another incident's thread (or linked to one) it says which
+        incident it is about."""
+        prefix = f"#{incident.id} " if shared or incident.caused_by_id is not None else ""
         detail = event.detail or event.kind
         if event.kind == "resolved":
             return f"{prefix}:white_check_mark: Resolved — {detail}"  # pings nobody
@@ -781,14 +836,26 @@ class IncidentService:
         return f"{prefix}{detail}"
 
     # -- people acting on an incident -----------------------------------------------------------
-    def may_act(self, incident: Incident, user: str) -> bool:
-        """Members, leads and the on-call of the owning team, and admins."""
+    def may_act(
+        self, incident: Incident, user: str, *, oncall_members: Collection[str] = ()
+    ) -> bool:
+        """Members, leads and the on-call of the owning team, and admins. When on-call is a
+        user group, `oncall_members` are its members as Slack said (looked up by the caller:
+        this service never calls Slack); they count for that team only."""
         if user in self.config.workspace.admins:
             return True
         team = self.config.teams.get(incident.team)
         if team is None:
             return False
-        return user in team.people or user == team.oncall
+        if user in team.people or user == team.oncall:
+            return True
+        return self.oncall_group(incident) is not None and user in oncall_members
+
+    def oncall_group(self, incident: Incident) -> str | None:
+        """The owning team's on-call when it is a Slack user group (S…), else None."""
+        team = self.config.teams.get(incident.team)
+        oncall = team.oncall if team else None
+        return oncall if oncall and re.fullmatch(USERGROUP_ID_PATTERN, oncall) else None
 
     def refusal(self, incident: Incident) -> str:
         team = self.config.teams.get(incident.team)
@@ -811,9 +878,11 @@ class IncidentService:
         note: str | None = None,
         until: float | None = None,
         silence_id: str | None = None,
+        oncall_members: Collection[str] = (),
     ) -> ActionOutcome:
         """Acknowledge, resolve, silence or unsilence as `user` (checked here, not trusted from
-        the button); each action is an audit record and flushes the root at once."""
+        the button; `oncall_members` as for `may_act`); each action is an audit record and
+        flushes the root at once."""
         now = self.clock()
         with session_scope(self.engine) as session:
             incident = session.exec(
@@ -821,7 +890,7 @@ class IncidentService:
             ).first()
             if incident is None:
                 return ActionOutcome(False, f"There is no incident #{incident_id}.")
-            if not self.may_act(incident, user):
+            if not self.may_act(incident, user, oncall_members=oncall_members):
                 self._event(session, incident, f"{what}_refused", now, actor=user)
                 return ActionOutcome(False, self.refusal(incident), incident_id)
             outcome = self._do(session, incident, user, what, now, note, until, silence_id)

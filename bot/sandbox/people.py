@@ -1,5 +1,6 @@
 """The sandbox's workspace roster, made from ops.yml: a person for every id it names (teams,
-leads, admins, identities), each team's channel and the digest channels, plus one outsider."""
+leads, admins, identities), each team's channel and the digest channels, the user groups it
+names, plus one outsider."""
 
 from __future__ import annotations
 
@@ -64,3 +65,16 @@ def channels(config: OpsConfig) -> list[dict[str, Any]]:
             name, ref = ref[1:], "C" + re.sub(r"[^A-Z0-9]", "", ref.upper())
         result.append(wire.channel(ref, name, is_private=ref.startswith("G")))
     return result
+
+
+def usergroups(config: OpsConfig) -> dict[str, list[str]]:
+    """Every user group ops.yml names, with members: a team's `usergroup` holds its people; an
+    on-call group (`oncall: S…`) holds the team's first member, as if on call this week (ops.yml
+    does not say who is)."""
+    groups: dict[str, list[str]] = {}
+    for team in config.teams.values():
+        if team.usergroup:
+            groups.setdefault(team.usergroup, []).extend(team.people)
+        if team.oncall and team.oncall.startswith("S"):
+            groups.setdefault(team.oncall, []).extend(team.people[:1])
+    return {group: list(dict.fromkeys(members)) for group, members in groups.items()}

@@ -88,6 +88,7 @@ def build_demo_app(
     api = WebApi(
         users=[p.as_slack_user(timezone) for p in people],
         channels=roster.channels(config),
+        usergroups=roster.usergroups(config),
         base_url=f"http://127.0.0.1:{port}{SLACK_PREFIX}",
     )
     for source in config.incidents.generic.values():  # the sandbox signs its own alerts

@@ -35,8 +35,13 @@ def _moment(epoch: float | None) -> datetime | None:
 
 
 def thread_url(post: RootPost) -> str:
-    """A link to the incident's thread (Slack opens it in the reader's workspace)."""
-    return f"https://slack.com/archives/{post.channel}/p{post.ts.replace('.', '')}"
+    """A link to the incident's thread (Slack opens it in the reader's workspace), in the shape
+    of chat.getPermalink's: a reply in another incident's thread carries `thread_ts` and `cid`,
+    so the thread opens at it (without them Slack shows the channel, not the reply)."""
+    url = f"https://slack.com/archives/{post.channel}/p{post.ts.replace('.', '')}"
+    if post.thread_ts and post.thread_ts != post.ts:
+        url += f"?thread_ts={post.thread_ts}&cid={post.channel}"
+    return url
 
 
 def incident_text(incident: Incident, tz: tzinfo, *, thread: RootPost | None = None) -> str:
@@ -290,6 +295,26 @@ def incident_timeline(
     if lines:
         blocks.append(section(lines_within(lines[-40:], 2900, more="…and {n} earlier")))
     return Reply(text=f"Incident #{incident.id}: {incident.title}", blocks=fit_message(blocks))
+
+
+# Why usergroups.users.list failed, in the words of what to do about it.
+LOOKUP_HINTS = {
+    "no_such_subteam": "that group does not exist: an admin should fix the team's oncall in "
+    "ops.yml",
+    "missing_scope": "Switchboard lacks the usergroups:read scope: an admin should reinstall it "
+    "from manifest.yml",
+}
+
+
+def oncall_unknown(*, incident_id: int, team_name: str, group: str, reason: str) -> str:
+    """Plain text for someone whose click needed Slack to say who is in the owning team's on-call
+    user group, when Slack did not: nothing was done, why, and who can act meanwhile."""
+    hint = LOOKUP_HINTS.get(reason, "try again in a minute")
+    return (
+        f"Nothing was done to incident #{incident_id}: I could not check whether you are in "
+        f"{group}, the {team_name} on-call group (Slack: {reason}; {hint}). Its members and "
+        "leads and Switchboard admins can act meanwhile."
+    )
 
 
 def resolve_modal(incident: Incident) -> dict[str, Any]:

@@ -68,7 +68,8 @@ class FakeSlack(SocketMode, WebApi):
     ``with FakeSlack() as slack: client = AsyncWebClient(token="xoxb-1", base_url=slack.api_url)``
 
     Read ``calls``/``calls_to``/``messages``/``ephemerals``/``responses``/``invalid``; arrange
-    ``fail_next``/``hang_next``/``users``/``channels``/``members``/``missing_channels``.
+    ``fail_next``/``hang_next``/``users``/``channels``/``members``/``usergroups``/
+    ``missing_channels``.
     ``signing_secret`` is only used by ``signer(app_url)`` to sign requests to the app.
     """
 

@@ -47,7 +47,8 @@ def state(sandbox: Sandbox, user: str) -> dict[str, Any]:
 
 def test_the_tests_fake_slack_is_the_sandboxs_web_api() -> None:
     assert issubclass(FakeSlack, WebApi)
-    assert len(WebApi().method_names) == 18
+    assert len(WebApi().method_names) == 19
+    assert "usergroups.users.list" in WebApi().method_names  # who is in an on-call group
 
 
 async def test_the_bots_slack_client_talks_to_the_sandbox_web_api(sandbox: Sandbox) -> None:
@@ -256,6 +257,14 @@ def test_the_roster_has_everyone_ops_yml_names_and_an_outsider() -> None:
     assert people["U0ADMIN01"].role == "workspace admin"
     channels = {c["id"]: c["name"] for c in roster.channels(config)}
     assert channels["C0123MLPLAT"] == "ml-platform" and channels["C0123OPSWEEK"] == "weekly-ops"
+
+
+def test_the_roster_has_the_user_groups_ops_yml_names() -> None:
+    config = load_ops_config(Path("ops.example.yml"))
+    groups = roster.usergroups(config)
+    assert groups["S0DATAENG"] == config.teams["data-eng"].people
+    assert groups["S0DEONCALL"] == ["U0DE0ANNA"]  # data-eng's on-call is a group
+    assert set(groups) == {"S0DATAENG", "S0MLPLAT", "S0DEONCALL"}
 
 
 def test_a_dm_to_the_bot_is_answered_in_the_dm(sandbox: Sandbox) -> None:

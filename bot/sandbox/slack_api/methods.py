@@ -20,6 +20,7 @@ READING = frozenset(
         "conversations.list",
         "conversations.members",
         "users.info",
+        "usergroups.users.list",
     }
 )
 
@@ -63,6 +64,7 @@ class WebApi(SlackWorkspace):
             "conversations.list": self._conversations_list,
             "conversations.members": self._conversations_members,
             "users.info": self._users_info,
+            "usergroups.users.list": self._usergroups_users_list,
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
         }
@@ -176,8 +178,11 @@ class WebApi(SlackWorkspace):
 
     def _chat_get_permalink(self, p: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(p)
-        ts = self._find(channel, p.get("message_ts"))["ts"]
+        message = self._find(channel, p.get("message_ts"))
+        ts, thread_ts = message["ts"], message.get("thread_ts")
         link = f"https://{P.TEAM_DOMAIN}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+        if thread_ts and thread_ts != ts:  # a reply: Slack's link opens its thread at it
+            link += f"?thread_ts={thread_ts}&cid={channel}"
         return {"channel": channel, "permalink": link}
 
     # -- views ---------------------------------------------------------------------------------
@@ -302,6 +307,14 @@ class WebApi(SlackWorkspace):
         if found is None:
             raise Refusal("user_not_found")
         return {"user": copy.deepcopy(found)}
+
+    def _usergroups_users_list(self, p: dict[str, Any]) -> dict[str, Any]:
+        group = str(p.get("usergroup") or "")
+        if not group:
+            raise Refusal("invalid_arguments", invalid=True, errors=["usergroup is required"])
+        if group not in self.usergroups:
+            raise Refusal("no_such_subteam")
+        return {"users": list(self.usergroups[group])}
 
     # -- files ---------------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""A Slack workspace in memory: people, channels, messages and threads, ephemerals, views, files.
+"""A Slack workspace in memory: people, user groups, channels, messages and threads, ephemerals,
+views, files.
 
 What Slack keeps between the calls an app makes, and what it does with a response_url body.
 The Web API methods over this state are in ``methods.py``; HTTP is in ``http.py``.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,9 +33,9 @@ class ResponseTarget:
 class SlackWorkspace:
     """The state Slack keeps; every read returns copies, every write holds the lock.
 
-    ``users``/``channels`` start from the given rosters (default: three people and #general)
-    and ``reset_workspace()`` brings them back. ``on_change`` callbacks hear of every change,
-    e.g. to push it to a page.
+    ``users``/``channels``/``usergroups`` start from the given rosters (default: three people,
+    #general and no user groups) and ``reset_workspace()`` brings them back. ``on_change``
+    callbacks hear of every change, e.g. to push it to a page.
     """
 
     def __init__(
@@ -42,15 +43,18 @@ class SlackWorkspace:
         *,
         users: Iterable[dict[str, Any]] | None = None,
         channels: Iterable[dict[str, Any]] | None = None,
+        usergroups: Mapping[str, Iterable[str]] | None = None,
         base_url: str = "",
     ) -> None:
         self._lock = threading.RLock()
         self._initial_users = list(users) if users is not None else None
         self._initial_channels = list(channels) if channels is not None else None
+        self._initial_usergroups = {g: list(u) for g, u in (usergroups or {}).items()}
         self._base_url = base_url
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.members: dict[str, list[str]] = {}  # channel -> user ids; default: every user
+        self.usergroups: dict[str, list[str]] = {}  # user group id S… -> its members' user ids
         self.missing_channels: set[str] = set()
         self.archived_channels: set[str] = set()  # posts answered is_archived
         self.outside_channels: set[str] = set()  # channels the bot is not in: not_in_channel
@@ -91,6 +95,8 @@ class SlackWorkspace:
                 self.channels.update({c["id"]: copy.deepcopy(c) for c in self._initial_channels})
             else:
                 self.channels[P.DEFAULT_CHANNEL] = P.channel(P.DEFAULT_CHANNEL, "general")
+            self.usergroups.clear()
+            self.usergroups.update(copy.deepcopy(self._initial_usergroups))
             for store in (
                 self.members,
                 self.views,
