@@ -72,6 +72,7 @@ class Outcome(StrEnum):
     elsewhere = "elsewhere"  # another replica (or an earlier run) has the slot
     failed = "failed"
     none = "none"  # the schedule never fired yet
+    first = "first"  # passed before this digest was first seen here: nothing was missed
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,14 @@ class DigestPoster:
             record = await self._db(self._record, name)
             if record is not None and record.last_slot is not None and record.last_slot >= key:
                 return SlotResult(name, Outcome.elsewhere, key)
+            if record is None:
+                # First sight of this digest (a new install, a digest just added to ops.yml, the
+                # demo's fresh database): its last slot passed before it existed here, so it
+                # was not missed. The slot is remembered: from now on an outage is reported.
+                log.info("digest.first_seen", digest=name, slot=key)
+                await self._db(self._mark_slot, name, key, Outcome.first)
+                DIGEST_SLOTS.labels(outcome=Outcome.first.value).inc()
+                return SlotResult(name, Outcome.first, key)
         won = await self._db(claim_slot, self.engine, f"digest:{name}", key, self.replica_id)
         if not won:
             DIGEST_SLOTS.labels(outcome=Outcome.elsewhere.value).inc()

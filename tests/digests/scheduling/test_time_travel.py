@@ -124,17 +124,42 @@ async def test_a_slot_missed_past_the_grace_period_is_skipped_with_a_log_line_an
     composer = Composer()
     config = config_with(digest("weekly", "0 9 * * MON", zone="Europe/Berlin", grace="30m"))
     poster = poster_for(sqlite_engine, config, composer)
+    assert (await poster.run_due("weekly", now=utc(2026, 5, 25, 7, 0))).outcome is Outcome.posted
     before = _missed()
-    with capture_logs() as logs:
+    with capture_logs() as logs:  # down over the next Monday 09:00 Berlin, back at 09:45
         result = await poster.run_due("weekly", now=utc(2026, 6, 1, 7, 45))
         again = await poster.run_due("weekly", now=utc(2026, 6, 1, 7, 50))
     assert result.outcome is Outcome.missed and again.outcome is Outcome.elsewhere
-    assert composer.calls == [] and roots(sqlite_engine, "weekly") == []
+    assert len(composer.calls) == 1 and len(roots(sqlite_engine, "weekly")) == 1
     missed = [e for e in logs if e["event"] == "digest.slot_missed"]
     assert len(missed) == 1 and missed[0]["late_by_s"] == 45 * 60
     assert _missed() == before + 1
     # The next Monday posts as usual.
     assert (await poster.run_due("weekly", now=utc(2026, 6, 8, 7, 0))).outcome is Outcome.posted
+
+
+async def test_a_slot_that_passed_before_the_digest_was_first_seen_is_not_reported_missed(
+    sqlite_engine,
+):
+    # A new install (or the demo's fresh database, or a digest just added to ops.yml) starts
+    # long after the digest's last slot: nothing was missed, so no warning and no metric. From
+    # then on the digest is known, and an outage is reported.
+    composer = Composer()
+    config = config_with(digest("monthly", "0 10 1 * *", zone="UTC", grace="1h"))
+    poster = poster_for(sqlite_engine, config, composer)
+    before = _missed()
+    with capture_logs() as logs:
+        first = await poster.run_due("monthly", now=utc(2026, 6, 20, 12, 0))
+        again = await poster.run_due("monthly", now=utc(2026, 6, 20, 12, 5))
+    assert (first.outcome, first.slot) == (Outcome.first, "2026-06-01T10:00")
+    assert again.outcome is Outcome.elsewhere
+    assert [e["event"] for e in logs if e["log_level"] == "warning"] == []
+    assert _missed() == before and composer.calls == []
+    # Down over 1 July 10:00 and back at 14:00: that one was missed, and says so.
+    with capture_logs() as logs:
+        later = await poster.run_due("monthly", now=utc(2026, 7, 1, 14, 0))
+    assert later.outcome is Outcome.missed and _missed() == before + 1
+    assert [e["event"] for e in logs if e["log_level"] == "warning"] == ["digest.slot_missed"]
 
 
 async def test_after_days_of_downtime_only_the_latest_missed_slot_is_posted(sqlite_engine):
