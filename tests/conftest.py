@@ -196,13 +196,37 @@ SANDBOX_APP = tuple(
 )
 
 
+# These start a subprocess (`serve`, the scheduler, a sender killed mid-drain, peer-like
+# processes), wait out real Retry-After times, or search long: `slow`, as the marker says.
+SLOW_MODULES = tuple(
+    Path(__file__).parent / name
+    for name in (
+        "test_logging_secrets.py",
+        "test_outbox_recovery.py",
+        "test_serve_deadlines.py",
+        "test_peer_runtime.py",
+        "test_outbox_faults.py",
+        "test_request_fuzz.py",
+        "incidents/core/test_storm.py",
+        "digests/scheduling/test_delivery.py",
+        "digests/test_demo_digest.py",  # the demo app, its scheduler running
+        "sandbox/test_demo_app.py",
+    )
+)
+
+
 @pytest.hookimpl(tryfirst=True)  # before `-m` selects on the marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Each test under tests/e2e/ starts the whole app over HTTP beside a fake Slack, and the
-    sandbox's app and browser tests start the demo: `slow`."""
+    """Each test under tests/e2e/ starts the whole app over HTTP beside a fake Slack, the
+    sandbox's app and browser tests start the demo, and SLOW_MODULES: `slow`. A test's
+    PostgreSQL run (`db_url` = postgresql) is marked `postgresql`, so the fast subset can leave
+    the second database out."""
     for item in items:
-        if item.path.is_relative_to(E2E) or item.path in SANDBOX_APP:
+        if item.path.is_relative_to(E2E) or item.path in (*SANDBOX_APP, *SLOW_MODULES):
             item.add_marker(pytest.mark.slow)
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("db_url") == "postgresql":
+            item.add_marker(pytest.mark.postgresql)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

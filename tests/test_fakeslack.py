@@ -265,6 +265,7 @@ async def test_429_carries_retry_after(slack: FakeSlack, client: AsyncWebClient)
     assert (await client.chat_postMessage(channel="C1", text="x"))["ok"]
 
 
+@pytest.mark.slow  # waits out a real Retry-After
 async def test_slack_sdk_rate_limit_handler_waits_and_retries(slack: FakeSlack) -> None:
     slack.fail_next("chat.postMessage", status=429, retry_after=1)
     retrying = AsyncWebClient(

@@ -42,6 +42,7 @@ async def test_client_without_token_is_allowed_for_the_demo(slack: FakeSlack) ->
     assert client.token is None
 
 
+@pytest.mark.slow  # waits out a real Retry-After
 async def test_rate_limited_call_waits_retry_after_and_succeeds(slack: FakeSlack) -> None:
     client = make_web_client(settings_for(slack), timeout=3)
     slack.fail_next("conversations.info", status=429, retry_after=1)
@@ -52,6 +53,7 @@ async def test_rate_limited_call_waits_retry_after_and_succeeds(slack: FakeSlack
     assert retried.at - limited.at >= 1.0  # Slack saw the retry no sooner than Retry-After
 
 
+@pytest.mark.slow  # waits out real retry backoff
 async def test_server_error_is_retried_a_bounded_number_of_times(slack: FakeSlack) -> None:
     client = make_web_client(settings_for(slack), timeout=3)
     slack.fail_next("users.info", status=500)

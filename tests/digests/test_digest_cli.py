@@ -7,6 +7,7 @@ import asyncio
 import os
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import create_engine, select
 from typer.testing import CliRunner
 
@@ -60,6 +61,7 @@ def test_run_of_an_unknown_digest_names_the_known_ones():
     assert "no digest called 'payroll'" in result.stderr and "ml-daily" in result.stderr
 
 
+@pytest.mark.slow  # delivers through the outbox at its real pace
 def test_run_posts_it_now_through_the_outbox():
     with FakeSlack() as slack:
         env = {"SLACK_BOT_TOKEN": "xoxb-cli", "SLACK_API_URL": slack.api_url}
