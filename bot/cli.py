@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -13,6 +15,7 @@ import typer
 from bot.settings import InvalidSetting, MissingSetting, Settings, get_settings
 
 if TYPE_CHECKING:
+    from bot.services import Services
     from bot.views.reply import Reply
 
 app = typer.Typer(
@@ -28,6 +31,44 @@ app.add_typer(db_app, name="db")
 def _fail(message: str) -> NoReturn:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=2)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """A `--now` option's moment; UTC when it names no zone."""
+    return None if moment is None else (moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
+@contextmanager
+def _terminal_services(
+    *, instead: str, now: datetime | None, sends: bool
+) -> Iterator[tuple[Services, Path]]:
+    """The services a terminal command reads, and the ops.yml they came from: SWITCHBOARD_CONFIG,
+    or without that file the demo company's ops.example.yml (saying so on stderr: "… not found:
+    {instead}"). The database is migrated first; the demo's spend files are kept between runs.
+    (Imported only when needed: help reads none of it.)"""
+    from bot.ops_config import OpsConfigError
+    from bot.ops_config.example import example_config
+    from bot.services import build_services
+    from bot.store.db import upgrade
+
+    settings = get_settings()
+    with example_config() as example:
+        path = settings.switchboard_config
+        if not path.is_file():
+            typer.secho(f"{path} not found: {instead}", err=True, fg=typer.colors.YELLOW)
+            path = example
+        upgrade(settings.database_url)
+        try:
+            services = build_services(
+                settings,
+                config_path=path,
+                now=now,
+                sends=sends,
+                demo_cache=settings.switchboard_cache_dir / "demo",
+            )
+        except OpsConfigError as exc:
+            _fail(str(exc))
+        yield services, path
 
 
 def _logging(settings: Settings) -> None:
@@ -134,7 +175,7 @@ def ask(
     from bot.views.help import help_reply
     from bot.views.terminal import render_blocks
 
-    moment = None if now is None else (now if now.tzinfo else now.replace(tzinfo=UTC))
+    moment = _utc(now)
     # Help reads nothing: answered without the database, ops.yml or the app's services.
     reply = help_reply(text) or _answer(text, user=user, moment=moment)
     typer.echo(
@@ -149,34 +190,11 @@ def ask(
 def _answer(text: str, *, user: str, moment: datetime | None) -> Reply:
     """The reply to `text` from the services `ask` builds (imported only when needed)."""
     from bot.commands.context import AskContext
-    from bot.ops_config import OpsConfigError
-    from bot.ops_config.example import example_config
     from bot.router import build_router
-    from bot.services import build_services
-    from bot.store.db import upgrade
 
-    settings = get_settings()
-    with example_config() as example:
-        path = settings.switchboard_config
-        if not path.is_file():
-            typer.secho(
-                f"{path} not found: answering about the demo company (ops.example.yml)",
-                err=True,
-                fg=typer.colors.YELLOW,
-            )
-            path = example
-        upgrade(settings.database_url)
-        try:
-            # Nothing is sent from a terminal: commands that would open a request say so.
-            services = build_services(
-                settings,
-                config_path=path,
-                now=moment,
-                sends=False,
-                demo_cache=settings.switchboard_cache_dir / "demo",
-            )
-        except OpsConfigError as exc:
-            _fail(str(exc))
+    # Nothing is sent from a terminal: commands that would open a request say so.
+    instead = "answering about the demo company (ops.example.yml)"
+    with _terminal_services(instead=instead, now=moment, sends=False) as (services, _path):
         ctx = AskContext(user_id=user, surface="terminal", services=services, now=moment)
         return asyncio.run(build_router().answer(text, ctx))
 
@@ -283,28 +301,10 @@ def digest_run(
     """
     from bot.digests.cli import deliver, print_digest
     from bot.digests.posting import DigestPoster, Outcome
-    from bot.ops_config import OpsConfigError
-    from bot.ops_config.example import example_config
-    from bot.services import build_services
-    from bot.store.db import upgrade
     from scheduler.runner import default_replica_id
 
-    settings = get_settings()
-    moment = None if now is None else (now if now.tzinfo else now.replace(tzinfo=UTC))
-    with example_config() as example:
-        path = settings.switchboard_config
-        if not path.is_file():
-            typer.secho(
-                f"{path} not found: using the demo company's digests (ops.example.yml)",
-                err=True,
-                fg=typer.colors.YELLOW,
-            )
-            path = example
-        upgrade(settings.database_url)
-        try:
-            services = build_services(settings, config_path=path, now=moment, sends=not dry_run)
-        except OpsConfigError as exc:
-            _fail(str(exc))
+    instead = "using the demo company's digests (ops.example.yml)"
+    with _terminal_services(instead=instead, now=_utc(now), sends=not dry_run) as (services, path):
         assert services.ops_config is not None
         names = [d.name for d in services.ops_config.digests]
         if name not in names:
@@ -323,7 +323,9 @@ def digest_run(
         if result.root_outbox_id is None:
             _fail(f"{name} could not be built (see the log above)")
         assert result.root_outbox_id is not None
-        typer.echo(asyncio.run(deliver(services, settings, result.root_outbox_id, wait=wait)))
+        typer.echo(
+            asyncio.run(deliver(services, services.settings, result.root_outbox_id, wait=wait))
+        )
 
 
 audit_app = typer.Typer(help="The approvals audit log.", no_args_is_help=True)

@@ -58,13 +58,15 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each test reads its own settings, and the CLI run in-process writes to a scratch database.
+    """Each test reads its own settings, and the CLI run in-process writes to a scratch database
+    and cache.
 
     get_settings() is cached per process: without a fresh cache the environment a test sets
     (monkeypatch or CliRunner's env=) is silently ignored after the first call, and a bare
     `switchboard ask` would write ./switchboard.db into the checkout.
     """
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("SWITCHBOARD_CACHE_DIR", str(tmp_path / "cache"))  # not the user's
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
