@@ -12,6 +12,7 @@ elsewhere Switchboard mutes the incident's key.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -138,6 +139,18 @@ async def note_error(ack: AsyncAck, message: str) -> None:
     await ack(response_action="errors", errors=field_errors({FormField.note: message}))
 
 
+@dataclass(frozen=True)
+class Press:
+    """An incident button pressed by someone allowed to be told about it."""
+
+    user: str
+    channel: str | None
+    service: IncidentService
+    incident: Incident
+    id: int
+    oncall: frozenset[str]  # the on-call group's members, when the lookup was needed
+
+
 def register(app: AsyncApp, *, services: Services, groups: UsergroupMembers | None = None) -> None:
     outbox = services.sending()
     groups = groups or UsergroupMembers()
@@ -145,18 +158,20 @@ def register(app: AsyncApp, *, services: Services, groups: UsergroupMembers | No
     async def refuse(channel: str | None, user: str, text: str) -> None:
         await tell(outbox, channel=channel, user=user, text=text)
 
-    async def rights(
-        service: IncidentService,
-        incident_id: int,
-        user: str,
-        channel: str | None,
-        client: AsyncWebClient,
-    ) -> tuple[Incident, frozenset[str]] | None:
-        """The incident and its on-call group's members (when needed); None when the person
-        was already told why not (no such incident, or Slack did not say who is on call)."""
-        incident = await asyncio.to_thread(service.get, incident_id)
+    async def pressed(
+        body: dict[str, Any], client: AsyncWebClient, *, invalid: str, valid: bool = True
+    ) -> Press | None:
+        """Who pressed an incident button where, on which incident, and its on-call group's
+        members (when needed); None when the person was already told why not (`invalid` for a
+        button that names no incident, no such incident, or Slack did not say who is on call)."""
+        user, channel = _where(body)
+        service, found = services.incidents, _incident_id(_value(body))
+        if service is None or found is None or not valid:
+            await refuse(channel, user, invalid)
+            return None
+        incident = await asyncio.to_thread(service.get, found)
         if incident is None or incident.id is None:
-            await refuse(channel, user, f"There is no incident #{incident_id}.")
+            await refuse(channel, user, f"There is no incident #{found}.")
             return None
         try:
             members = await oncall_members(service, incident, user, client=client, groups=groups)
@@ -164,40 +179,30 @@ def register(app: AsyncApp, *, services: Services, groups: UsergroupMembers | No
             log.warning("incidents.oncall_lookup_failed", group=exc.group, reason=exc.reason)
             await refuse(channel, user, escape(lookup_failed(service, incident, exc)))
             return None
-        return incident, members
+        return Press(user, channel, service, incident, found, members)
 
     @app.action(Action.incident_ack)
     async def on_ack(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        user, channel = _where(body)
-        service, found = services.incidents, _incident_id(_value(body))
-        if service is None or found is None:
-            await refuse(channel, user, "That button is not valid.")
-            return
-        checked = await rights(service, found, user, channel, client)
-        if checked is None:
+        press = await pressed(body, client, invalid="That button is not valid.")
+        if press is None:
             return
         outcome = await asyncio.to_thread(
-            service.act, found, user, "ack", oncall_members=checked[1]
+            press.service.act, press.id, press.user, "ack", oncall_members=press.oncall
         )
         if not outcome.ok:
-            await refuse(channel, user, outcome.message)
+            await refuse(press.channel, press.user, outcome.message)
 
     @app.action(Action.incident_resolve)
     async def on_resolve(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        user, channel = _where(body)
-        service, found = services.incidents, _incident_id(_value(body))
-        if service is None or found is None:
-            await refuse(channel, user, "That incident does not exist.")
+        press = await pressed(body, client, invalid="That incident does not exist.")
+        if press is None:
             return
-        checked = await rights(service, found, user, channel, client)
-        if checked is None:
-            return
-        incident, oncall = checked
-        if not service.may_act(incident, user, oncall_members=oncall):
-            await asyncio.to_thread(service.act, found, user, "resolve")  # records the refusal
-            await refuse(channel, user, service.refusal(incident))
+        service, incident, user = press.service, press.incident, press.user
+        if not service.may_act(incident, user, oncall_members=press.oncall):
+            await asyncio.to_thread(service.act, press.id, user, "resolve")  # records the refusal
+            await refuse(press.channel, user, service.refusal(incident))
             return
         await client.views_open(trigger_id=body["trigger_id"], view=resolve_modal(incident))
 
@@ -231,32 +236,23 @@ def register(app: AsyncApp, *, services: Services, groups: UsergroupMembers | No
     @app.action(Action.incident_silence)
     async def on_silence(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        user, channel = _where(body)
         value = _value(body)
-        service, found = services.incidents, _incident_id(value)
         hours_text = value.split(":", 1)[1] if ":" in value else ""
         hours = int(hours_text) if hours_text.isdigit() else 0
-        if service is None or found is None or hours not in SILENCE_HOURS:
-            await refuse(channel, user, "That button is not valid.")
+        valid = hours in SILENCE_HOURS
+        press = await pressed(body, client, invalid="That button is not valid.", valid=valid)
+        if press is None:
             return
-        checked = await rights(service, found, user, channel, client)
-        if checked is None:
-            return
-        ok, message = await silence(service, found, user, hours, oncall=checked[1])
+        ok, message = await silence(press.service, press.id, press.user, hours, oncall=press.oncall)
         if not ok:
-            await refuse(channel, user, message)
+            await refuse(press.channel, press.user, message)
 
     @app.action(Action.incident_unsilence)
     async def on_unsilence(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        user, channel = _where(body)
-        service, found = services.incidents, _incident_id(_value(body))
-        if service is None or found is None:
-            await refuse(channel, user, "That button is not valid.")
+        press = await pressed(body, client, invalid="That button is not valid.")
+        if press is None:
             return
-        checked = await rights(service, found, user, channel, client)
-        if checked is None:
-            return
-        ok, message = await unsilence(service, found, user, oncall=checked[1])
+        ok, message = await unsilence(press.service, press.id, press.user, oncall=press.oncall)
         if not ok:
-            await refuse(channel, user, message)
+            await refuse(press.channel, press.user, message)
