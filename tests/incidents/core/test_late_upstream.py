@@ -8,12 +8,12 @@ from dataclasses import replace
 
 from sqlmodel import Session, col, select
 
-from bot.incidents.alerts import AlertEvent, AlertStatus, Subject, SubjectKind
+from bot.incidents.alerts import AlertStatus
 from bot.incidents.demo import demo_cascade
 from bot.incidents.service import IncidentService
 from bot.store.models import Incident, IncidentEvent
 from tests.incidents.core.conftest import deliver, slack_calls
-from tests.incidents.core.test_service import alert
+from tests.incidents.core.test_service import CHURN_DRIFT, CHURN_SPEND, alert
 
 FIRING, RESOLVED = AlertStatus.firing, AlertStatus.resolved
 
@@ -103,13 +103,7 @@ async def test_a_reopened_upstream_links_what_opened_while_it_was_resolved(
     await service.ingest([failed])
     await service.ingest([alert(status=RESOLVED)])
     clock.advance(600)
-    drift = AlertEvent(
-        source="detector:model_drift",
-        dedup_key="model:churn:drift",
-        status=FIRING,
-        title="churn drifts",
-        subject=Subject(SubjectKind.model, "churn"),
-    )
+    drift = CHURN_DRIFT
     await service.ingest([drift])
     await deliver(sender)
     assert by_key(service)[drift.dedup_key].caused_by_id is None  # nothing upstream is open
@@ -137,20 +131,8 @@ async def test_a_reopened_upstream_links_what_opened_while_it_was_resolved(
 async def test_an_incident_already_in_a_downstream_thread_follows_it_and_keeps_that_thread(
     service, clock, sender, slack
 ):
-    drift = AlertEvent(
-        source="detector:model_drift",
-        dedup_key="model:churn:drift",
-        status=FIRING,
-        title="churn drifts",
-        subject=Subject(SubjectKind.model, "churn"),
-    )
-    spend = AlertEvent(
-        source="detector:spend_anomaly",
-        dedup_key="spend:churn",
-        status=FIRING,
-        title="churn serving spend +80% day over day",
-        subject=Subject(SubjectKind.service, "churn"),
-    )
+    drift = CHURN_DRIFT
+    spend = CHURN_SPEND
     await service.ingest([drift])
     await service.ingest([spend])  # joins churn's thread, as before
     await deliver(sender)

@@ -8,7 +8,7 @@ from datetime import UTC
 from urllib.parse import urlsplit
 
 from bot.commands.grammar import ParsedCommand, parse
-from bot.incidents.alerts import AlertEvent, AlertStatus, Subject, SubjectKind
+from bot.incidents.alerts import AlertEvent, AlertStatus
 from bot.incidents.queries import (
     incident_with_timeline,
     open_incidents,
@@ -18,7 +18,7 @@ from bot.incidents.queries import (
 from bot.views.incidents import incident_timeline, render_incidents
 from tests.fakeslack import FakeSlack, validate_blocks
 from tests.incidents.core.conftest import ANNA, DATA_CHANNEL, deliver
-from tests.incidents.core.test_service import alert
+from tests.incidents.core.test_service import CHURN_DRIFT, alert
 
 
 def test_grammar_reads_incident_and_all():
@@ -61,13 +61,7 @@ async def test_a_linked_incidents_link_opens_the_upstream_thread_at_its_reply(
     service, sender, slack: FakeSlack
 ):
     await service.ingest([alert()])
-    drift = AlertEvent(
-        source="detector:model_drift",
-        dedup_key="model:churn:drift",
-        status=AlertStatus.firing,
-        title="churn drifts",
-        subject=Subject(SubjectKind.model, "churn"),
-    )
+    drift = CHURN_DRIFT
     await service.ingest([drift])  # downstream of nightly_orders: a reply in its thread
     await deliver(sender)
     [root, reply] = slack.calls_to("chat.postMessage")

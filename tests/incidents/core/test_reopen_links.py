@@ -6,21 +6,14 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from bot.incidents.alerts import AlertEvent, AlertStatus, Subject, SubjectKind
+from bot.incidents.alerts import AlertStatus, Subject, SubjectKind
 from bot.incidents.service import IncidentService
 from tests.fakeslack import FakeSlack
 from tests.incidents.core.conftest import EpochClock, deliver
 from tests.incidents.core.test_late_upstream import by_key
-from tests.incidents.core.test_service import alert
+from tests.incidents.core.test_service import CHURN_DRIFT, alert
 
 FIRING, RESOLVED = AlertStatus.firing, AlertStatus.resolved
-DRIFT = AlertEvent(
-    source="detector:model_drift",
-    dedup_key="model:churn:drift",
-    status=FIRING,
-    title="churn drifts",
-    subject=Subject(SubjectKind.model, "churn"),
-)
 FEATURES = alert(  # another pipeline feeding churn (ops.example.yml lineage)
     "pipeline:churn_features:failed",
     title="churn_features failed",
@@ -39,13 +32,13 @@ async def drift_in_the_pipeline_thread_then_both_resolve(
     service: IncidentService, clock: EpochClock, sender, slack: FakeSlack
 ):  # type: ignore[no-untyped-def]
     await service.ingest([alert()])
-    await service.ingest([DRIFT])  # downstream of nightly_orders: a reply in its thread
+    await service.ingest([CHURN_DRIFT])  # downstream of nightly_orders: a reply in its thread
     await deliver(sender)
     [pipeline_root, drift_post] = slack.calls_to("chat.postMessage")
     found = by_key(service)
-    assert found[DRIFT.dedup_key].caused_by_id == found[alert().dedup_key].id
+    assert found[CHURN_DRIFT.dedup_key].caused_by_id == found[alert().dedup_key].id
     clock.advance(600)
-    await service.ingest([replace(DRIFT, status=RESOLVED)])
+    await service.ingest([replace(CHURN_DRIFT, status=RESOLVED)])
     await service.ingest([alert(status=RESOLVED)])
     await settle(service, clock, sender)
     return pipeline_root, drift_post
@@ -58,10 +51,10 @@ async def test_a_reopened_incident_no_longer_claims_its_resolved_upstream(
         service, clock, sender, slack
     )
     found = by_key(service)
-    upstream, drift = found[alert().dedup_key], found[DRIFT.dedup_key]
+    upstream, drift = found[alert().dedup_key], found[CHURN_DRIFT.dedup_key]
     clock.advance(600)
-    assert (await service.ingest([DRIFT])).reopened == [drift.id]
-    assert by_key(service)[DRIFT.dedup_key].caused_by_id is None  # nothing upstream is open
+    assert (await service.ingest([CHURN_DRIFT])).reopened == [drift.id]
+    assert by_key(service)[CHURN_DRIFT.dedup_key].caused_by_id is None  # nothing upstream is open
     seen = len(slack.calls)
     await settle(service, clock, sender)
     new = [c for c in slack.calls[seen:] if c.ok]
@@ -88,10 +81,10 @@ async def test_a_reopened_incident_links_to_the_upstream_open_now(service, clock
     await deliver(sender)
     features_root = slack.calls_to("chat.postMessage")[-1]
     assert features_root.response is not None and "thread_ts" not in features_root.params
-    drift = by_key(service)[DRIFT.dedup_key]
+    drift = by_key(service)[CHURN_DRIFT.dedup_key]
     clock.advance(60)
-    assert (await service.ingest([DRIFT])).reopened == [drift.id]
-    assert by_key(service)[DRIFT.dedup_key].caused_by_id == features_id
+    assert (await service.ingest([CHURN_DRIFT])).reopened == [drift.id]
+    assert by_key(service)[CHURN_DRIFT.dedup_key].caused_by_id == features_id
     seen = len(slack.calls)
     await settle(service, clock, sender)
     new = [c.params for c in slack.calls[seen:] if c.ok]
@@ -110,25 +103,25 @@ async def test_a_reopened_incident_links_to_the_upstream_open_now(service, clock
 async def test_a_reopened_incident_never_linked_links_to_an_upstream_that_opened_meanwhile(
     service, clock, sender, slack
 ):
-    [drift_id] = (await service.ingest([DRIFT])).opened  # nothing upstream yet: its own root
+    [drift_id] = (await service.ingest([CHURN_DRIFT])).opened  # nothing upstream yet: its own root
     clock.advance(60)
-    await service.ingest([replace(DRIFT, status=RESOLVED)])
+    await service.ingest([replace(CHURN_DRIFT, status=RESOLVED)])
     clock.advance(60)
     [pipeline_id] = (await service.ingest([alert()])).opened  # it was resolved: not adopted
-    assert by_key(service)[DRIFT.dedup_key].caused_by_id is None
+    assert by_key(service)[CHURN_DRIFT.dedup_key].caused_by_id is None
     clock.advance(60)
-    assert (await service.ingest([DRIFT])).reopened == [drift_id]
-    assert by_key(service)[DRIFT.dedup_key].caused_by_id == pipeline_id
+    assert (await service.ingest([CHURN_DRIFT])).reopened == [drift_id]
+    assert by_key(service)[CHURN_DRIFT.dedup_key].caused_by_id == pipeline_id
 
 
 async def test_a_reopened_incident_keeps_an_upstream_that_is_still_open(
     service, clock, sender, slack
 ):
     await service.ingest([alert()])
-    [drift_id] = (await service.ingest([DRIFT])).opened
+    [drift_id] = (await service.ingest([CHURN_DRIFT])).opened
     clock.advance(60)
-    await service.ingest([replace(DRIFT, status=RESOLVED)])  # the pipeline still fails
+    await service.ingest([replace(CHURN_DRIFT, status=RESOLVED)])  # the pipeline still fails
     clock.advance(60)
-    assert (await service.ingest([DRIFT])).reopened == [drift_id]
+    assert (await service.ingest([CHURN_DRIFT])).reopened == [drift_id]
     found = by_key(service)
-    assert found[DRIFT.dedup_key].caused_by_id == found[alert().dedup_key].id
+    assert found[CHURN_DRIFT.dedup_key].caused_by_id == found[alert().dedup_key].id

@@ -35,6 +35,24 @@ def alert(
     return AlertEvent(dedup_key=key, status=status, **kw)
 
 
+# The demo's cascade below nightly_orders: churn drifts (the model it feeds), then churn's
+# serving spend jumps (the service serving that model).
+CHURN_DRIFT = AlertEvent(
+    source="detector:model_drift",
+    dedup_key="model:churn:drift",
+    status=FIRING,
+    title="churn drifts",
+    subject=Subject(SubjectKind.model, "churn"),
+)
+CHURN_SPEND = AlertEvent(
+    source="detector:spend_anomaly",
+    dedup_key="spend:churn",
+    status=FIRING,
+    title="churn serving spend +80% day over day",
+    subject=Subject(SubjectKind.service, "churn"),
+)
+
+
 def incidents(service: IncidentService) -> list[Incident]:
     with Session(service.engine) as session:
         return list(session.exec(select(Incident).order_by(col(Incident.id))).all())
@@ -162,20 +180,8 @@ async def test_cascade_joins_the_upstream_thread(service, clock, sender, slack: 
     await service.ingest([alert(severity=Severity.error)])
     await deliver(sender)
     clock.advance(7200)
-    drift = AlertEvent(
-        source="detector:model_drift",
-        dedup_key="model:churn:drift",
-        status=FIRING,
-        title="churn drifts",
-        subject=Subject(SubjectKind.model, "churn"),
-    )
-    spend = AlertEvent(
-        source="detector:spend_anomaly",
-        dedup_key="spend:churn",
-        status=FIRING,
-        title="churn serving spend +80% day over day",
-        subject=Subject(SubjectKind.service, "churn"),
-    )
+    drift = CHURN_DRIFT
+    spend = CHURN_SPEND
     await service.ingest([drift])
     await service.ingest([spend])
     root, first, second = incidents(service)
