@@ -15,7 +15,7 @@ from sqlmodel import select
 
 from bot.approvals.models import BudgetIncrease
 from bot.ops_config import OpsConfig
-from bot.store.db import session_scope
+from bot.store.db import session_scope, upsert_dialect
 from bot.store.models import StoredBudget, table_of
 from integrations.models import Budget
 from integrations.protocols import BudgetStore
@@ -153,9 +153,7 @@ def _raise_once(
     as it is now, so neither a retry nor a concurrent increase of the same team is lost."""
     # Imported here: only a budget increase needs the dialect's upsert (and reading budgets,
     # as `switchboard ask` does, should not pay for PostgreSQL's dialect).
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    dialect = upsert_dialect(engine.dialect.name)
     now = time.time()
     with engine.begin() as conn:
         claimed = conn.execute(

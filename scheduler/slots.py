@@ -19,10 +19,10 @@ from typing import Any, Protocol, TypeVar
 import structlog
 from prometheus_client import Counter
 from sqlalchemy import insert
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from bot.store.db import upsert_dialect
 from bot.store.models import JobSlot, table_of
 
 log = structlog.get_logger(__name__)
@@ -72,7 +72,7 @@ def claim_slot(
         "claimed_at": time.time() if now is None else now,
     }
     if engine.dialect.name in ("postgresql", "sqlite"):
-        dialect_insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        dialect_insert = upsert_dialect(engine.dialect.name).insert
         # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT through SQLAlchemy.
         stmt = (
             dialect_insert(SLOT)

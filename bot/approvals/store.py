@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import ModuleType
 from typing import Any
 
 from sqlalchemy import Connection, insert, or_, select, update
@@ -29,6 +28,7 @@ from bot.approvals.models import (
     ApprovalVote,
 )
 from bot.approvals.types import OPEN_STATES, TRANSITIONS, RequestState
+from bot.store.db import upsert_dialect
 from bot.store.models import table_of
 
 REQUEST = table_of(ApprovalRequest)
@@ -36,18 +36,6 @@ VOTE = table_of(ApprovalVote)
 COPY = table_of(ApprovalCopy)
 AUDIT = table_of(ApprovalAudit)
 NOTICE = table_of(ApprovalNotice)
-
-
-def upsert_dialect(conn: Connection) -> ModuleType:
-    """The dialect module whose insert() has ON CONFLICT, imported when a write needs it (a
-    process that only reads, as `switchboard ask` does, never loads PostgreSQL's dialect)."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects import postgresql
-
-        return postgresql
-    from sqlalchemy.dialects import sqlite
-
-    return sqlite
 
 
 def epoch(at: datetime) -> float:
@@ -138,7 +126,7 @@ def audit(
 
 def create(conn: Connection, *, values: dict[str, Any]) -> int | None:
     """Insert a request; None if another open request holds its `open_key` (its subject)."""
-    dialect = upsert_dialect(conn)
+    dialect = upsert_dialect(conn.dialect.name)
     stmt = (
         dialect.insert(REQUEST).values(**values).on_conflict_do_nothing(index_elements=["open_key"])
     )
@@ -306,7 +294,7 @@ def claim_field(
 
 def add_vote(conn: Connection, *, values: dict[str, Any]) -> bool:
     """Record a vote; False if this user already voted on the request (the unique key)."""
-    dialect = upsert_dialect(conn)
+    dialect = upsert_dialect(conn.dialect.name)
     stmt = dialect.insert(VOTE).values(**values).on_conflict_do_nothing().returning(VOTE.c.id)
     return conn.execute(stmt).first() is not None
 
@@ -323,7 +311,7 @@ def save_copy(
     posted_channel: str | None = None,
 ) -> None:
     """Insert or complete the record of one posted card (outbox id first, ts once sent)."""
-    dialect = upsert_dialect(conn)
+    dialect = upsert_dialect(conn.dialect.name)
     stmt = dialect.insert(COPY).values(
         request_id=request_id,
         channel=channel,

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from sqlalchemy import event, inspect, text
@@ -38,6 +39,19 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def upsert_dialect(name: str) -> ModuleType:
+    """The SQLAlchemy dialect module (postgresql for "postgresql", else sqlite) whose insert()
+    has ON CONFLICT; imported when a write needs it, so a process that only reads (as
+    `switchboard ask` does) never loads PostgreSQL's dialect."""
+    if name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite
 
 
 @lru_cache(maxsize=8)

@@ -13,10 +13,10 @@ replicas are assumed to keep their clocks within a second of each other (NTP).
 from __future__ import annotations
 
 from sqlalchemy import FromClause, case
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot.store.db import upsert_dialect
 from bot.store.models import Heartbeat, table_of
 
 HEARTBEAT = table_of(Heartbeat)
@@ -37,7 +37,7 @@ def write_heartbeat(
         "every": every,
         "stopped_at": None,
     }
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    dialect = upsert_dialect(engine.dialect.name)
     stmt = dialect.insert(HEARTBEAT).values(**values)
     stmt = stmt.on_conflict_do_update(
         index_elements=["replica"], set_={k: v for k, v in values.items() if k != "replica"}

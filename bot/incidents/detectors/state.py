@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, case, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from bot.incidents.alerts import AlertEvent, AlertStatus, Severity, Subject, SubjectKind
+from bot.store.db import upsert_dialect
 from bot.store.models import DetectorAlert, DetectorHeartbeat, table_of
 
 ALERT: Table = table_of(DetectorAlert)
@@ -63,7 +63,7 @@ def _upsert(conn: Connection, table: Table, values: Mapping[str, Any], keys: Seq
         if conn.execute(update(table).where(*where).values(**changed)).rowcount == 0:
             conn.execute(table.insert().values(**values))
         return
-    dialect_insert = postgresql.insert if name == "postgresql" else sqlite.insert
+    dialect_insert = upsert_dialect(name).insert
     stmt = dialect_insert(table).values(**values)
     conn.execute(
         stmt.on_conflict_do_update(
@@ -174,7 +174,7 @@ def record_heartbeat(engine: Engine, source: str, at: datetime | float) -> None:
     with engine.begin() as conn:
         name_dialect = conn.dialect.name
         if name_dialect in ("postgresql", "sqlite"):
-            dialect_insert = postgresql.insert if name_dialect == "postgresql" else sqlite.insert
+            dialect_insert = upsert_dialect(name_dialect).insert
             stmt = dialect_insert(BEAT).values(name=name, last_good_at=moment, last_run_at=moment)
             newer = (BEAT.c.last_good_at.is_(None)) | (BEAT.c.last_good_at < moment)
             conn.execute(
@@ -224,7 +224,7 @@ def _upsert_watch(conn: Connection, name: str, now: float) -> None:
         return
     name_dialect = conn.dialect.name
     if row is None and name_dialect in ("postgresql", "sqlite"):
-        dialect_insert = postgresql.insert if name_dialect == "postgresql" else sqlite.insert
+        dialect_insert = upsert_dialect(name_dialect).insert
         conn.execute(
             dialect_insert(BEAT)
             .values(name=name, watched_since=now)
